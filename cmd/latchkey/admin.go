@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// newAdminCmds returns the commands that manage merchants, organizations,
+// accounts and clients in the database.
+func newAdminCmds() []*cobra.Command {
+	return []*cobra.Command{newMerchantCmd(), newOrganizationCmd(), newAccountCmd(), newClientCmd()}
+}
+
+// adminRun opens the store for an admin command and runs fn with it.
+func adminRun(cmd *cobra.Command, fn func(ctx context.Context, a *admin) error) error {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, os.Stderr)
+	st, keys, err := openStore(cmd.Context(), cfg, log, false)
+	if err != nil {
+		return err
+	}
+	asJSON, _ := cmd.Flags().GetBool("json")
+	ferr := fn(cmd.Context(), &admin{store: st, keys: keys, out: cmd.OutOrStdout(), json: asJSON})
+	if cerr := st.Close(); cerr != nil && ferr == nil {
+		return fmt.Errorf("close database: %w", cerr)
+	}
+	return ferr
+}
+
+// admin is what an admin command works with.
+type admin struct {
+	store storage.Storage
+	keys  interface {
+		HashClientSecret(string) string
+	}
+	out  io.Writer
+	json bool
+}
+
+// view is one record as the CLI shows it: JSON for scripts, and the
+// columns of a table for people.
+type view interface {
+	columns() []string
+	row() []string
+}
+
+// print shows records as an aligned table, or as JSON with --json (one
+// object for show/create, an array for list).
+func (a *admin) print(single bool, vs ...view) error {
+	if a.json {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		if single && len(vs) == 1 {
+			return enc.Encode(vs[0])
+		}
+		if vs == nil {
+			vs = []view{}
+		}
+		return enc.Encode(vs)
+	}
+	if len(vs) == 0 {
+		_, err := fmt.Fprintln(a.out, "(none)")
+		return err
+	}
+	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(vs[0].columns(), "\t"))
+	for _, v := range vs {
+		fmt.Fprintln(tw, strings.Join(v.row(), "\t"))
+	}
+	return tw.Flush()
+}
+
+// explain turns a storage error into a sentence for the command line.
+func explain(err error, kind, id string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrAlreadyExists):
+		return fmt.Errorf("%s %q already exists", kind, id)
+	case errors.Is(err, storage.ErrInUse):
+		return fmt.Errorf("%s %q is still in use: delete the records that refer to it first", kind, id)
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("%s %q not found (%v)", kind, id, err)
+	}
+	return err
+}
+
+// jsonFlag adds --json to a command that prints records.
+func jsonFlag(cmd *cobra.Command) *cobra.Command {
+	cmd.Flags().Bool("json", false, "print JSON instead of a table")
+	return cmd
+}
+
+// listCmd is "KIND list".
+func listCmd(kind string, list func(ctx context.Context, cmd *cobra.Command, a *admin) ([]view, error)) *cobra.Command {
+	return jsonFlag(&cobra.Command{Use: "list", Short: "List " + kind + "s", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return adminRun(cmd, func(ctx context.Context, a *admin) error {
+				vs, err := list(ctx, cmd, a)
+				if err != nil {
+					return fmt.Errorf("list %ss: %w", kind, err)
+				}
+				return a.print(false, vs...)
+			})
+		}})
+}
+
+// showCmd is "KIND show ID".
+func showCmd(kind string, get func(ctx context.Context, a *admin, id string) (view, error)) *cobra.Command {
+	return jsonFlag(&cobra.Command{Use: "show ID", Short: "Show a " + kind, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return adminRun(cmd, func(ctx context.Context, a *admin) error {
+				v, err := get(ctx, a, args[0])
+				if err != nil {
+					return explain(err, kind, args[0])
+				}
+				return a.print(true, v)
+			})
+		}})
+}
+
+// deleteCmd is "KIND delete ID".
+func deleteCmd(kind, note string, del func(ctx context.Context, a *admin, id string) error) *cobra.Command {
+	return &cobra.Command{Use: "delete ID", Short: "Delete a " + kind + note, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return adminRun(cmd, func(ctx context.Context, a *admin) error {
+				if err := explain(del(ctx, a, args[0]), kind, args[0]); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(a.out, "deleted %s %q\n", kind, args[0])
+				return err
+			})
+		}}
+}
+
+// views converts records to views.
+func views[T any](items []T, fn func(T) view) []view {
+	out := make([]view, 0, len(items))
+	for _, it := range items {
+		out = append(out, fn(it))
+	}
+	return out
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+type merchantView struct {
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	OrganizationID string `json:"organization_id,omitempty"`
+}
+
+func (merchantView) columns() []string { return []string{"ID", "NAME", "ORGANIZATION"} }
+func (v merchantView) row() []string   { return []string{v.ID, v.Name, dash(v.OrganizationID)} }
+
+func merchantOf(m storage.Merchant) view { return merchantView{m.ID, m.Name, m.OrganizationID} }
+
+func newMerchantCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "merchant", Short: "Manage merchants"}
+	create := jsonFlag(&cobra.Command{Use: "create", Short: "Create a merchant", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			id, _ := cmd.Flags().GetString("id")
+			name, _ := cmd.Flags().GetString("name")
+			org, _ := cmd.Flags().GetString("organization")
+			return adminRun(cmd, func(ctx context.Context, a *admin) error {
+				m := storage.Merchant{ID: id, Name: name, OrganizationID: org}
+				if err := explain(a.store.CreateMerchant(ctx, m), "merchant", id); err != nil {
+					return err
+				}
+				return a.print(true, merchantOf(m))
+			})
+		}})
+	create.Flags().String("id", "", "merchant id, e.g. 777777 (required)")
+	create.Flags().String("name", "", "display name (required)")
+	create.Flags().String("organization", "", "id of the organization it belongs to")
+	create.MarkFlagRequired("id")
+	create.MarkFlagRequired("name")
+	list := listCmd("merchant", func(ctx context.Context, _ *cobra.Command, a *admin) ([]view, error) {
+		ms, err := a.store.ListMerchants(ctx)
+		return views(ms, merchantOf), err
+	})
+	show := showCmd("merchant", func(ctx context.Context, a *admin, id string) (view, error) {
+		m, err := a.store.GetMerchant(ctx, id)
+		return merchantOf(m), err
+	})
+	del := deleteCmd("merchant", " that nothing refers to", func(ctx context.Context, a *admin, id string) error {
+		return a.store.DeleteMerchant(ctx, id)
+	})
+	cmd.AddCommand(create, list, show, del)
+	return cmd
+}
+
+type organizationView struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (organizationView) columns() []string { return []string{"ID", "NAME"} }
+func (v organizationView) row() []string   { return []string{v.ID, v.Name} }
+
+func organizationOf(o storage.Organization) view { return organizationView{o.ID, o.Name} }
+
+func newOrganizationCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "organization", Aliases: []string{"org"}, Short: "Manage organizations (groups of merchants)"}
+	create := jsonFlag(&cobra.Command{Use: "create", Short: "Create an organization", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			id, _ := cmd.Flags().GetString("id")
+			name, _ := cmd.Flags().GetString("name")
+			return adminRun(cmd, func(ctx context.Context, a *admin) error {
+				if err := explain(a.store.CreateOrganization(ctx, storage.Organization{ID: id, Name: name}), "organization", id); err != nil {
+					return err
+				}
+				return a.print(true, organizationView{id, name})
+			})
+		}})
+	create.Flags().String("id", "", "organization id (required)")
+	create.Flags().String("name", "", "display name (required)")
+	create.MarkFlagRequired("id")
+	create.MarkFlagRequired("name")
+	list := listCmd("organization", func(ctx context.Context, _ *cobra.Command, a *admin) ([]view, error) {
+		os, err := a.store.ListOrganizations(ctx)
+		return views(os, organizationOf), err
+	})
+	show := showCmd("organization", func(ctx context.Context, a *admin, id string) (view, error) {
+		o, err := a.store.GetOrganization(ctx, id)
+		return organizationOf(o), err
+	})
+	del := deleteCmd("organization", " that nothing refers to", func(ctx context.Context, a *admin, id string) error {
+		return a.store.DeleteOrganization(ctx, id)
+	})
+	cmd.AddCommand(create, list, show, del)
+	return cmd
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey-dev/latchkey/internal/oauth"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+type clientView struct {
+	ID                string            `json:"client_id"`
+	Name              string            `json:"name"`
+	Public            bool              `json:"public"`
+	Secret            string            `json:"client_secret,omitempty"` // only right after create or rotate
+	GrantTypes        []string          `json:"grant_types"`
+	Scopes            []string          `json:"scopes"`
+	DefaultScopes     []string          `json:"default_scopes"`
+	RedirectURIs      []string          `json:"redirect_uris"`
+	AccessTokenTTL    int64             `json:"access_token_ttl"`
+	RefreshTokenTTL   int64             `json:"refresh_token_ttl"`
+	MerchantID        string            `json:"merchant_id,omitempty"`
+	AccountKind       string            `json:"account_kind"`
+	SkipConsent       bool              `json:"skip_consent"`
+	RotateRefresh     bool              `json:"refresh_rotation"`
+	RefreshGrace      int64             `json:"refresh_grace"`
+	RequirePKCE       bool              `json:"require_pkce"`
+	AllowPlainPKCE    bool              `json:"allow_plain_pkce"`
+	AccessTokenFormat string            `json:"access_token_format"`
+	Dialect           string            `json:"dialect,omitempty"`
+	DialectOptions    map[string]string `json:"dialect_options,omitempty"`
+}
+
+func (clientView) columns() []string {
+	return []string{"CLIENT ID", "NAME", "TYPE", "GRANTS", "SCOPES", "MERCHANT", "ACCESS TTL", "DIALECT"}
+}
+
+func (v clientView) row() []string {
+	typ := "confidential"
+	if v.Public {
+		typ = "public"
+	}
+	ttl := "never expires"
+	if v.AccessTokenTTL > 0 {
+		ttl = (time.Duration(v.AccessTokenTTL) * time.Second).String()
+	}
+	return []string{v.ID, v.Name, typ, strings.Join(v.GrantTypes, ","), strings.Join(v.Scopes, " "), dash(v.MerchantID), ttl, dash(v.Dialect)}
+}
+
+// clientOf shows a client; the secret hash is never shown.
+func clientOf(c storage.Client) clientView {
+	return clientView{ID: c.ID, Name: c.Name, Public: c.Public(), GrantTypes: c.GrantTypes, Scopes: c.Scopes,
+		DefaultScopes: c.DefaultScopes, RedirectURIs: c.RedirectURIs, AccessTokenTTL: int64(c.AccessTokenTTL / time.Second),
+		RefreshTokenTTL: int64(c.RefreshTokenTTL / time.Second), MerchantID: c.MerchantID, AccountKind: string(c.AccountKind),
+		SkipConsent: c.SkipConsent, RotateRefresh: c.RotateRefresh, RefreshGrace: int64(c.RefreshGrace / time.Second),
+		RequirePKCE: c.RequirePKCE, AllowPlainPKCE: c.AllowPlainPKCE, AccessTokenFormat: c.AccessTokenFormat,
+		Dialect: c.Dialect, DialectOptions: c.DialectOptions}
+}
+
+// printSecret shows a client with its new secret, once.
+func (a *admin) printSecret(c storage.Client, secret string) error {
+	v := clientOf(c)
+	v.Secret = secret
+	if err := a.print(true, v); err != nil || a.json || secret == "" {
+		return err
+	}
+	_, err := fmt.Fprintf(a.out, "\nclient secret: %s\nStore it now: it is shown only once and cannot be recovered.\n", secret)
+	return err
+}
+
+func newClientCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "client", Short: "Manage client applications"}
+	create := jsonFlag(&cobra.Command{Use: "create", Short: "Register a client; a confidential client's secret is printed once", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c := clientFromFlags(cmd)
+			public, _ := cmd.Flags().GetBool("public")
+			secret := ""
+			if !public {
+				secret = secrets.NewClientSecret()
+				c.SecretHash = "set once the store is open" // so validation sees a confidential client
+			}
+			if err := oauth.ValidateClient(c); err != nil {
+				return err
+			}
+			return adminRun(cmd, func(ctx context.Context, a *admin) error {
+				if !public {
+					c.SecretHash = a.keys.HashClientSecret(secret)
+				}
+				if err := explain(a.store.CreateClient(ctx, c), "client", c.ID); err != nil {
+					return err
+				}
+				return a.printSecret(c, secret)
+			})
+		}})
+	f := create.Flags()
+	f.String("id", "", "client id (default: generated)")
+	f.String("name", "", "display name shown on consent pages (required)")
+	f.Bool("public", false, "a public client (no secret; PKCE required), e.g. a single-page or mobile app")
+	f.StringSlice("grant", nil, "grant type, repeatable or comma-separated: "+strings.Join(oauth.GrantTypes, ", ")+" (required)")
+	f.StringSlice("scope", nil, "scope the client may ask for, repeatable or comma-separated")
+	f.StringSlice("default-scope", nil, "scope granted when a request names none")
+	f.StringSlice("redirect-uri", nil, "redirect URI, matched exactly (repeatable)")
+	f.Duration("access-ttl", 30*time.Minute, "access token lifetime; 0 = never expires")
+	f.Duration("refresh-ttl", 30*24*time.Hour, "absolute lifetime of a refresh token family; 0 = no limit")
+	f.String("merchant", "", "bind the client to a merchant: its tokens act for it, and it logs in that merchant's guests")
+	f.String("account-kind", "guest", "the accounts it logs in: guest or staff")
+	f.Bool("skip-consent", false, "first-party app: never show the consent page")
+	f.Bool("no-refresh-rotation", false, "keep refresh tokens on use instead of rotating them")
+	f.Duration("refresh-grace", 10*time.Second, "how long a retried refresh gets the same successor; 0 disables")
+	f.Bool("require-pkce", false, "require PKCE (always on for public clients)")
+	f.Bool("allow-plain-pkce", false, "accept the plain PKCE method as well as S256")
+	f.String("token-format", "opaque", "access token format: opaque or jwt")
+	f.String("dialect", "", "vendor dialect: paytronix, flexiti or aston")
+	f.StringToString("dialect-option", nil, "dialect option key=value (repeatable)")
+	create.MarkFlagRequired("name")
+	create.MarkFlagRequired("grant")
+
+	list := listCmd("client", func(ctx context.Context, _ *cobra.Command, a *admin) ([]view, error) {
+		cs, err := a.store.ListClients(ctx)
+		return views(cs, func(c storage.Client) view { return clientOf(c) }), err
+	})
+	show := showCmd("client", func(ctx context.Context, a *admin, id string) (view, error) {
+		c, err := a.store.GetClient(ctx, id)
+		return clientOf(c), err
+	})
+	del := deleteCmd("client", ", with its codes, tokens and consents", func(ctx context.Context, a *admin, id string) error {
+		return a.store.DeleteClient(ctx, id)
+	})
+	rotate := jsonFlag(&cobra.Command{Use: "rotate-secret ID", Short: "Give a confidential client a new secret; the old one stops working",
+		Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+			return adminRun(cmd, func(ctx context.Context, a *admin) error {
+				secret := secrets.NewClientSecret()
+				var updated storage.Client
+				err := a.store.UpdateClient(ctx, args[0], func(c storage.Client) (storage.Client, error) {
+					if c.Public() {
+						return c, fmt.Errorf("client %q is public: it has no secret to rotate", c.ID)
+					}
+					c.SecretHash = a.keys.HashClientSecret(secret)
+					updated = c
+					return c, nil
+				})
+				if err := explain(err, "client", args[0]); err != nil {
+					return err
+				}
+				return a.printSecret(updated, secret)
+			})
+		}})
+	cmd.AddCommand(create, list, show, del, rotate)
+	return cmd
+}
+
+// clientFromFlags builds a client from the create flags.
+func clientFromFlags(cmd *cobra.Command) storage.Client {
+	f := cmd.Flags()
+	var c storage.Client
+	c.ID, _ = f.GetString("id")
+	if c.ID == "" {
+		c.ID = secrets.RandomID("lkc_")
+	}
+	c.Name, _ = f.GetString("name")
+	c.GrantTypes, _ = f.GetStringSlice("grant")
+	c.Scopes, _ = f.GetStringSlice("scope")
+	c.DefaultScopes, _ = f.GetStringSlice("default-scope")
+	c.Scopes, c.DefaultScopes = splitSpaces(c.Scopes), splitSpaces(c.DefaultScopes)
+	c.RedirectURIs, _ = f.GetStringSlice("redirect-uri")
+	c.AccessTokenTTL, _ = f.GetDuration("access-ttl")
+	c.RefreshTokenTTL, _ = f.GetDuration("refresh-ttl")
+	c.MerchantID, _ = f.GetString("merchant")
+	kind, _ := f.GetString("account-kind")
+	c.AccountKind = storage.AccountKind(kind)
+	c.SkipConsent, _ = f.GetBool("skip-consent")
+	noRotation, _ := f.GetBool("no-refresh-rotation")
+	c.RotateRefresh = !noRotation
+	c.RefreshGrace, _ = f.GetDuration("refresh-grace")
+	c.RequirePKCE, _ = f.GetBool("require-pkce")
+	if public, _ := f.GetBool("public"); public {
+		c.RequirePKCE = true
+	}
+	c.AllowPlainPKCE, _ = f.GetBool("allow-plain-pkce")
+	c.AccessTokenFormat, _ = f.GetString("token-format")
+	c.Dialect, _ = f.GetString("dialect")
+	c.DialectOptions, _ = f.GetStringToString("dialect-option")
+	if len(c.DialectOptions) == 0 {
+		c.DialectOptions = nil
+	}
+	c.CreatedAt = time.Now()
+	return c
+}
+
+// splitSpaces lets scopes be given space-separated too, as OAuth writes them.
+func splitSpaces(in []string) []string {
+	var out []string
+	for _, s := range in {
+		out = append(out, strings.Fields(s)...)
+	}
+	return out
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/latchkey-dev/latchkey/internal/config"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+)
+
+var printedSecret = regexp.MustCompile(`client secret: (lk_cs_\S+)`)
+
+// TestAdminCLI drives migrate, merchant, client and account commands
+// against a temporary SQLite file and checks what they print and store.
+func TestAdminCLI(t *testing.T) {
+	dir := t.TempDir()
+	dbPath, secretFile := filepath.Join(dir, "lk.db"), filepath.Join(dir, "secret")
+	env := []string{"LATCHKEY_DB=sqlite:" + dbPath, "LATCHKEY_SECRET_FILE=" + secretFile}
+	ok := func(args ...string) cliResult {
+		t.Helper()
+		res := runCLI(t, dir, env, args...)
+		if res.code != 0 {
+			t.Fatalf("latchkey %s: exit %d: %s", strings.Join(args, " "), res.code, res.stderr)
+		}
+		return res
+	}
+	fails := func(want string, args ...string) {
+		t.Helper()
+		res := runCLI(t, dir, env, args...)
+		lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+		if res.code == 0 || len(lines) != 1 || !strings.Contains(res.stderr, want) {
+			t.Fatalf("latchkey %s: exit %d, stderr %q; want one line containing %q", strings.Join(args, " "), res.code, res.stderr, want)
+		}
+	}
+
+	ok("migrate")
+	ok("merchant", "create", "--id", "777777", "--name", "Demo Loyalty")
+	ok("org", "create", "--id", "o-1", "--name", "Group")
+
+	created := ok("client", "create", "--id", "pos-app", "--name", "POS app", "--grant", "client_credentials,refresh_token",
+		"--scope", "merchant customer", "--default-scope", "merchant", "--merchant", "777777", "--access-ttl", "20m")
+	m := printedSecret.FindStringSubmatch(created.stdout)
+	if m == nil {
+		t.Fatalf("client create printed no secret:\n%s", created.stdout)
+	}
+	secret := m[1]
+	show := ok("client", "show", "pos-app")
+	if strings.Contains(show.stdout, secret) || strings.Contains(show.stdout, "hmac-sha256") {
+		t.Fatalf("client show reveals the secret or its hash:\n%s", show.stdout)
+	}
+	var shown map[string]any
+	if err := json.Unmarshal([]byte(ok("client", "show", "pos-app", "--json").stdout), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown["client_id"] != "pos-app" || shown["access_token_ttl"] != float64(1200) || shown["client_secret"] != nil {
+		t.Fatalf("client show --json: %v", shown)
+	}
+	list := ok("client", "list").stdout
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "pos-app ") ||
+		strings.Index(lines[0], "NAME") != strings.Index(lines[1], "POS app") {
+		t.Fatalf("client list is not an aligned table with the client:\n%s", list)
+	}
+	var listed []map[string]any
+	if err := json.Unmarshal([]byte(ok("client", "list", "--json").stdout), &listed); err != nil || len(listed) != 1 {
+		t.Fatalf("client list --json: %v %v", listed, err)
+	}
+
+	// The printed secret is the one stored: it verifies against the database.
+	keysFor := func() *secrets.Keys {
+		s, _, err := config.Config{SecretFile: secretFile}.SystemSecret(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := secrets.NewKeys(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	verify := func(secret string) bool {
+		st, err := sqlite.Open(context.Background(), dbPath, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		c, err := st.GetClient(context.Background(), "pos-app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keysFor().VerifyClientSecret(c.SecretHash, secret)
+	}
+	if !verify(secret) {
+		t.Fatal("the printed secret does not verify")
+	}
+	rotated := printedSecret.FindStringSubmatch(ok("client", "rotate-secret", "pos-app").stdout)
+	if rotated == nil || rotated[1] == secret || !verify(rotated[1]) || verify(secret) {
+		t.Fatal("rotate-secret did not replace the secret")
+	}
+
+	guest := ok("account", "create", "--kind", "guest", "--username", "johndoe", "--merchant", "777777", "--card", "6000986775",
+		"--password", "open-sesame")
+	if !strings.Contains(guest.stdout, "johndoe") || strings.Contains(guest.stdout, "argon2") {
+		t.Fatalf("account create output:\n%s", guest.stdout)
+	}
+	staff := ok("account", "create", "--kind", "staff", "--username", "owner@example.com", "--member", "merchant:777777",
+		"--member", "organization:o-1", "--password", "correct-horse", "--json")
+	var acc map[string]any
+	if err := json.Unmarshal([]byte(staff.stdout), &acc); err != nil || len(acc["memberships"].([]any)) != 2 {
+		t.Fatalf("staff account --json: %v %v", acc, err)
+	}
+	fails("already exists", "account", "create", "--kind", "guest", "--username", "JohnDoe", "--merchant", "777777", "--password", "another-pass")
+
+	fails(`grant type "implicit" is not supported`, "client", "create", "--name", "x", "--grant", "implicit")
+	fails(`default scope "b" is not among`, "client", "create", "--name", "x", "--grant", "client_credentials", "--scope", "a", "--default-scope", "b")
+	fails("needs --merchant", "account", "create", "--kind", "guest", "--username", "x", "--password", "long-enough")
+	fails("must use https", "client", "create", "--name", "x", "--grant", "authorization_code", "--redirect-uri", "http://evil.example/cb")
+	fails("still in use", "merchant", "delete", "777777")
+
+	ok("client", "delete", "pos-app")
+	fails(`client "pos-app" not found`, "client", "show", "pos-app")
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey-dev/latchkey/internal/config"
+	"github.com/latchkey-dev/latchkey/internal/reqid"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/backend"
+)
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "latchkey",
+		Short:         "An OAuth 2.0 authorization server for commerce platforms",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
+	})
+	d := config.Defaults()
+	pf := root.PersistentFlags()
+	pf.String("config", "", "YAML config file (env LATCHKEY_CONFIG)")
+	pf.String("db", d.DB, "database: sqlite:PATH or postgres://… (env LATCHKEY_DB)")
+	pf.String("secret-file", d.SecretFile, "file holding the system secret; created if missing (env LATCHKEY_SECRET_FILE, or set LATCHKEY_SECRET)")
+	pf.String("log-level", d.LogLevel, "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
+	pf.String("log-format", d.LogFormat, "text or json (env LATCHKEY_LOG_FORMAT)")
+	root.AddCommand(newServeCmd(), newMigrateCmd())
+	root.AddCommand(newAdminCmds()...)
+	return root
+}
+
+// loadConfig reads the configuration for cmd: its flags, the environment and the config file.
+func loadConfig(cmd *cobra.Command) (config.Config, error) {
+	path, _ := cmd.Flags().GetString("config")
+	return config.Load(path, os.Getenv, cmd.Flags())
+}
+
+// newLogger returns the structured logger the configuration asks for, writing to w.
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(reqid.Handler(h)) // every line of a request carries its id
+}
+
+// openStore loads the system secret and opens the database. migrate applies
+// pending schema migrations; without it an out-of-date schema is an error.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (storage.Storage, *secrets.Keys, error) {
+	secret, created, err := cfg.SystemSecret(true)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := secrets.NewKeys(secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, _ := config.ParseDB(cfg.DB) // validated by config
+	st, err := backend.Open(ctx, db, backend.Options{Logger: log, Migrate: migrate, SecretFingerprint: keys.Fingerprint()})
+	if err != nil {
+		return nil, nil, err
+	}
+	if created { // said only now, so a failed start prints one line
+		log.Warn("generated a new system secret; back it up, and give every node the same one (LATCHKEY_SECRET)", "file", cfg.SecretFile)
+	}
+	return st, keys, nil
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey-dev/latchkey/internal/config"
+	"github.com/latchkey-dev/latchkey/internal/demo"
+	"github.com/latchkey-dev/latchkey/internal/janitor"
+	"github.com/latchkey-dev/latchkey/internal/server"
+)
+
+func newServeCmd() *cobra.Command {
+	d := config.Defaults()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the authorization server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg, os.Stderr)
+			ctx := cmd.Context()
+			st, keys, err := openStore(ctx, cfg, log, true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if cfg.Demo {
+				if err := demo.Load(ctx, st, keys); err != nil {
+					return err
+				}
+			}
+			ln, err := net.Listen("tcp", cfg.Addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+			}
+			cfg.Addr = ln.Addr().String() // the real port when 0 was asked for
+			srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log})
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			base := "http://" + cfg.Addr
+			fmt.Fprintf(cmd.OutOrStdout(), "latchkey listening on %s (issuer %s)\n", base, cfg.IssuerURL())
+			if cfg.Demo {
+				demo.PrintInstructions(cmd.OutOrStdout(), base)
+			}
+			log.Info("serving", "addr", cfg.Addr, "issuer", cfg.IssuerURL(), "db", dbKind(cfg))
+			go janitor.Run(ctx, st, 10*time.Minute, time.Hour, log)
+			if err := srv.Serve(ctx, ln); err != nil {
+				return err
+			}
+			if err := st.Close(); err != nil {
+				return fmt.Errorf("close database: %w", err)
+			}
+			log.Info("stopped")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.String("addr", d.Addr, "HOST:PORT to listen on; port 0 picks a free one (env LATCHKEY_ADDR)")
+	f.String("issuer", "", "public base URL; default http://ADDR (env LATCHKEY_ISSUER)")
+	f.Bool("demo", false, "load the demo data if missing and print example requests (env LATCHKEY_DEMO)")
+	f.StringSlice("dialects", nil, "vendor dialects to serve: paytronix, flexiti, aston (env LATCHKEY_DIALECTS)")
+	return cmd
+}
+
+// dbKind names the database without its credentials.
+func dbKind(cfg config.Config) string {
+	db, _ := config.ParseDB(cfg.DB)
+	if db.Driver == "sqlite" {
+		return "sqlite:" + db.Path
+	}
+	return "postgres"
+}
+
+func newMigrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending database schema migrations",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			st, _, err := openStore(cmd.Context(), cfg, newLogger(cfg, os.Stderr), true)
+			if err != nil {
+				return err
+			}
+			if err := st.Close(); err != nil {
+				return fmt.Errorf("close database: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "database schema is up to date (%s)\n", dbKind(cfg))
+			return nil
+		},
+	}
+}

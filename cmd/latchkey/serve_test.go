@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/config"
+	"github.com/latchkey-dev/latchkey/internal/demo"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage/backend"
+	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
+)
+
+var listening = regexp.MustCompile(`latchkey listening on (http://\S+)`)
+
+// startServe runs `latchkey serve` with args in dir and returns its base URL
+// once it printed it; the returned function stops it with SIGTERM and
+// reports its exit code and standard error.
+func startServe(t *testing.T, dir string, args ...string) (string, func() (int, string)) {
+	t.Helper()
+	cmd := exec.Command(latchkeyBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Dir, cmd.Env = dir, cleanEnv()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	stop := func() (int, string) {
+		cmd.Process.Signal(syscall.SIGTERM)
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), stderr.String()
+		}
+		return 0, stderr.String()
+	}
+	select {
+	case u := <-urls:
+		return u, stop
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("serve printed no address within a minute; stderr:\n%s", stderr.String())
+		return "", nil
+	}
+}
+
+// waitReady polls /readyz until it answers 200.
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz did not answer 200 within 30s (last error %v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkDemoRows opens the database and checks every row of the demo table is there.
+func checkDemoRows(t *testing.T, db config.DB, secretFile string) {
+	t.Helper()
+	ctx := context.Background()
+	secret, _, err := config.Config{SecretFile: secretFile}.SystemSecret(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secrets.NewKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := backend.Open(ctx, db, backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, o := range demo.Organizations {
+		if _, err := st.GetOrganization(ctx, o.ID); err != nil {
+			t.Errorf("organization %s: %v", o.ID, err)
+		}
+	}
+	for _, m := range demo.Merchants {
+		if got, err := st.GetMerchant(ctx, m.ID); err != nil || got.Name != m.Name || got.OrganizationID != m.OrganizationID {
+			t.Errorf("merchant %s: %+v %v", m.ID, got, err)
+		}
+	}
+	for _, a := range demo.Accounts {
+		got, err := st.GetAccount(ctx, a.ID)
+		if err != nil {
+			t.Errorf("account %s: %v", a.Username, err)
+			continue
+		}
+		if ok, _, _ := secrets.VerifyPassword(got.PasswordHash, a.Password, secrets.DefaultArgon2); !ok || got.Username != a.Username {
+			t.Errorf("account %s: password does not verify or username %q", a.Username, got.Username)
+		}
+	}
+	for _, c := range demo.Clients {
+		got, err := st.GetClient(ctx, c.ID)
+		if err != nil {
+			t.Errorf("client %s: %v", c.ID, err)
+			continue
+		}
+		if c.Secret != "" && !keys.VerifyClientSecret(got.SecretHash, c.Secret) || c.Secret == "" && !got.Public() {
+			t.Errorf("client %s: secret does not verify", c.ID)
+		}
+	}
+}
+
+func testServeDemo(t *testing.T, dbFlag string, db config.DB) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	for run := range 2 { // the second run finds the demo data and changes nothing
+		base, stop := startServe(t, dir, "--demo", "--db", dbFlag, "--secret-file", secretFile)
+		waitReady(t, base)
+		resp, err := http.PostForm(base+"/oauth2/token", map[string][]string{"grant_type": {"client_credentials"},
+			"client_id": {"flexitidemo"}, "client_secret": {"77xde15a-9d33-4c15-930a-3se4b3as33e9"}})
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("run %d: demo client_credentials: %v %v", run, err, resp)
+		}
+		resp.Body.Close()
+		code, stderr := stop()
+		if code != 0 {
+			t.Fatalf("run %d: exit %d after SIGTERM; stderr:\n%s", run, code, stderr)
+		}
+		if !strings.Contains(stderr, "msg=stopped") {
+			t.Fatalf("run %d: no clean stop logged:\n%s", run, stderr)
+		}
+	}
+	checkDemoRows(t, db, secretFile)
+}
+
+func TestServeDemoSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lk.db")
+	testServeDemo(t, "sqlite:"+path, config.DB{Driver: "sqlite", Path: path})
+}
+
+func TestServeDemoPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	testServeDemo(t, dsn, config.DB{Driver: "postgres", URL: dsn})
+}
+
+// TestStartupErrors: each bad start prints one line naming the problem and exits non-zero.
+func TestStartupErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("addr: [unclosed\n"), 0o600)
+	unknown := filepath.Join(dir, "unknown.yaml")
+	os.WriteFile(unknown, []byte("adress: 127.0.0.1:1\n"), 0o600)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad dsn", []string{"serve", "--db", "mysql://x"}, `db "mysql://x" is not supported`},
+		{"unreachable database", []string{"serve", "--db", "postgres://postgres@127.0.0.1:1/nope?sslmode=disable"}, "connect to postgres database"},
+		{"missing sqlite directory", []string{"serve", "--db", "sqlite:" + filepath.Join(dir, "no", "such", "lk.db")}, "does not exist"},
+		{"unknown flag", []string{"serve", "--bogus"}, "unknown flag: --bogus"},
+		{"malformed config", []string{"serve", "--config", bad}, "config file"},
+		{"unknown config key", []string{"serve", "--config", unknown}, `unknown setting "adress"`},
+		{"missing config", []string{"serve", "--config", filepath.Join(dir, "nope.yaml")}, "read config file"},
+		{"admin on a new database", []string{"client", "list", "--db", "sqlite:" + filepath.Join(dir, "fresh.db")}, "latchkey migrate"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runCLI(t, dir, []string{"LATCHKEY_SECRET_FILE=" + filepath.Join(dir, "secret")}, tc.args...)
+			lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+			if res.code == 0 || len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Fatalf("exit %d, stderr %q: want one line containing %q", res.code, res.stderr, tc.want)
+			}
+			for _, bad := range []string{"goroutine", "panic", ".go:"} {
+				if strings.Contains(res.stderr, bad) {
+					t.Fatalf("stderr has %q: %s", bad, res.stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"LATCHKEY_DB=sqlite:" + filepath.Join(dir, "lk.db"), "LATCHKEY_SECRET_FILE=" + filepath.Join(dir, "secret")}
+	for range 2 {
+		res := runCLI(t, dir, env, "migrate")
+		if res.code != 0 || !strings.Contains(res.stdout, "up to date") {
+			t.Fatalf("migrate: %+v", res)
+		}
+	}
+}

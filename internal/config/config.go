@@ -1,0 +1,264 @@
+// Package config loads latchkey's settings from defaults, an optional YAML
+// file, LATCHKEY_* environment variables and command-line flags, in that
+// order of increasing precedence.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+)
+
+// Config is every setting of a latchkey process.
+type Config struct {
+	Addr       string   `yaml:"addr"`        // HOST:PORT to listen on
+	DB         string   `yaml:"db"`          // sqlite:PATH or postgres://…
+	Issuer     string   `yaml:"issuer"`      // public base URL; defaults to http://ADDR
+	Demo       bool     `yaml:"demo"`        // load the demo data
+	Secret     string   `yaml:"secret"`      // system secret; prefer secret_file or the environment
+	SecretFile string   `yaml:"secret_file"` // file holding the system secret
+	LogLevel   string   `yaml:"log_level"`   // debug, info, warn, error
+	LogFormat  string   `yaml:"log_format"`  // text or json
+	Dialects   []string `yaml:"dialects"`    // vendor dialects to serve
+}
+
+// Defaults returns the settings used when nothing else is given.
+func Defaults() Config {
+	return Config{
+		Addr:       "127.0.0.1:8080",
+		DB:         "sqlite:latchkey.db",
+		SecretFile: "latchkey.secret",
+		LogLevel:   "info",
+		LogFormat:  "text",
+	}
+}
+
+// Dialects latchkey knows.
+var KnownDialects = []string{"paytronix", "flexiti", "aston"}
+
+// field binds a setting's flag/env name to its place in Config.
+type field struct {
+	name string
+	ptr  any // *string, *bool or *[]string
+}
+
+func (c *Config) fields() []field {
+	return []field{
+		{"addr", &c.Addr}, {"db", &c.DB}, {"issuer", &c.Issuer}, {"demo", &c.Demo},
+		{"secret", &c.Secret}, {"secret-file", &c.SecretFile},
+		{"log-level", &c.LogLevel}, {"log-format", &c.LogFormat}, {"dialects", &c.Dialects},
+	}
+}
+
+// EnvName is the environment variable that sets the named flag.
+func EnvName(flag string) string {
+	return "LATCHKEY_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// Load builds the configuration: defaults, then the YAML file at path (or
+// $LATCHKEY_CONFIG; none if both are empty), then environment variables,
+// then the flags of fs that were set on the command line. fs may be nil.
+func Load(path string, getenv func(string) string, fs *pflag.FlagSet) (Config, error) {
+	c := Defaults()
+	if path == "" {
+		path = getenv("LATCHKEY_CONFIG")
+	}
+	if path != "" {
+		if err := c.readFile(path); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, f := range c.fields() {
+		if v := getenv(EnvName(f.name)); v != "" {
+			if err := set(f.ptr, v); err != nil {
+				return Config{}, fmt.Errorf("environment variable %s: %w", EnvName(f.name), err)
+			}
+		}
+	}
+	if fs != nil {
+		for _, f := range c.fields() {
+			if fl := fs.Lookup(f.name); fl != nil && fl.Changed {
+				if err := set(f.ptr, fl.Value.String()); err != nil {
+					return Config{}, fmt.Errorf("flag --%s: %w", f.name, err)
+				}
+			}
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func (c *Config) readFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config file: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = unknownField.ReplaceAllString(m, `unknown setting "$1"`)
+			}
+			return fmt.Errorf("config file %s: %s", path, strings.Join(msgs, "; "))
+		}
+		return fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+// unknownField rewrites the YAML decoder's message about an unknown key.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+func set(ptr any, v string) error {
+	switch p := ptr.(type) {
+	case *string:
+		*p = v
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*p = b
+	case *[]string:
+		// pflag prints string slices as [a,b]; env uses a,b.
+		v = strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
+		*p = nil
+		for s := range strings.SplitSeq(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				*p = append(*p, s)
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks every setting and names the first one that is wrong.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("addr %q is not HOST:PORT", c.Addr)
+	}
+	if _, err := ParseDB(c.DB); err != nil {
+		return err
+	}
+	if c.Issuer != "" {
+		u, err := url.Parse(c.Issuer)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("issuer %q must be an http or https URL without query or fragment", c.Issuer)
+		}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		return fmt.Errorf("log-level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log-format %q must be text or json", c.LogFormat)
+	}
+	for _, d := range c.Dialects {
+		if !slices.Contains(KnownDialects, d) {
+			return fmt.Errorf("dialect %q is unknown (known: %s)", d, strings.Join(KnownDialects, ", "))
+		}
+	}
+	return nil
+}
+
+// DB is a parsed database setting.
+type DB struct {
+	Driver string // "sqlite" or "postgres"
+	Path   string // SQLite file
+	URL    string // PostgreSQL URL
+}
+
+// ParseDB reads a --db value: sqlite:PATH or a postgres:// URL.
+func ParseDB(dsn string) (DB, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		p := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+		if p == "" {
+			return DB{}, fmt.Errorf("db %q names no file: use sqlite:PATH", dsn)
+		}
+		return DB{Driver: "sqlite", Path: p}, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		u, err := url.Parse(dsn)
+		if err != nil || u.Host == "" {
+			return DB{}, fmt.Errorf("db %q is not a valid postgres:// URL", redact(dsn))
+		}
+		return DB{Driver: "postgres", URL: dsn}, nil
+	default:
+		return DB{}, fmt.Errorf("db %q is not supported: use sqlite:PATH or postgres://USER@HOST:PORT/DB", redact(dsn))
+	}
+}
+
+// redact hides a password in a DSN so it can appear in an error.
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
+}
+
+// IssuerURL is the issuer, or http://ADDR when none is set.
+func (c Config) IssuerURL() string {
+	if c.Issuer != "" {
+		return strings.TrimRight(c.Issuer, "/")
+	}
+	host, port, _ := net.SplitHostPort(c.Addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// SystemSecret returns the deployment's system secret: the secret setting if
+// given, else the content of secret-file. When create is true and the file
+// does not exist, a new secret is written to it (mode 0600) and created is true.
+func (c Config) SystemSecret(create bool) (secret []byte, created bool, err error) {
+	if c.Secret != "" {
+		s, err := secrets.DecodeSystemSecret(c.Secret)
+		if err != nil {
+			return nil, false, fmt.Errorf("secret: %w", err)
+		}
+		return s, false, nil
+	}
+	data, err := os.ReadFile(c.SecretFile)
+	if errors.Is(err, os.ErrNotExist) && create {
+		s := secrets.NewSystemSecret()
+		f, err := os.OpenFile(c.SecretFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, false, fmt.Errorf("create secret file: %w", err)
+		}
+		if _, err := f.WriteString(s + "\n"); err != nil {
+			f.Close()
+			return nil, false, fmt.Errorf("write secret file: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, false, fmt.Errorf("write secret file: %w", err)
+		}
+		b, err := secrets.DecodeSystemSecret(s)
+		return b, true, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read secret file (set LATCHKEY_SECRET or --secret-file): %w", err)
+	}
+	s, err := secrets.DecodeSystemSecret(string(data))
+	if err != nil {
+		return nil, false, fmt.Errorf("secret file %s: %w", c.SecretFile, err)
+	}
+	return s, false, nil
+}

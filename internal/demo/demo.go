@@ -1,0 +1,167 @@
+// Package demo holds the demo data of DESIGN.md, taken from the vendor
+// documents the dialects imitate, and loads it into a store.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// Account is a demo account with its password in clear.
+type Account struct {
+	storage.Account
+	Password string
+}
+
+// Client is a demo client with its secret in clear (empty for a public client).
+type Client struct {
+	storage.Client
+	Secret string
+}
+
+// Grant types, spelled as RFC 6749 spells them.
+const (
+	code     = "authorization_code"
+	password = "password"
+	clientCr = "client_credentials"
+	refresh  = "refresh_token"
+)
+
+// refreshTTL is the demo clients' refresh token family lifetime: 30 days.
+const refreshTTL = 30 * 24 * time.Hour
+
+// grace is how long a retried refresh gets the same successor.
+const grace = 10 * time.Second
+
+// Organizations of the demo.
+var Organizations = []storage.Organization{{ID: "o-2001", Name: "Aston Group"}}
+
+// Merchants of the demo.
+var Merchants = []storage.Merchant{
+	{ID: "777777", Name: "Demo Loyalty"},
+	{ID: "123456", Name: "ACME Jewellers"},
+	{ID: "m-1001", Name: "Aston Cafe", OrganizationID: "o-2001"},
+	{ID: "m-1002", Name: "Aston Bistro", OrganizationID: "o-2001"},
+}
+
+// Accounts of the demo.
+var Accounts = []Account{
+	{Account: storage.Account{ID: "acc_demo_johndoe", Kind: storage.Guest, MerchantID: "777777", Username: "johndoe",
+		PrintedCardNumber: "6000986775"}, Password: "open456"},
+	{Account: storage.Account{ID: "acc_demo_acmejewellers", Kind: storage.Staff, Username: "acmejewellers",
+		Memberships: []storage.Membership{{Type: storage.OwnerMerchant, ID: "123456"}}}, Password: "dice-vanila-purse"},
+	{Account: storage.Account{ID: "acc_demo_aston_owner", Kind: storage.Staff, Username: "owner@astonclub.example",
+		Memberships: []storage.Membership{{Type: storage.OwnerMerchant, ID: "m-1001"}, {Type: storage.OwnerMerchant, ID: "m-1002"},
+			{Type: storage.OwnerOrganization, ID: "o-2001"}}}, Password: "correct-horse-battery"},
+}
+
+var guestScopes = []string{"user_read", "user_write", "account_read", "account_write"}
+
+// Clients of the demo.
+var Clients = []Client{
+	{Client: storage.Client{ID: "3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK", Name: "Demo Loyalty app",
+		GrantTypes: []string{password, refresh, code}, Scopes: guestScopes, DefaultScopes: guestScopes,
+		AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL, MerchantID: "777777", AccountKind: storage.Guest,
+		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: "paytronix"}, Secret: "654secretnx4"},
+	{Client: storage.Client{ID: "awesomesite", Name: "My Awesome Website",
+		GrantTypes: []string{code, refresh}, Scopes: guestScopes, DefaultScopes: guestScopes,
+		RedirectURIs: []string{"https://www.myawesomewebsite.com/login"}, AccessTokenTTL: 1800 * time.Second,
+		RefreshTokenTTL: refreshTTL, MerchantID: "777777", AccountKind: storage.Guest, SkipConsent: true,
+		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: "paytronix"}, Secret: "awesomesite-demo-secret"},
+	{Client: storage.Client{ID: "flexitidemo", Name: "Flexiti POS demo",
+		GrantTypes: []string{clientCr, password, refresh}, Scopes: []string{"merchant", "customer"}, DefaultScopes: []string{"merchant"},
+		AccessTokenTTL: 1200 * time.Second, RefreshTokenTTL: refreshTTL, MerchantID: "123456", AccountKind: storage.Staff,
+		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: "flexiti",
+		DialectOptions: map[string]string{"client_credentials_refresh": "true"}}, Secret: "77xde15a-9d33-4c15-930a-3se4b3as33e9"},
+	{Client: storage.Client{ID: "test_client", Name: "Aston test app",
+		GrantTypes: []string{code, refresh}, Scopes: []string{"posapi", "aston-api:transaction.read", "aston-api:transaction.submit"},
+		DefaultScopes: []string{"posapi", "aston-api:transaction.read", "aston-api:transaction.submit"},
+		RedirectURIs:  []string{"https://youwebapp.com/oauth"}, AccessTokenTTL: 31536000 * time.Second, AccountKind: storage.Staff,
+		RotateRefresh: false, AccessTokenFormat: "opaque", Dialect: "aston"}, Secret: "asdajsjk@#$fjaksbfgjsabglbuwe@#@bfjesbj"},
+	{Client: storage.Client{ID: "demo-spa", Name: "Demo single-page app",
+		GrantTypes: []string{code, refresh}, Scopes: []string{"user_read", "account_read"}, DefaultScopes: []string{"user_read", "account_read"},
+		RedirectURIs: []string{"http://127.0.0.1:8080/callback"}, AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL,
+		AccountKind: storage.Staff, RequirePKCE: true, RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque"}},
+}
+
+// Load adds whatever of the demo data is missing. It never changes a row
+// that exists, so running it twice changes nothing.
+func Load(ctx context.Context, st storage.Storage, keys *secrets.Keys) error {
+	now := time.Now()
+	for _, o := range Organizations {
+		o.CreatedAt = now
+		if err := ignoreExisting(st.CreateOrganization(ctx, o)); err != nil {
+			return fmt.Errorf("load demo organization %q: %w", o.ID, err)
+		}
+	}
+	for _, m := range Merchants {
+		m.CreatedAt = now
+		if err := ignoreExisting(st.CreateMerchant(ctx, m)); err != nil {
+			return fmt.Errorf("load demo merchant %q: %w", m.ID, err)
+		}
+	}
+	for _, a := range Accounts {
+		if _, err := st.GetAccount(ctx, a.ID); err == nil {
+			continue // hashing is slow on purpose; skip what is there
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("load demo account %q: %w", a.Username, err)
+		}
+		acc := a.Account
+		h, err := secrets.HashPassword(a.Password, secrets.DefaultArgon2)
+		if err != nil {
+			return fmt.Errorf("hash demo password: %w", err)
+		}
+		acc.PasswordHash, acc.CreatedAt = h, now
+		if err := ignoreExisting(st.CreateAccount(ctx, acc)); err != nil {
+			return fmt.Errorf("load demo account %q: %w", a.Username, err)
+		}
+	}
+	for _, c := range Clients {
+		cl := c.Client
+		if c.Secret != "" {
+			cl.SecretHash = keys.HashClientSecret(c.Secret)
+		}
+		cl.CreatedAt = now
+		if err := ignoreExisting(st.CreateClient(ctx, cl)); err != nil {
+			return fmt.Errorf("load demo client %q: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+func ignoreExisting(err error) error {
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		return nil
+	}
+	return err
+}
+
+// PrintInstructions prints ready-to-paste requests against base.
+func PrintInstructions(w io.Writer, base string) {
+	fmt.Fprintf(w, `
+Demo data loaded. Try:
+
+  # readiness
+  curl -s %[1]s/readyz
+
+  # standard OAuth 2.0: client credentials (flexiti demo client, HTTP Basic)
+  curl -s -u 'flexitidemo:77xde15a-9d33-4c15-930a-3se4b3as33e9' -d grant_type=client_credentials %[1]s/oauth2/token
+
+  # standard OAuth 2.0: password grant for the demo guest
+  curl -s -u '3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK:654secretnx4' \
+    -d grant_type=password -d username=johndoe -d password=open456 %[1]s/oauth2/token
+
+  # introspect the token you got (any confidential client may ask)
+  curl -s -u 'flexitidemo:77xde15a-9d33-4c15-930a-3se4b3as33e9' -d token=PASTE_ACCESS_TOKEN %[1]s/oauth2/introspect
+
+  # metadata
+  curl -s %[1]s/.well-known/oauth-authorization-server
+
+`, base)
+}

@@ -1,0 +1,119 @@
+package oauth
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// AuthMethod is how a client authenticated (RFC 8414 names).
+type AuthMethod string
+
+// The client authentication methods latchkey supports.
+const (
+	AuthBasic AuthMethod = "client_secret_basic"
+	AuthPost  AuthMethod = "client_secret_post"
+	AuthNone  AuthMethod = "none"
+)
+
+// ClientCredentials are what a request presented to identify its client.
+type ClientCredentials struct {
+	ID     string
+	Secret string
+	Method AuthMethod
+}
+
+// ReadClientCredentials takes the client's credentials from the
+// Authorization header (Basic) or the body, refusing two methods at once.
+func ReadClientCredentials(r *http.Request, p Params) (ClientCredentials, *Error) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		switch {
+		case p.Get("client_secret") != "" && p.Get("client_id") == "":
+			return ClientCredentials{}, newError(http.StatusUnauthorized, ErrInvalidClient, "client_secret was sent without client_id")
+		case p.Get("client_secret") != "":
+			return ClientCredentials{ID: p.Get("client_id"), Secret: p.Get("client_secret"), Method: AuthPost}, nil
+		case p.Get("client_id") != "":
+			return ClientCredentials{ID: p.Get("client_id"), Method: AuthNone}, nil
+		}
+		e := newError(http.StatusUnauthorized, ErrInvalidClient, "client authentication is missing: send HTTP Basic credentials or client_id")
+		e.BasicChallenge = true
+		return ClientCredentials{}, e
+	}
+	id, secret, err := ParseBasic(auth)
+	if err != nil {
+		e := newError(http.StatusUnauthorized, ErrInvalidClient, "the Authorization header is not valid HTTP Basic client authentication")
+		e.BasicChallenge = true
+		return ClientCredentials{}, e
+	}
+	if p.Get("client_secret") != "" {
+		return ClientCredentials{}, invalidRequest("the client authenticated twice: use either HTTP Basic or client_secret, not both")
+	}
+	if b := p.Get("client_id"); b != "" && b != id {
+		return ClientCredentials{}, invalidRequest("client_id differs from the client in the Authorization header")
+	}
+	return ClientCredentials{ID: id, Secret: secret, Method: AuthBasic}, nil
+}
+
+var errNotBasic = errors.New("not basic credentials")
+
+// ParseBasic decodes an HTTP Basic Authorization header. Per RFC 6749
+// §2.3.1 the id and secret are form-urlencoded before being joined.
+func ParseBasic(header string) (id, secret string, err error) {
+	scheme, rest, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return "", "", errNotBasic
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+	if err != nil {
+		return "", "", errNotBasic
+	}
+	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", errNotBasic
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil {
+		return "", "", errNotBasic
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", errNotBasic
+	}
+	if id == "" {
+		return "", "", errNotBasic
+	}
+	return id, secret, nil
+}
+
+// AuthenticateClient checks credentials against the stored client. Every
+// failure is the same invalid_client, so callers cannot tell an unknown
+// client from a wrong secret.
+func (s *Server) AuthenticateClient(ctx context.Context, cr ClientCredentials) (storage.Client, *Error) {
+	fail := func() (storage.Client, *Error) {
+		e := newError(http.StatusUnauthorized, ErrInvalidClient, "client authentication failed")
+		e.BasicChallenge = cr.Method == AuthBasic
+		return storage.Client{}, e
+	}
+	if len(cr.ID) > 255 {
+		return fail()
+	}
+	c, err := s.store.GetClient(ctx, cr.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fail()
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "load client", "client_id", cr.ID, "err", err)
+		return storage.Client{}, serverError()
+	}
+	switch {
+	case c.Public() && cr.Method != AuthNone:
+		return fail() // a public client has no secret to present
+	case !c.Public() && !s.keys.VerifyClientSecret(c.SecretHash, cr.Secret):
+		return fail()
+	}
+	return c, nil
+}

@@ -1,0 +1,158 @@
+package oauth
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// Routes registers the standard OAuth 2.0 endpoints on mux.
+func (s *Server) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /oauth2/token", s.handleToken)
+	mux.HandleFunc("POST /oauth2/introspect", s.handleIntrospect)
+	mux.HandleFunc("POST /oauth2/revoke", s.handleRevoke)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
+}
+
+// TokenResponse is the RFC 6749 §5.1 success body.
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// Response is the standard encoding of a result.
+func (r TokenResult) Response() TokenResponse {
+	return TokenResponse{AccessToken: r.AccessToken, TokenType: "Bearer", ExpiresIn: r.ExpiresInSeconds(),
+		RefreshToken: r.RefreshToken, Scope: strings.Join(r.Scopes, " ")}
+}
+
+// ExpiresInSeconds is expires_in, rounded up; 0 when the token never expires.
+func (r TokenResult) ExpiresInSeconds() int64 { return secondsCeil(r.ExpiresIn) }
+
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	p, cr, ok := readRequest(w, r)
+	if !ok {
+		return
+	}
+	res, oerr := s.Token(r.Context(), TokenRequestFromParams(p, cr, RemoteIP(r)))
+	if oerr != nil {
+		WriteError(w, oerr)
+		return
+	}
+	WriteJSON(w, http.StatusOK, res.Response())
+}
+
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	p, c, ok := s.readAuthenticated(w, r)
+	if !ok {
+		return
+	}
+	if c.Public() {
+		WriteError(w, unauthorizedClient("a public client may not introspect tokens"))
+		return
+	}
+	out, oerr := s.Introspect(r.Context(), p.Get("token"), p.Get("token_type_hint"))
+	if oerr != nil {
+		WriteError(w, oerr)
+		return
+	}
+	WriteJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	p, c, ok := s.readAuthenticated(w, r)
+	if !ok {
+		return
+	}
+	if oerr := s.Revoke(r.Context(), c, p.Get("token"), p.Get("token_type_hint")); oerr != nil {
+		WriteError(w, oerr)
+		return
+	}
+	noStore(w)
+	w.WriteHeader(http.StatusOK)
+}
+
+// readRequest reads the body and the client's credentials, answering the
+// error itself when either is bad.
+func readRequest(w http.ResponseWriter, r *http.Request) (Params, ClientCredentials, bool) {
+	p, oerr := ReadParams(w, r)
+	if oerr == nil {
+		var cr ClientCredentials
+		if cr, oerr = ReadClientCredentials(r, p); oerr == nil {
+			return p, cr, true
+		}
+	}
+	WriteError(w, oerr)
+	return nil, ClientCredentials{}, false
+}
+
+// readAuthenticated is readRequest followed by client authentication.
+func (s *Server) readAuthenticated(w http.ResponseWriter, r *http.Request) (Params, storage.Client, bool) {
+	p, cr, ok := readRequest(w, r)
+	if !ok {
+		return nil, storage.Client{}, false
+	}
+	c, oerr := s.AuthenticateClient(r.Context(), cr)
+	if oerr != nil {
+		WriteError(w, oerr)
+		return nil, storage.Client{}, false
+	}
+	return p, c, true
+}
+
+func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(s.Metadata())
+}
+
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+// WriteJSON writes v with the headers every token-endpoint answer carries.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	noStore(w)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// ErrorBody is the RFC 6749 §5.2 error body.
+type ErrorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// SetErrorHeaders sets the headers an error asks for (WWW-Authenticate, Retry-After).
+func SetErrorHeaders(w http.ResponseWriter, e *Error) {
+	if e.BasicChallenge {
+		w.Header().Set("WWW-Authenticate", `Basic realm="latchkey", charset="UTF-8"`)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(secondsCeil(e.RetryAfter), 10))
+	}
+}
+
+// WriteError writes e in the standard shape.
+func WriteError(w http.ResponseWriter, e *Error) {
+	SetErrorHeaders(w, e)
+	WriteJSON(w, e.Status, ErrorBody{Error: e.Code, Description: e.Description})
+}
+
+// RemoteIP is the caller's IP address, from the connection.
+func RemoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

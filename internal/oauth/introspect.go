@@ -1,0 +1,153 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// Introspection is an RFC 7662 answer, with latchkey's commerce fields.
+type Introspection struct {
+	Active            bool   `json:"active"`
+	Scope             string `json:"scope,omitempty"`
+	ClientID          string `json:"client_id,omitempty"`
+	Username          string `json:"username,omitempty"`
+	TokenType         string `json:"token_type,omitempty"`
+	Exp               int64  `json:"exp,omitempty"`
+	Iat               int64  `json:"iat,omitempty"`
+	Sub               string `json:"sub,omitempty"`
+	Iss               string `json:"iss,omitempty"`
+	MerchantID        string `json:"merchant_id,omitempty"`
+	OrganizationID    string `json:"organization_id,omitempty"`
+	ResourceOwnerType string `json:"resource_owner_type,omitempty"`
+}
+
+// tokenInfo is what introspection and revocation know of a presented token.
+type tokenInfo struct {
+	refresh  bool
+	id       string
+	family   string
+	clientID string
+	account  string
+	owner    storage.ResourceOwner
+	scopes   []string
+	issued   time.Time
+	expires  time.Time
+	active   bool
+}
+
+// lookup finds a presented token of either kind. The tag is checked before
+// any database read, so garbage costs nothing. A nil result means unknown.
+func (s *Server) lookup(ctx context.Context, token, hint string) (*tokenInfo, error) {
+	now := s.now()
+	kinds := []secrets.TokenKind{secrets.AccessTokenKind, secrets.RefreshTokenKind}
+	if hint == "refresh_token" {
+		kinds[0], kinds[1] = kinds[1], kinds[0]
+	}
+	for _, kind := range kinds {
+		if !strings.HasPrefix(token, string(kind)) || !s.keys.CheckToken(kind, token) {
+			continue
+		}
+		id := secrets.TokenID(token)
+		if kind == secrets.AccessTokenKind {
+			t, err := s.store.GetAccessToken(ctx, id)
+			if errors.Is(err, storage.ErrNotFound) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &tokenInfo{id: id, family: t.FamilyID, clientID: t.ClientID, account: t.AccountID, owner: t.Owner,
+				scopes: t.Scopes, issued: t.IssuedAt, expires: t.ExpiresAt,
+				active: t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))}, nil
+		}
+		t, err := s.store.GetRefreshToken(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &tokenInfo{refresh: true, id: id, family: t.FamilyID, clientID: t.ClientID, account: t.AccountID, owner: t.Owner,
+			scopes: t.Scopes, issued: t.IssuedAt, expires: t.ExpiresAt,
+			active: t.RevokedAt.IsZero() && t.RotatedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))}, nil
+	}
+	return nil, nil
+}
+
+// Introspect answers RFC 7662 for token. Anything not currently valid is
+// {"active": false}, with nothing else said about it.
+func (s *Server) Introspect(ctx context.Context, token, hint string) (Introspection, *Error) {
+	if token == "" {
+		return Introspection{}, invalidRequest("token is missing")
+	}
+	ti, err := s.lookup(ctx, token, hint)
+	if err != nil {
+		return Introspection{}, s.internal(ctx, "introspect token", err)
+	}
+	if ti == nil || !ti.active {
+		return Introspection{Active: false}, nil
+	}
+	out := Introspection{Active: true, Scope: strings.Join(ti.scopes, " "), ClientID: ti.clientID, TokenType: "Bearer",
+		Iat: ti.issued.Unix(), Iss: s.issuer, ResourceOwnerType: string(ti.owner.Type), Sub: ti.clientID}
+	if ti.refresh {
+		out.TokenType = "refresh_token"
+	}
+	if !ti.expires.IsZero() {
+		out.Exp = ti.expires.Unix()
+	}
+	if ti.account != "" {
+		out.Sub = ti.account
+		if a, err := s.store.GetAccount(ctx, ti.account); err == nil {
+			out.Username = a.Username
+			if a.Kind == storage.Guest {
+				out.MerchantID = a.MerchantID
+			}
+		}
+	}
+	switch ti.owner.Type {
+	case storage.OwnerMerchant:
+		out.MerchantID = ti.owner.ID
+		if m, err := s.store.GetMerchant(ctx, ti.owner.ID); err == nil {
+			out.OrganizationID = m.OrganizationID
+		}
+	case storage.OwnerOrganization:
+		out.OrganizationID = ti.owner.ID
+	case storage.OwnerClient:
+		if c, err := s.store.GetClient(ctx, ti.clientID); err == nil {
+			out.MerchantID = c.MerchantID
+		}
+	}
+	return out, nil
+}
+
+// Revoke implements RFC 7009 for client c: revoking a refresh token revokes
+// its whole family (the access tokens issued from it included); unknown
+// tokens and tokens of other clients are ignored, as the RFC asks.
+func (s *Server) Revoke(ctx context.Context, c storage.Client, token, hint string) *Error {
+	if token == "" {
+		return invalidRequest("token is missing")
+	}
+	ti, err := s.lookup(ctx, token, hint)
+	if err != nil {
+		return s.internal(ctx, "revoke token", err)
+	}
+	if ti == nil || ti.clientID != c.ID {
+		return nil
+	}
+	now := s.now()
+	if ti.refresh {
+		err = s.store.RevokeFamily(ctx, ti.family, now)
+	} else {
+		err = s.store.RevokeAccessToken(ctx, ti.id, now)
+	}
+	if err != nil {
+		return s.internal(ctx, "revoke token", err)
+	}
+	s.log.InfoContext(ctx, "token revoked", "client_id", c.ID, "refresh", ti.refresh)
+	return nil
+}

@@ -1,0 +1,152 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// errBadLogin is the one answer for an unknown user and a wrong password.
+func errBadLogin() *Error { return invalidGrant("the username or password is incorrect") }
+
+func (s *Server) password(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
+	if req.Username == "" {
+		return TokenResult{}, invalidRequest("username is missing")
+	}
+	if req.Password == "" {
+		return TokenResult{}, invalidRequest("password is missing")
+	}
+	scopes, oerr := ResolveScopes(c, req.Scope)
+	if oerr != nil {
+		return TokenResult{}, oerr
+	}
+	account, oerr := s.Login(ctx, c, req.Username, req.Password, req.RemoteAddr)
+	if oerr != nil {
+		return TokenResult{}, oerr
+	}
+	owner, oerr := passwordOwner(c, account)
+	if oerr != nil {
+		return TokenResult{}, oerr
+	}
+	return s.issue(ctx, grant{client: c, account: &account, owner: owner, scopes: scopes}, c.AllowsGrant(GrantRefreshToken), "")
+}
+
+// passwordOwner decides whom a password-grant token acts for.
+func passwordOwner(c storage.Client, a storage.Account) (storage.ResourceOwner, *Error) {
+	if a.Kind == storage.Guest {
+		return storage.ResourceOwner{Type: storage.OwnerGuest, ID: a.ID}, nil
+	}
+	if c.MerchantID != "" {
+		return storage.ResourceOwner{Type: storage.OwnerMerchant, ID: c.MerchantID}, nil
+	}
+	if len(a.Memberships) == 1 {
+		return storage.ResourceOwner{Type: a.Memberships[0].Type, ID: a.Memberships[0].ID}, nil
+	}
+	return storage.ResourceOwner{}, invalidGrant("this account acts for several merchants; use the authorization code flow to choose one")
+}
+
+// Login checks a username and password for the kind of account client c
+// logs in. Unknown users and wrong passwords get the same error after the
+// same work; failures are counted per account and per client and address,
+// and past the limit the answer is 429 until the window ends.
+func (s *Server) Login(ctx context.Context, c storage.Client, username, password, remoteAddr string) (storage.Account, *Error) {
+	kind := c.AccountKind
+	if kind == "" {
+		kind = storage.Guest
+	}
+	if kind == storage.Guest && c.MerchantID == "" {
+		return storage.Account{}, unauthorizedClient("this client is bound to no merchant, so it cannot log in guests")
+	}
+	if len(username) > 256 || len(password) > 1024 {
+		return storage.Account{}, errBadLogin()
+	}
+	keys := []string{
+		"account:" + string(kind) + ":" + c.MerchantID + ":" + strings.ToLower(strings.TrimSpace(username)),
+		"client-addr:" + c.ID + ":" + remoteAddr,
+	}
+	limits := []int{s.throttle.PerAccount, s.throttle.PerClientAddr}
+	now := s.now()
+	for i, key := range keys {
+		f, err := s.store.LoginFailures(ctx, key, now)
+		if err != nil {
+			return storage.Account{}, s.internal(ctx, "read login failures", err)
+		}
+		if f.Count >= limits[i] {
+			return storage.Account{}, tooManyAttempts(f.ResetAt.Sub(now))
+		}
+	}
+
+	account, err := s.store.GetAccountByUsername(ctx, kind, c.MerchantID, username)
+	found := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storage.Account{}, s.internal(ctx, "load account", err)
+	}
+	hash := s.dummyHash
+	if found {
+		hash = account.PasswordHash
+	}
+	var ok, rehash bool
+	var verr error
+	if err := s.pool.do(ctx, func() { ok, rehash, verr = secrets.VerifyPassword(hash, password, s.argon2) }); err != nil {
+		if errors.Is(err, errBusy) {
+			s.log.WarnContext(ctx, "password check pool full; refusing login", "client_id", c.ID)
+			return storage.Account{}, busy(time.Second)
+		}
+		return storage.Account{}, s.internal(ctx, "wait for password check", err)
+	}
+	if verr != nil {
+		s.log.ErrorContext(ctx, "stored password hash is malformed", "account_id", account.ID, "err", verr)
+		ok = false
+	}
+	if found && c.AccountKind == storage.Staff && c.MerchantID != "" && !memberOf(account, c.MerchantID) {
+		ok = false // staff of another merchant cannot log in to this merchant's app
+	}
+	if !found || !ok || account.Disabled {
+		for _, key := range keys {
+			if _, err := s.store.AddLoginFailure(ctx, key, now, s.throttle.Window); err != nil {
+				s.log.ErrorContext(ctx, "count login failure", "err", err)
+			}
+		}
+		s.log.InfoContext(ctx, "login failed", "client_id", c.ID, "kind", kind)
+		return storage.Account{}, errBadLogin()
+	}
+	if err := s.store.ClearLoginFailures(ctx, keys[0]); err != nil {
+		s.log.ErrorContext(ctx, "clear login failures", "err", err)
+	}
+	if rehash {
+		s.upgradeHash(ctx, account.ID, password)
+	}
+	return account, nil
+}
+
+// memberOf reports whether a staff account belongs to the merchant.
+func memberOf(a storage.Account, merchantID string) bool {
+	return slices.Contains(a.Memberships, storage.Membership{Type: storage.OwnerMerchant, ID: merchantID})
+}
+
+// upgradeHash re-hashes a password whose hash has outdated parameters.
+func (s *Server) upgradeHash(ctx context.Context, accountID, password string) {
+	h, err := secrets.HashPassword(password, s.argon2)
+	if err == nil {
+		err = s.store.UpdateAccount(ctx, accountID, func(a storage.Account) (storage.Account, error) {
+			a.PasswordHash = h
+			return a, nil
+		})
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "upgrade password hash", "account_id", accountID, "err", err)
+	}
+}
+
+func tooManyAttempts(retry time.Duration) *Error {
+	retry = max(retry, time.Second)
+	e := newError(http.StatusTooManyRequests, ErrInvalidGrant, "too many failed login attempts; retry in %d seconds", secondsCeil(retry))
+	e.RetryAfter = retry
+	return e
+}

@@ -1,0 +1,150 @@
+package oauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxBodyBytes bounds a token, introspection or revocation request body.
+const MaxBodyBytes = 64 << 10
+
+// maxParamLen bounds any one parameter; longer ones are refused by name.
+const maxParamLen = 4096
+
+// Params are the parameters of a request body, one value each.
+type Params map[string]string
+
+// Get returns the value of name, or "".
+func (p Params) Get(name string) string { return p[name] }
+
+// ReadParams decodes a POST body that is application/x-www-form-urlencoded
+// or application/json. JSON values may be strings, numbers or booleans
+// (numbers keep their literal text); a parameter given twice, a nested
+// value, an oversized body or a parameter longer than 4096 bytes is an
+// invalid_request naming the problem.
+func ReadParams(w http.ResponseWriter, r *http.Request) (Params, *Error) {
+	if r.Method != http.MethodPost {
+		return nil, invalidRequest("use POST")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			e := invalidRequest("the request body is larger than %d bytes", MaxBodyBytes)
+			e.Status = http.StatusRequestEntityTooLarge
+			return nil, e
+		}
+		return nil, invalidRequest("the request body could not be read")
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		return DecodeJSON(body)
+	case "application/x-www-form-urlencoded", "":
+		return DecodeForm(body)
+	default:
+		return nil, invalidRequest("Content-Type %q is not supported: send application/x-www-form-urlencoded or application/json", ct)
+	}
+}
+
+// DecodeForm decodes an application/x-www-form-urlencoded body.
+func DecodeForm(body []byte) (Params, *Error) {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, invalidRequest("the form body is malformed")
+	}
+	p := make(Params, len(vals))
+	for k, vs := range vals {
+		if len(vs) > 1 {
+			return nil, invalidRequest("parameter %q is given more than once", clip(k))
+		}
+		p[k] = vs[0]
+	}
+	return p, p.check()
+}
+
+// DecodeJSON decodes a JSON object body of scalar values.
+func DecodeJSON(body []byte) (Params, *Error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, invalidRequest("the JSON body is malformed: it must be one object")
+	}
+	if dec.More() {
+		return nil, invalidRequest("the JSON body has data after its object")
+	}
+	p := make(Params, len(raw))
+	for k, v := range raw {
+		switch v := v.(type) {
+		case nil:
+			continue // an explicit null is the same as leaving it out
+		case string:
+			p[k] = v
+		case json.Number:
+			p[k] = v.String()
+		case bool:
+			p[k] = fmt.Sprint(v)
+		default:
+			return nil, invalidRequest("parameter %q must be a string", clip(k))
+		}
+	}
+	// encoding/json keeps the last of duplicate keys; refuse them as the form decoder does.
+	if dup := duplicateKey(body); dup != "" {
+		return nil, invalidRequest("parameter %q is given more than once", clip(dup))
+	}
+	return p, p.check()
+}
+
+// duplicateKey returns a top-level key that appears twice in a JSON object, or "".
+func duplicateKey(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ""
+		}
+	}
+	return ""
+}
+
+func (p Params) check() *Error {
+	for k, v := range p {
+		if len(v) > maxParamLen {
+			return invalidRequest("parameter %q is longer than %d bytes", clip(k), maxParamLen)
+		}
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return invalidRequest("parameter %q is not valid text", clip(k))
+		}
+	}
+	return nil
+}
+
+// clip keeps attacker-chosen names short in error messages.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

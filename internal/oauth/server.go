@@ -1,0 +1,147 @@
+// Package oauth is latchkey's OAuth 2.0 core: the grants of the token
+// endpoint, client authentication, scopes, introspection, revocation and
+// metadata. Every protocol decision is made here, once; the standard
+// endpoints and the vendor dialects only decode requests into this package's
+// types and encode its results.
+package oauth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// Config configures the core. Zero fields take the defaults noted.
+type Config struct {
+	Store  storage.Storage
+	Keys   *secrets.Keys
+	Issuer string // the public base URL, without trailing slash
+	Logger *slog.Logger
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+	// Argon2 are the parameters for new password hashes; secrets.DefaultArgon2 when zero.
+	Argon2 secrets.Argon2Params
+	// PasswordWorkers is how many password checks run at once; GOMAXPROCS when 0.
+	PasswordWorkers int
+	// PasswordQueue is how many more may wait for a worker; 64 when 0.
+	PasswordQueue int
+	// PasswordWait is how long one may wait before getting 503; 2s when 0.
+	PasswordWait time.Duration
+	// Throttle bounds failed logins; see Throttle.
+	Throttle Throttle
+}
+
+// Throttle bounds failed logins within a window, per account and per
+// client and IP address. Counters live in the database, so they hold across nodes.
+type Throttle struct {
+	Window        time.Duration // 15 minutes when 0
+	PerAccount    int           // 10 when 0
+	PerClientAddr int           // 100 when 0
+}
+
+// Server is the OAuth 2.0 core.
+type Server struct {
+	store    storage.Storage
+	keys     *secrets.Keys
+	issuer   string
+	log      *slog.Logger
+	now      func() time.Time
+	argon2   secrets.Argon2Params
+	pool     *pool
+	throttle Throttle
+	// dummyHash is checked for unknown users so they cost what a wrong password costs.
+	dummyHash string
+}
+
+// New builds the core from cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Keys == nil {
+		return nil, fmt.Errorf("oauth: Store and Keys are required")
+	}
+	s := &Server{store: cfg.Store, keys: cfg.Keys, issuer: cfg.Issuer, log: cfg.Logger, now: cfg.Now,
+		argon2: cfg.Argon2, throttle: cfg.Throttle}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.argon2 == (secrets.Argon2Params{}) {
+		s.argon2 = secrets.DefaultArgon2
+	}
+	if s.throttle.Window == 0 {
+		s.throttle.Window = 15 * time.Minute
+	}
+	if s.throttle.PerAccount == 0 {
+		s.throttle.PerAccount = 10
+	}
+	if s.throttle.PerClientAddr == 0 {
+		s.throttle.PerClientAddr = 100
+	}
+	workers, queue, wait := cfg.PasswordWorkers, cfg.PasswordQueue, cfg.PasswordWait
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if queue <= 0 {
+		queue = 64
+	}
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+	s.pool = newPool(workers, queue, wait)
+	var err error
+	if s.dummyHash, err = secrets.HashPassword("latchkey timing equaliser", s.argon2); err != nil {
+		return nil, fmt.Errorf("oauth: %w", err)
+	}
+	return s, nil
+}
+
+// Issuer is the server's issuer URL.
+func (s *Server) Issuer() string { return s.issuer }
+
+// errBusy means the password pool is full.
+var errBusy = fmt.Errorf("password check pool is full")
+
+// pool runs password checks on a bounded number of workers with a bounded
+// queue, so a flood of logins waits briefly or is refused, and memory use
+// (Argon2id takes its memory parameter per check) stays bounded.
+type pool struct {
+	slots   chan struct{} // one per worker
+	tickets chan struct{} // one per worker or waiting caller
+	wait    time.Duration
+}
+
+func newPool(workers, queue int, wait time.Duration) *pool {
+	return &pool{slots: make(chan struct{}, workers), tickets: make(chan struct{}, workers+queue), wait: wait}
+}
+
+// do runs fn on a worker, or returns errBusy when the queue is full or the
+// wait runs out, or ctx's error.
+func (p *pool) do(ctx context.Context, fn func()) error {
+	select {
+	case p.tickets <- struct{}{}:
+	default:
+		return errBusy
+	}
+	defer func() { <-p.tickets }()
+	t := time.NewTimer(p.wait)
+	defer t.Stop()
+	select {
+	case p.slots <- struct{}{}:
+	case <-t.C:
+		return errBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-p.slots }()
+	fn()
+	return nil
+}
+
+// capacity is how many callers the pool holds at most, running or waiting.
+func (p *pool) capacity() int { return cap(p.tickets) }

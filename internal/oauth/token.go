@@ -1,0 +1,366 @@
+package oauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// The grant types latchkey supports.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantPassword          = "password"
+	GrantClientCredentials = "client_credentials"
+	GrantRefreshToken      = "refresh_token"
+)
+
+// GrantTypes lists the supported grant types.
+var GrantTypes = []string{GrantAuthorizationCode, GrantPassword, GrantClientCredentials, GrantRefreshToken}
+
+// TokenRequest is a token request, whatever dialect it came in.
+type TokenRequest struct {
+	Client       ClientCredentials
+	GrantType    string
+	Scope        string // space-delimited; empty asks for the client's defaults
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
+	RefreshToken string
+	Username     string
+	Password     string
+	// MerchantID, when set, is the merchant the caller expects the client to
+	// act for; a client bound to another merchant is refused.
+	MerchantID string
+	RemoteAddr string // the caller's IP address, for throttling
+}
+
+// TokenRequestFromParams reads the standard parameters of RFC 6749.
+func TokenRequestFromParams(p Params, cr ClientCredentials, remoteAddr string) TokenRequest {
+	return TokenRequest{Client: cr, GrantType: p.Get("grant_type"), Scope: p.Get("scope"), Code: p.Get("code"),
+		RedirectURI: p.Get("redirect_uri"), CodeVerifier: p.Get("code_verifier"), RefreshToken: p.Get("refresh_token"),
+		Username: p.Get("username"), Password: p.Get("password"), RemoteAddr: remoteAddr}
+}
+
+// TokenResult is what a successful grant issued.
+type TokenResult struct {
+	AccessToken  string
+	ExpiresIn    time.Duration // 0 when the token never expires
+	RefreshToken string        // empty when none was issued
+	Scopes       []string
+	Client       storage.Client
+	Account      *storage.Account // the person, when one logged in
+	Owner        storage.ResourceOwner
+}
+
+// grant is what a grant decided before tokens are minted.
+type grant struct {
+	client  storage.Client
+	account *storage.Account
+	owner   storage.ResourceOwner
+	scopes  []string
+}
+
+// Token runs a token request: it authenticates the client, checks it may use
+// the grant, and runs the grant.
+func (s *Server) Token(ctx context.Context, req TokenRequest) (TokenResult, *Error) {
+	if req.GrantType == "" {
+		return TokenResult{}, invalidRequest("grant_type is missing")
+	}
+	if !slices.Contains(GrantTypes, req.GrantType) {
+		return TokenResult{}, newError(http.StatusBadRequest, ErrUnsupportedGrantType, "grant_type %q is not supported", clip(req.GrantType))
+	}
+	client, oerr := s.AuthenticateClient(ctx, req.Client)
+	if oerr != nil {
+		return TokenResult{}, oerr
+	}
+	if !client.AllowsGrant(req.GrantType) {
+		return TokenResult{}, unauthorizedClient("this client may not use the %s grant", req.GrantType)
+	}
+	if req.MerchantID != "" && client.MerchantID != "" && req.MerchantID != client.MerchantID {
+		return TokenResult{}, invalidRequest("merchantId does not match this client's merchant")
+	}
+	switch req.GrantType {
+	case GrantClientCredentials:
+		return s.clientCredentials(ctx, client, req)
+	case GrantPassword:
+		return s.password(ctx, client, req)
+	case GrantRefreshToken:
+		return s.refresh(ctx, client, req)
+	default:
+		return s.authorizationCode(ctx, client, req)
+	}
+}
+
+func (s *Server) clientCredentials(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
+	if c.Public() {
+		return TokenResult{}, unauthorizedClient("a public client may not use the client_credentials grant")
+	}
+	scopes, oerr := ResolveScopes(c, req.Scope)
+	if oerr != nil {
+		return TokenResult{}, oerr
+	}
+	owner := storage.ResourceOwner{Type: storage.OwnerClient, ID: c.ID}
+	if c.MerchantID != "" {
+		owner = storage.ResourceOwner{Type: storage.OwnerMerchant, ID: c.MerchantID}
+	}
+	// RFC 6749 §4.4.3: no refresh token, unless the client's dialect needs one.
+	withRefresh := c.DialectOptions["client_credentials_refresh"] == "true" && c.AllowsGrant(GrantRefreshToken)
+	return s.issue(ctx, grant{client: c, owner: owner, scopes: scopes}, withRefresh, "")
+}
+
+func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
+	if req.Code == "" {
+		return TokenResult{}, invalidRequest("code is missing")
+	}
+	if !s.keys.CheckToken(secrets.AuthCodeKind, req.Code) {
+		return TokenResult{}, invalidGrant("the authorization code is invalid")
+	}
+	now := s.now()
+	code, err := s.store.GetAuthCode(ctx, secrets.TokenID(req.Code))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return TokenResult{}, invalidGrant("the authorization code is invalid")
+	case err != nil:
+		return TokenResult{}, s.internal(ctx, "load authorization code", err)
+	case code.ClientID != c.ID:
+		return TokenResult{}, invalidGrant("the authorization code was issued to another client")
+	case !code.UsedAt.IsZero():
+		s.replayedCode(ctx, code)
+		return TokenResult{}, invalidGrant("the authorization code was already used")
+	case !now.Before(code.ExpiresAt):
+		return TokenResult{}, invalidGrant("the authorization code has expired")
+	case req.RedirectURI != code.RedirectURI:
+		return TokenResult{}, invalidGrant("redirect_uri does not match the one of the authorization request")
+	}
+	if oerr := verifyPKCE(code, req.CodeVerifier); oerr != nil {
+		return TokenResult{}, oerr
+	}
+	g := grant{client: c, owner: code.Owner, scopes: code.Scopes}
+	if code.AccountID != "" {
+		a, err := s.store.GetAccount(ctx, code.AccountID)
+		if err != nil {
+			return TokenResult{}, invalidGrant("the account of this authorization code no longer exists")
+		}
+		if a.Disabled {
+			return TokenResult{}, invalidGrant("the account is disabled")
+		}
+		g.account = &a
+	}
+	// The family of tokens issued from a code is the code's id, so a replay
+	// revokes exactly what the code produced.
+	res, set := s.mint(g, code.ID, c.AllowsGrant(GrantRefreshToken), now)
+	switch err := s.store.RedeemAuthCode(ctx, code.ID, now, set); {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		s.replayedCode(ctx, code)
+		return TokenResult{}, invalidGrant("the authorization code was already used")
+	case errors.Is(err, storage.ErrExpired), errors.Is(err, storage.ErrNotFound):
+		return TokenResult{}, invalidGrant("the authorization code has expired")
+	case err != nil:
+		return TokenResult{}, s.internal(ctx, "redeem authorization code", err)
+	}
+	s.log.DebugContext(ctx, "token issued", "grant", GrantAuthorizationCode, "client_id", c.ID, "family", familyLabel(code.ID))
+	return res, nil
+}
+
+// replayedCode revokes everything issued from a code presented twice (RFC 6749 §4.1.2).
+func (s *Server) replayedCode(ctx context.Context, code storage.AuthCode) {
+	s.log.WarnContext(ctx, "authorization code replayed; revoking the tokens issued from it", "client_id", code.ClientID, "family", familyLabel(code.ID))
+	if err := s.store.RevokeFamily(ctx, code.ID, s.now()); err != nil {
+		s.log.ErrorContext(ctx, "revoke tokens of replayed code", "err", err)
+	}
+}
+
+// verifyPKCE checks the code_verifier against the code's challenge (RFC 7636).
+func verifyPKCE(code storage.AuthCode, verifier string) *Error {
+	if code.CodeChallenge == "" {
+		if verifier != "" {
+			return invalidGrant("code_verifier was sent but the authorization request had no code_challenge")
+		}
+		return nil
+	}
+	if verifier == "" {
+		return invalidGrant("code_verifier is missing")
+	}
+	if !validVerifier(verifier) {
+		return invalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+	}
+	want := verifier
+	if code.CodeChallengeMethod == "S256" {
+		sum := sha256.Sum256([]byte(verifier))
+		want = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(code.CodeChallenge)) != 1 {
+		return invalidGrant("code_verifier does not match the code_challenge")
+	}
+	return nil
+}
+
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for _, r := range v {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
+	if req.RefreshToken == "" {
+		return TokenResult{}, invalidRequest("refresh_token is missing")
+	}
+	if !s.keys.CheckToken(secrets.RefreshTokenKind, req.RefreshToken) {
+		return TokenResult{}, invalidGrant("the refresh token is invalid")
+	}
+	now := s.now()
+	oldID := secrets.TokenID(req.RefreshToken)
+	old, err := s.store.GetRefreshToken(ctx, oldID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return TokenResult{}, invalidGrant("the refresh token is invalid")
+	case err != nil:
+		return TokenResult{}, s.internal(ctx, "load refresh token", err)
+	case old.ClientID != c.ID:
+		return TokenResult{}, invalidGrant("the refresh token was issued to another client")
+	case !old.RevokedAt.IsZero():
+		return TokenResult{}, invalidGrant("the refresh token was revoked")
+	case !old.ExpiresAt.IsZero() && !now.Before(old.ExpiresAt):
+		return TokenResult{}, invalidGrant("the refresh token has expired")
+	}
+	scopes := old.Scopes
+	if req.Scope != "" { // RFC 6749 §6: a refresh may narrow, never widen
+		narrowed, oerr := parseScopes(req.Scope)
+		if oerr != nil {
+			return TokenResult{}, oerr
+		}
+		for _, sc := range narrowed {
+			if !slices.Contains(old.Scopes, sc) {
+				return TokenResult{}, invalidScope("scope %q was not granted to this refresh token", clip(sc))
+			}
+		}
+		scopes = narrowed
+	}
+	g := grant{client: c, owner: old.Owner, scopes: scopes}
+	if old.AccountID != "" {
+		a, err := s.store.GetAccount(ctx, old.AccountID)
+		if err != nil || a.Disabled {
+			return TokenResult{}, invalidGrant("the account of this refresh token is no longer active")
+		}
+		g.account = &a
+	}
+	if !c.RotateRefresh {
+		// The client keeps its refresh token; only a new access token is issued.
+		res, set := s.mint(g, old.FamilyID, false, now)
+		if err := s.store.CreateTokens(ctx, set); err != nil {
+			return TokenResult{}, s.internal(ctx, "store access token", err)
+		}
+		return res, nil
+	}
+	// The successor is derived from the presented token, so a retry within
+	// the grace window can be handed the very same tokens again.
+	access, accessID := s.keys.DeriveToken(secrets.AccessTokenKind, req.RefreshToken, "access")
+	refresh, refreshID := s.keys.DeriveToken(secrets.RefreshTokenKind, req.RefreshToken, "refresh")
+	res, set := s.mintWith(g, old.FamilyID, now, access, accessID, refresh, refreshID)
+	set.Refresh.ExpiresAt = old.ExpiresAt // the family's absolute lifetime does not restart
+	rot, err := s.store.RotateRefreshToken(ctx, storage.Rotation{OldID: oldID, Access: *set.Access, Refresh: *set.Refresh,
+		Now: now, Grace: c.RefreshGrace})
+	switch {
+	case errors.Is(err, storage.ErrTokenReused):
+		s.log.WarnContext(ctx, "refresh token reused; token family revoked", "client_id", c.ID, "family", familyLabel(old.FamilyID))
+		return TokenResult{}, invalidGrant("the refresh token was already used")
+	case errors.Is(err, storage.ErrRevoked), errors.Is(err, storage.ErrNotFound):
+		return TokenResult{}, invalidGrant("the refresh token was revoked")
+	case errors.Is(err, storage.ErrExpired):
+		return TokenResult{}, invalidGrant("the refresh token has expired")
+	case err != nil:
+		return TokenResult{}, s.internal(ctx, "rotate refresh token", err)
+	}
+	if rot.Outcome == storage.OutcomeGrace {
+		// Same tokens as the first time; report what was stored then.
+		at, err := s.store.GetAccessToken(ctx, accessID)
+		if err != nil || rot.Successor.ID != refreshID || !at.RevokedAt.IsZero() {
+			return TokenResult{}, invalidGrant("the refresh token was already used")
+		}
+		res.Scopes, res.ExpiresIn = at.Scopes, 0
+		if !at.ExpiresAt.IsZero() {
+			res.ExpiresIn = at.ExpiresAt.Sub(now)
+		}
+	}
+	return res, nil
+}
+
+func (s *Server) internal(ctx context.Context, what string, err error) *Error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return busy(time.Second)
+	}
+	s.log.ErrorContext(ctx, what, "err", err)
+	return serverError()
+}
+
+// familyLabel is a token family id safe to log: ids of code families are
+// hashes of codes, so only a prefix is shown.
+func familyLabel(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// issue mints tokens for g and stores them.
+func (s *Server) issue(ctx context.Context, g grant, withRefresh bool, family string) (TokenResult, *Error) {
+	if family == "" {
+		family = secrets.RandomID("fam_")
+	}
+	res, set := s.mint(g, family, withRefresh, s.now())
+	if err := s.store.CreateTokens(ctx, set); err != nil {
+		return TokenResult{}, s.internal(ctx, "store tokens", err)
+	}
+	s.log.DebugContext(ctx, "token issued", "client_id", g.client.ID, "owner_type", g.owner.Type, "refresh", withRefresh)
+	return res, nil
+}
+
+// mint makes fresh tokens for g; nothing is stored yet.
+func (s *Server) mint(g grant, family string, withRefresh bool, now time.Time) (TokenResult, storage.TokenSet) {
+	access, accessID := s.keys.NewToken(secrets.AccessTokenKind)
+	var refresh, refreshID string
+	if withRefresh {
+		refresh, refreshID = s.keys.NewToken(secrets.RefreshTokenKind)
+	}
+	return s.mintWith(g, family, now, access, accessID, refresh, refreshID)
+}
+
+func (s *Server) mintWith(g grant, family string, now time.Time, access, accessID, refresh, refreshID string) (TokenResult, storage.TokenSet) {
+	accountID := ""
+	if g.account != nil {
+		accountID = g.account.ID
+	}
+	at := &storage.AccessToken{ID: accessID, FamilyID: family, ClientID: g.client.ID, AccountID: accountID, Owner: g.owner,
+		Scopes: g.scopes, IssuedAt: now}
+	if ttl := g.client.AccessTokenTTL; ttl > 0 {
+		at.ExpiresAt = now.Add(ttl)
+	}
+	res := TokenResult{AccessToken: access, ExpiresIn: g.client.AccessTokenTTL, Scopes: g.scopes, Client: g.client,
+		Account: g.account, Owner: g.owner}
+	set := storage.TokenSet{Access: at}
+	if refresh != "" {
+		rt := &storage.RefreshToken{ID: refreshID, FamilyID: family, ClientID: g.client.ID, AccountID: accountID, Owner: g.owner,
+			Scopes: g.scopes, AccessTokenID: accessID, IssuedAt: now}
+		if ttl := g.client.RefreshTokenTTL; ttl > 0 {
+			rt.ExpiresAt = now.Add(ttl)
+		}
+		set.Refresh = rt
+		res.RefreshToken = refresh
+	}
+	return res, set
+}

@@ -1,0 +1,223 @@
+package conformance
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+func (f fixture) code(id string, expires time.Time) storage.AuthCode {
+	return storage.AuthCode{ID: id, ClientID: f.client.ID, AccountID: f.guest.ID,
+		Owner: storage.ResourceOwner{Type: storage.OwnerMerchant, ID: "777777"}, Scopes: []string{"user_read", "user_write"},
+		RedirectURI: "https://app.example/cb", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CodeChallengeMethod: "S256", Nonce: "n", AuthTime: now, CreatedAt: now, ExpiresAt: expires}
+}
+
+// testAuthCodeRedeemedOnce: of many concurrent redemptions exactly one wins,
+// and only the winner's tokens are stored.
+func testAuthCodeRedeemedOnce(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	code := f.code("code-1", now.Add(5*time.Minute))
+	must(t, s.CreateAuthCode(c, code), "create code")
+	got, err := s.GetAuthCode(c, code.ID)
+	must(t, err, "get code")
+	equal(t, got, code, "code round-trips")
+
+	errs := together(workers, func(i int) error {
+		return s.RedeemAuthCode(c, code.ID, now.Add(time.Second), f.tokens(code.ID, fmt.Sprint("code-", i), now))
+	})
+	winner := exactlyOne(t, errs, "redeem code", storage.ErrAlreadyUsed)
+	for i := range errs {
+		_, err := s.GetAccessToken(c, fmt.Sprint("at-code-", i))
+		if i == winner {
+			must(t, err, "winner's access token stored")
+		} else {
+			wantErr(t, err, storage.ErrNotFound, "loser's access token")
+		}
+	}
+	got, err = s.GetAuthCode(c, code.ID)
+	must(t, err, "get used code")
+	equal(t, got.UsedAt, now.Add(time.Second), "used at")
+
+	// A replayed code lets the caller revoke what was issued from it: the family is the code.
+	must(t, s.RevokeFamily(c, code.ID, now.Add(2*time.Second)), "revoke tokens issued from the code")
+	equal(t, countLive(t, s, fmt.Sprint("at-code-", winner), fmt.Sprint("rt-code-", winner)), 0, "live tokens after revocation")
+}
+
+func testAuthCodeExpiryAndUnknown(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	must(t, s.CreateAuthCode(c, f.code("old", now.Add(time.Minute))), "create code")
+	wantErr(t, s.RedeemAuthCode(c, "old", now.Add(time.Minute), f.tokens("old", "x", now)), storage.ErrExpired, "redeem at expiry")
+	_, err := s.GetAccessToken(c, "at-x")
+	wantErr(t, err, storage.ErrNotFound, "no token for an expired code")
+	wantErr(t, s.RedeemAuthCode(c, "nope", now, f.tokens("nope", "y", now)), storage.ErrNotFound, "redeem unknown code")
+	_, err = s.GetAuthCode(c, "nope")
+	wantErr(t, err, storage.ErrNotFound, "get unknown code")
+	wantErr(t, s.CreateAuthCode(c, f.code("old", now)), storage.ErrAlreadyExists, "duplicate code")
+}
+
+func testTokensAndRevocation(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	a, b := f.tokens("fam-a", "a", now), f.tokens("fam-b", "b", now)
+	must(t, s.CreateTokens(c, a), "create family a")
+	must(t, s.CreateTokens(c, b), "create family b")
+	never := storage.AccessToken{ID: "at-never", FamilyID: "fam-c", ClientID: f.client.ID,
+		Owner: storage.ResourceOwner{Type: storage.OwnerClient, ID: f.client.ID}, IssuedAt: now}
+	must(t, s.CreateTokens(c, storage.TokenSet{Access: &never}), "create client token without expiry")
+
+	gotA, err := s.GetAccessToken(c, a.Access.ID)
+	must(t, err, "get access token")
+	equal(t, gotA, *a.Access, "access token")
+	gotR, err := s.GetRefreshToken(c, a.Refresh.ID)
+	must(t, err, "get refresh token")
+	equal(t, gotR, *a.Refresh, "refresh token")
+	gotN, err := s.GetAccessToken(c, never.ID)
+	must(t, err, "get never-expiring")
+	equal(t, gotN, never, "never-expiring token keeps zero expiry and no account")
+	wantErr(t, s.CreateTokens(c, a), storage.ErrAlreadyExists, "duplicate token id")
+
+	must(t, s.RevokeFamily(c, "fam-a", now.Add(time.Minute)), "revoke family a")
+	equal(t, countLive(t, s, a.Access.ID, a.Refresh.ID), 0, "family a live tokens")
+	equal(t, countLive(t, s, b.Access.ID, b.Refresh.ID), 2, "family b untouched")
+	gotA, _ = s.GetAccessToken(c, a.Access.ID)
+	equal(t, gotA.RevokedAt, now.Add(time.Minute), "revoked at")
+
+	must(t, s.RevokeAccessToken(c, b.Access.ID, now), "revoke one access token")
+	equal(t, countLive(t, s, b.Access.ID, b.Refresh.ID), 1, "family b after access revocation")
+	must(t, s.RevokeRefreshToken(c, b.Refresh.ID, now), "revoke one refresh token")
+	equal(t, countLive(t, s, b.Refresh.ID), 0, "refresh revoked")
+	wantErr(t, s.RevokeAccessToken(c, "nope", now), storage.ErrNotFound, "revoke unknown")
+}
+
+// rotation returns the successor pair for rotating old in family.
+func (f fixture) rotation(old, suffix string, at time.Time, grace time.Duration) storage.Rotation {
+	ts := f.tokens("fam", suffix, at)
+	return storage.Rotation{OldID: old, Access: *ts.Access, Refresh: *ts.Refresh, Now: at, Grace: grace}
+}
+
+// testRefreshRotatedOnce: without a grace window, of many concurrent
+// rotations exactly one succeeds and the others, being replays, revoke the family.
+func testRefreshRotatedOnce(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	must(t, s.CreateTokens(c, f.tokens("fam", "0", now)), "create tokens")
+	at := now.Add(time.Minute)
+	var results [workers]storage.RotationResult
+	errs := together(workers, func(i int) error {
+		var err error
+		results[i], err = s.RotateRefreshToken(c, f.rotation("rt-0", fmt.Sprint("r", i), at, 0))
+		return err
+	})
+	winner := exactlyOne(t, errs, "rotate", storage.ErrTokenReused, storage.ErrRevoked)
+	equal(t, results[winner].Outcome, storage.OutcomeRotated, "outcome")
+	equal(t, results[winner].Old.ID, "rt-0", "old token")
+	old, err := s.GetRefreshToken(c, "rt-0")
+	must(t, err, "get old")
+	equal(t, old.SuccessorID, fmt.Sprint("rt-r", winner), "successor recorded")
+	// The replays revoked the whole family, the winner's new tokens included.
+	equal(t, countLive(t, s, "at-0", "rt-0", fmt.Sprint("at-r", winner), fmt.Sprint("rt-r", winner)), 0, "live tokens of family")
+	for i := range errs {
+		if i != winner {
+			_, err := s.GetRefreshToken(c, fmt.Sprint("rt-r", i))
+			wantErr(t, err, storage.ErrNotFound, "loser's successor")
+		}
+	}
+}
+
+// testRefreshGraceSameSuccessor: with a grace window, concurrent retries of
+// one refresh token all get the same successor and the family stays live.
+func testRefreshGraceSameSuccessor(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	must(t, s.CreateTokens(c, f.tokens("fam", "0", now)), "create tokens")
+	at := now.Add(time.Minute)
+	var results [workers]storage.RotationResult
+	errs := together(workers, func(i int) error {
+		var err error
+		// A deterministic successor, as the core derives it from the old token.
+		results[i], err = s.RotateRefreshToken(c, f.rotation("rt-0", "1", at, 10*time.Second))
+		return err
+	})
+	rotated := 0
+	for i, err := range errs {
+		must(t, err, fmt.Sprint("rotate ", i))
+		if results[i].Outcome == storage.OutcomeRotated {
+			rotated++
+		} else {
+			equal(t, results[i].Outcome, storage.OutcomeGrace, "outcome")
+		}
+		equal(t, results[i].Successor.ID, "rt-1", "successor")
+	}
+	equal(t, rotated, 1, "rotations")
+	equal(t, countLive(t, s, "at-1", "rt-1"), 2, "successor tokens live")
+
+	// After the window a retry is a replay.
+	_, err := s.RotateRefreshToken(c, f.rotation("rt-0", "1", at.Add(11*time.Second), 10*time.Second))
+	wantErr(t, err, storage.ErrTokenReused, "retry after grace window")
+	equal(t, countLive(t, s, "at-1", "rt-1"), 0, "family revoked after late replay")
+}
+
+// testRefreshReplayAfterSuccessorUsed: A→B, B→C, then A again is a replay
+// even inside the grace window, and revokes C.
+func testRefreshReplayAfterSuccessorUsed(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	grace := time.Minute
+	must(t, s.CreateTokens(c, f.tokens("fam", "A", now)), "create A")
+	_, err := s.RotateRefreshToken(c, f.rotation("rt-A", "B", now.Add(time.Second), grace))
+	must(t, err, "rotate A to B")
+	res, err := s.RotateRefreshToken(c, f.rotation("rt-B", "C", now.Add(2*time.Second), grace))
+	must(t, err, "rotate B to C")
+	equal(t, res.Outcome, storage.OutcomeRotated, "B to C outcome")
+	_, err = s.RotateRefreshToken(c, f.rotation("rt-A", "B", now.Add(3*time.Second), grace))
+	wantErr(t, err, storage.ErrTokenReused, "replay of A")
+	equal(t, countLive(t, s, "at-C", "rt-C", "at-B", "rt-B"), 0, "live tokens after replay")
+	_, err = s.RotateRefreshToken(c, f.rotation("rt-C", "D", now.Add(4*time.Second), grace))
+	wantErr(t, err, storage.ErrRevoked, "rotate revoked C")
+}
+
+func testRefreshExpiredAndRevoked(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	must(t, s.CreateTokens(c, f.tokens("fam", "0", now)), "create tokens")
+	_, err := s.RotateRefreshToken(c, f.rotation("rt-0", "1", now.Add(25*time.Hour), 0))
+	wantErr(t, err, storage.ErrExpired, "rotate expired")
+	_, err = s.RotateRefreshToken(c, f.rotation("nope", "2", now, 0))
+	wantErr(t, err, storage.ErrNotFound, "rotate unknown")
+	must(t, s.RevokeRefreshToken(c, "rt-0", now), "revoke")
+	_, err = s.RotateRefreshToken(c, f.rotation("rt-0", "3", now.Add(time.Minute), 0))
+	wantErr(t, err, storage.ErrRevoked, "rotate revoked")
+}
+
+// testConcurrentWritesAllDurable: group-committed writes from many
+// goroutines are all stored, and one failing write does not fail the others.
+func testConcurrentWritesAllDurable(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	const n = 200
+	errs := together(n, func(i int) error {
+		if i%50 == 0 { // collides with an existing id: fails alone
+			return s.CreateTokens(c, f.tokens("dup", "dup", now))
+		}
+		return s.CreateTokens(c, f.tokens(fmt.Sprint("fam-", i), fmt.Sprint(i), now))
+	})
+	dups := 0
+	for i, err := range errs {
+		if i%50 == 0 {
+			if err != nil {
+				wantErr(t, err, storage.ErrAlreadyExists, "duplicate write")
+				dups++
+			}
+			continue
+		}
+		must(t, err, fmt.Sprint("write ", i))
+		_, err := s.GetRefreshToken(c, fmt.Sprint("rt-", i))
+		must(t, err, fmt.Sprint("read back ", i))
+	}
+	equal(t, dups, n/50-1, "duplicate writes refused")
+}

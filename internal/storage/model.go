@@ -1,0 +1,250 @@
+package storage
+
+import (
+	"slices"
+	"time"
+)
+
+// Merchant is a business on the platform: a loyalty program, a store.
+type Merchant struct {
+	ID             string
+	Name           string
+	OrganizationID string // empty when the merchant belongs to no organization
+	CreatedAt      time.Time
+}
+
+// Organization is a group of merchants.
+type Organization struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// AccountKind says who an account is and how it logs in.
+type AccountKind string
+
+// The kinds of account.
+const (
+	// Guest is a loyalty member of exactly one merchant; usernames are unique per merchant.
+	Guest AccountKind = "guest"
+	// Staff is a merchant employee or owner with memberships in merchants and organizations.
+	Staff AccountKind = "staff"
+)
+
+// Valid reports whether k is a known kind.
+func (k AccountKind) Valid() bool { return k == Guest || k == Staff }
+
+// OwnerType is the kind of party a token acts for.
+type OwnerType string
+
+// The resource owner types a token can carry.
+const (
+	OwnerGuest        OwnerType = "guest"
+	OwnerMerchant     OwnerType = "merchant"
+	OwnerOrganization OwnerType = "organization"
+	OwnerClient       OwnerType = "client"
+)
+
+// ResourceOwner is the party a grant acts for.
+type ResourceOwner struct {
+	Type OwnerType
+	ID   string
+}
+
+// Membership ties a staff account to a merchant or an organization.
+type Membership struct {
+	Type OwnerType // OwnerMerchant or OwnerOrganization
+	ID   string
+}
+
+// Account is a person who logs in.
+type Account struct {
+	ID                string
+	Kind              AccountKind
+	MerchantID        string // the guest's merchant; empty for staff
+	Username          string
+	PasswordHash      string // Argon2id, PHC string format
+	PrintedCardNumber string // guests only, optional
+	Disabled          bool
+	Memberships       []Membership // staff only
+	CreatedAt         time.Time
+}
+
+// Client is an integrator app.
+type Client struct {
+	ID   string
+	Name string
+	// SecretHash is the keyed hash of the client secret; empty for a public client.
+	SecretHash     string
+	GrantTypes     []string
+	Scopes         []string // the scopes the client may ask for
+	DefaultScopes  []string // granted when a request names none
+	RedirectURIs   []string // matched exactly
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the absolute lifetime of a refresh token family; 0 means no limit.
+	RefreshTokenTTL time.Duration
+	MerchantID      string      // tokens of a bound client act for this merchant
+	AccountKind     AccountKind // the kind of account the client logs in
+	SkipConsent     bool
+	RotateRefresh   bool
+	// RefreshGrace is how long a retry of a just-rotated refresh token gets the same successor.
+	RefreshGrace      time.Duration
+	RequirePKCE       bool // always true in effect for public clients
+	AllowPlainPKCE    bool
+	AccessTokenFormat string // "opaque" or "jwt"
+	Dialect           string // "", "paytronix", "flexiti" or "aston"
+	DialectOptions    map[string]string
+	CreatedAt         time.Time
+}
+
+// Public reports whether the client has no secret.
+func (c Client) Public() bool { return c.SecretHash == "" }
+
+// AllowsGrant reports whether the client may use grant type g.
+func (c Client) AllowsGrant(g string) bool { return slices.Contains(c.GrantTypes, g) }
+
+// AuthCode is an authorization code. Its ID is the hash of the code.
+type AuthCode struct {
+	ID                  string
+	ClientID            string
+	AccountID           string
+	Owner               ResourceOwner
+	Scopes              []string
+	RedirectURI         string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Nonce               string
+	AuthTime            time.Time
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+	UsedAt              time.Time // zero until redeemed
+}
+
+// AccessToken is an issued access token. Its ID is the hash of the token (or the JWT's jti).
+type AccessToken struct {
+	ID        string
+	FamilyID  string // shared with the refresh tokens of the same grant
+	ClientID  string
+	AccountID string
+	Owner     ResourceOwner
+	Scopes    []string
+	IssuedAt  time.Time
+	ExpiresAt time.Time // zero means the token never expires
+	RevokedAt time.Time
+}
+
+// RefreshToken is an issued refresh token. Its ID is the hash of the token.
+type RefreshToken struct {
+	ID            string
+	FamilyID      string
+	ClientID      string
+	AccountID     string
+	Owner         ResourceOwner
+	Scopes        []string
+	AccessTokenID string // the access token issued with it
+	IssuedAt      time.Time
+	ExpiresAt     time.Time // zero means no expiry
+	RotatedAt     time.Time // set when a successor replaced it
+	SuccessorID   string
+	RevokedAt     time.Time
+}
+
+// TokenSet is what one grant issues; either field may be nil.
+type TokenSet struct {
+	Access  *AccessToken
+	Refresh *RefreshToken
+}
+
+// Rotation asks to retire refresh token OldID and store its successors.
+//
+// If OldID is live, it is marked rotated and Access and Refresh are stored
+// (OutcomeRotated). If it was rotated no longer than Grace ago and its
+// successor is live and has not been rotated itself, nothing changes and the
+// existing successor is returned (OutcomeGrace). Otherwise presenting it is a
+// replay: the whole family is revoked and ErrTokenReused returned.
+type Rotation struct {
+	OldID   string
+	Access  AccessToken
+	Refresh RefreshToken
+	Now     time.Time
+	Grace   time.Duration
+}
+
+// RotationOutcome says which rule of Rotation applied.
+type RotationOutcome int
+
+// The outcomes of a successful RotateRefreshToken.
+const (
+	OutcomeRotated RotationOutcome = iota + 1
+	OutcomeGrace
+)
+
+// RotationResult reports a successful rotation.
+type RotationResult struct {
+	Outcome   RotationOutcome
+	Old       RefreshToken
+	Successor RefreshToken
+}
+
+// Consent is a remembered approval of scopes for a client, by an account, for an owner.
+type Consent struct {
+	AccountID string
+	ClientID  string
+	Owner     ResourceOwner
+	Scopes    []string
+	GrantedAt time.Time
+}
+
+// Session is a browser login session. Its ID is the hash of the cookie value.
+type Session struct {
+	ID        string
+	AccountID string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// SigningKey is a key that signs JWT access tokens.
+type SigningKey struct {
+	ID         string // the JWK "kid"
+	Algorithm  string
+	PublicJWK  string // JSON
+	PrivateKey []byte // encrypted with the deployment's system secret
+	CreatedAt  time.Time
+	SignFrom   time.Time // published before it signs, so verifiers have it first
+	RetiredAt  time.Time // stops signing; zero while active
+	ExpiresAt  time.Time // stops being published; zero while active
+}
+
+// DeviceStatus is the state of a device authorization.
+type DeviceStatus string
+
+// The states of a device code.
+const (
+	DevicePending  DeviceStatus = "pending"
+	DeviceApproved DeviceStatus = "approved"
+	DeviceDenied   DeviceStatus = "denied"
+	DeviceUsed     DeviceStatus = "used"
+)
+
+// DeviceCode is an RFC 8628 device authorization. Its ID is the hash of the device code.
+type DeviceCode struct {
+	ID           string
+	UserCodeHash string
+	ClientID     string
+	Scopes       []string
+	Status       DeviceStatus
+	AccountID    string
+	Owner        ResourceOwner
+	Interval     time.Duration
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+// DeviceDecision is a person's answer to a device authorization.
+type DeviceDecision struct {
+	Approve   bool
+	AccountID string
+	Owner     ResourceOwner
+	Now       time.Time
+}

@@ -1,0 +1,80 @@
+// Package postgres is latchkey's PostgreSQL storage backend, through pgx and
+// database/sql's connection pool. Several group-commit workers write at once,
+// so many nodes can share one database.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+)
+
+// writers is how many group-commit transactions run at once.
+const writers = 4
+
+// Open connects to the PostgreSQL database at dsn (a postgres:// URL).
+func Open(ctx context.Context, dsn string, opts sqlstore.Options) (*sqlstore.Store, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, errors.New("postgres URL cannot be parsed")
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", "5") // fail fast on an unreachable server
+	}
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return nil, fmt.Errorf("open postgres database %s: %w", u.Redacted(), err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	st, err := sqlstore.Open(ctx, flavor{}, db, db, opts)
+	if err != nil {
+		return nil, fmt.Errorf("postgres database %s: %w", u.Redacted(), err)
+	}
+	return st, nil
+}
+
+type flavor struct{}
+
+func (flavor) Name() string { return "postgres" }
+
+func (flavor) Writers() int { return writers }
+
+func (flavor) Classify(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	switch pe.Code {
+	case "23505": // unique_violation
+		return storage.ErrAlreadyExists
+	case "23503": // foreign_key_violation
+		return storage.ErrInUse
+	}
+	return nil
+}
+
+func (flavor) Retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") // deadlock_detected, serialization_failure
+}
+
+// migrationLock is an arbitrary constant naming latchkey's advisory lock.
+const migrationLock = 0x6c61746368
+
+// LockMigrations takes a transaction-scoped advisory lock, so nodes starting
+// together migrate one after the other.
+func (flavor) LockMigrations(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock))
+	return err
+}

@@ -1,0 +1,23 @@
+package postgres_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/conformance"
+	"github.com/latchkey-dev/latchkey/internal/storage/postgres"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
+)
+
+func TestConformance(t *testing.T) {
+	conformance.Run(t, func(t *testing.T) storage.Storage {
+		s, err := postgres.Open(context.Background(), pgtest.DSN(t), sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatalf("open postgres: %v", err)
+		}
+		return s
+	})
+}

@@ -1,0 +1,85 @@
+// Package sqlite is latchkey's embedded storage backend: one SQLite file in
+// WAL mode, written by a single connection through the group committer and
+// read by a pool of read-only connections.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+)
+
+// Open opens (creating if needed) the SQLite database at path.
+func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("sqlite database %s: directory %s does not exist", path, dir)
+		}
+	}
+	// synchronous=FULL syncs the WAL on every commit, so an answered token
+	// survives power loss too; group commit keeps that to one sync per batch.
+	pragmas := url.Values{"_pragma": {
+		"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)",
+	}}
+	write, err := sql.Open("sqlite", path+"?"+pragmas.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	pragmas["_pragma"] = append(pragmas["_pragma"], "query_only(1)")
+	read, err := sql.Open("sqlite", path+"?"+pragmas.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	st, err := sqlstore.Open(ctx, flavor{}, read, write, opts)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite database %s: %w", path, err)
+	}
+	return st, nil
+}
+
+type flavor struct{}
+
+func (flavor) Name() string { return "sqlite" }
+
+func (flavor) Writers() int { return 1 }
+
+func (flavor) Classify(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return nil
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return storage.ErrAlreadyExists
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return storage.ErrInUse
+	}
+	return nil
+}
+
+func (flavor) Retryable(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED)
+}
+
+// LockMigrations needs nothing: the write transaction is BEGIN IMMEDIATE,
+// which already excludes every other writer of the file.
+func (flavor) LockMigrations(context.Context, *sql.Tx) error { return nil }

@@ -1,0 +1,23 @@
+package sqlite_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/conformance"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+)
+
+func TestConformance(t *testing.T) {
+	conformance.Run(t, func(t *testing.T) storage.Storage {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatalf("open sqlite: %v", err)
+		}
+		return s
+	})
+}

@@ -1,0 +1,184 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+const accountColumns = `id, kind, merchant_id, username, password_hash, printed_card_number, disabled, created_at`
+
+// realm scopes a username: guests are unique per merchant, staff globally.
+func realm(kind storage.AccountKind, merchantID string) string {
+	if kind == storage.Guest {
+		return merchantID
+	}
+	return ""
+}
+
+// usernameKey is the form usernames are compared in.
+func usernameKey(u string) string { return strings.ToLower(strings.TrimSpace(u)) }
+
+// CreateAccount stores a new account and its memberships.
+func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := checkAccountRefs(ctx, tx, a); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, kind, merchant_id, realm, username, username_key,
+			password_hash, printed_card_number, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			a.ID, string(a.Kind), nullable(a.MerchantID), realm(a.Kind, a.MerchantID), a.Username, usernameKey(a.Username),
+			a.PasswordHash, a.PrintedCardNumber, a.Disabled, ms(a.CreatedAt))
+		if err != nil {
+			return err
+		}
+		return insertMemberships(ctx, tx, a)
+	})
+	return s.wrap(err, "create account %q", a.Username)
+}
+
+// checkAccountRefs makes sure an account's merchant and memberships exist.
+func checkAccountRefs(ctx context.Context, tx *sql.Tx, a storage.Account) error {
+	if !a.Kind.Valid() {
+		return fmt.Errorf("account kind %q is not guest or staff", a.Kind)
+	}
+	if a.Kind == storage.Guest && a.MerchantID == "" {
+		return fmt.Errorf("a guest account needs a merchant")
+	}
+	if a.MerchantID != "" {
+		if err := mustExist(ctx, tx, "merchants", a.MerchantID); err != nil {
+			return fmt.Errorf("merchant %q: %w", a.MerchantID, err)
+		}
+	}
+	for _, m := range a.Memberships {
+		table := map[storage.OwnerType]string{storage.OwnerMerchant: "merchants", storage.OwnerOrganization: "organizations"}[m.Type]
+		if table == "" {
+			return fmt.Errorf("membership type %q is not merchant or organization", m.Type)
+		}
+		if err := mustExist(ctx, tx, table, m.ID); err != nil {
+			return fmt.Errorf("%s %q: %w", m.Type, m.ID, err)
+		}
+	}
+	return nil
+}
+
+func insertMemberships(ctx context.Context, tx *sql.Tx, a storage.Account) error {
+	for _, m := range a.Memberships {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO account_memberships (account_id, owner_type, owner_id) VALUES ($1, $2, $3)`,
+			a.ID, string(m.Type), m.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetAccount loads an account with its memberships.
+func (s *Store) GetAccount(ctx context.Context, id string) (storage.Account, error) {
+	a, err := s.getAccount(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id)
+	return a, s.wrap(err, "get account %q", id)
+}
+
+// GetAccountByUsername finds an account by the name it logs in with.
+func (s *Store) GetAccountByUsername(ctx context.Context, kind storage.AccountKind, merchantID, username string) (storage.Account, error) {
+	a, err := s.getAccount(ctx, `SELECT `+accountColumns+` FROM accounts WHERE kind = $1 AND realm = $2 AND username_key = $3`,
+		string(kind), realm(kind, merchantID), usernameKey(username))
+	return a, s.wrap(err, "get %s account by username", kind)
+}
+
+func (s *Store) getAccount(ctx context.Context, query string, args ...any) (storage.Account, error) {
+	a, err := scanAccount(s.read.QueryRowContext(ctx, query, args...))
+	if err != nil {
+		return a, err
+	}
+	a.Memberships, err = memberships(ctx, s.read, a.ID)
+	return a, err
+}
+
+// ListAccounts returns the accounts f selects, by username.
+func (s *Store) ListAccounts(ctx context.Context, f storage.AccountFilter) ([]storage.Account, error) {
+	as, err := list(ctx, s.read, scanAccount, `SELECT `+accountColumns+` FROM accounts
+		WHERE ($1 = '' OR kind = $1) AND ($2 = '' OR merchant_id = $2) ORDER BY username_key, id`, string(f.Kind), f.MerchantID)
+	if err != nil {
+		return nil, s.wrap(err, "list accounts")
+	}
+	for i := range as {
+		if as[i].Memberships, err = memberships(ctx, s.read, as[i].ID); err != nil {
+			return nil, s.wrap(err, "list accounts")
+		}
+	}
+	return as, nil
+}
+
+// UpdateAccount applies fn to the stored account and saves the result; the
+// id and kind cannot change.
+func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(storage.Account) (storage.Account, error)) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		old, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+		if err != nil {
+			return err
+		}
+		if old.Memberships, err = memberships(ctx, tx, id); err != nil {
+			return err
+		}
+		a, err := fn(old)
+		if err != nil {
+			return err
+		}
+		a.ID, a.Kind = old.ID, old.Kind
+		if err := checkAccountRefs(ctx, tx, a); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET merchant_id = $2, realm = $3, username = $4, username_key = $5,
+			password_hash = $6, printed_card_number = $7, disabled = $8 WHERE id = $1`,
+			a.ID, nullable(a.MerchantID), realm(a.Kind, a.MerchantID), a.Username, usernameKey(a.Username),
+			a.PasswordHash, a.PrintedCardNumber, a.Disabled); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_memberships WHERE account_id = $1`, id); err != nil {
+			return err
+		}
+		return insertMemberships(ctx, tx, a)
+	})
+	return s.wrap(err, "update account %q", id)
+}
+
+// DeleteAccount removes an account with its memberships, consents, sessions and tokens.
+func (s *Store) DeleteAccount(ctx context.Context, id string) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return deleteRow(ctx, tx, "accounts", id) })
+	return s.wrap(err, "delete account %q", id)
+}
+
+func scanAccount(row scanner) (storage.Account, error) {
+	var a storage.Account
+	var kind string
+	var merchant nullString
+	var created int64
+	err := row.Scan(&a.ID, &kind, &merchant, &a.Username, &a.PasswordHash, &a.PrintedCardNumber, &a.Disabled, &created)
+	a.Kind, a.MerchantID, a.CreatedAt = storage.AccountKind(kind), merchant.String, fromMS(created)
+	return a, err
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func memberships(ctx context.Context, q querier, accountID string) ([]storage.Membership, error) {
+	rows, err := q.QueryContext(ctx, `SELECT owner_type, owner_id FROM account_memberships WHERE account_id = $1 ORDER BY owner_type, owner_id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []storage.Membership
+	for rows.Next() {
+		var t, id string
+		if err := rows.Scan(&t, &id); err != nil {
+			return nil, err
+		}
+		out = append(out, storage.Membership{Type: storage.OwnerType(t), ID: id})
+	}
+	return out, rows.Err()
+}

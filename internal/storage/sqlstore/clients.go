@@ -1,0 +1,125 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+const clientColumns = `id, name, secret_hash, grant_types, scopes, default_scopes, redirect_uris, access_token_ttl,
+	refresh_token_ttl, merchant_id, account_kind, skip_consent, rotate_refresh, refresh_grace, require_pkce,
+	allow_plain_pkce, access_token_format, dialect, dialect_options, created_at`
+
+func clientArgs(c storage.Client) []any {
+	opts := c.DialectOptions
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	uris := c.RedirectURIs
+	if uris == nil {
+		uris = []string{}
+	}
+	return []any{c.ID, c.Name, c.SecretHash, words(c.GrantTypes), words(c.Scopes), words(c.DefaultScopes),
+		jsonText(uris), c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), nullable(c.MerchantID),
+		string(c.AccountKind), c.SkipConsent, c.RotateRefresh, c.RefreshGrace.Milliseconds(), c.RequirePKCE,
+		c.AllowPlainPKCE, c.AccessTokenFormat, c.Dialect, jsonText(opts), ms(c.CreatedAt)}
+}
+
+// CreateClient stores a new client; its merchant, if any, must exist.
+func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := checkClientRefs(ctx, tx, c); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES
+			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`, clientArgs(c)...)
+		return err
+	})
+	return s.wrap(err, "create client %q", c.ID)
+}
+
+func checkClientRefs(ctx context.Context, tx *sql.Tx, c storage.Client) error {
+	if c.MerchantID != "" {
+		if err := mustExist(ctx, tx, "merchants", c.MerchantID); err != nil {
+			return fmt.Errorf("merchant %q: %w", c.MerchantID, err)
+		}
+	}
+	return nil
+}
+
+// GetClient loads a client.
+func (s *Store) GetClient(ctx context.Context, id string) (storage.Client, error) {
+	c, err := scanClient(s.read.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	return c, s.wrap(err, "get client %q", id)
+}
+
+// ListClients returns every client, by id.
+func (s *Store) ListClients(ctx context.Context) ([]storage.Client, error) {
+	cs, err := list(ctx, s.read, scanClient, `SELECT `+clientColumns+` FROM clients ORDER BY id`)
+	return cs, s.wrap(err, "list clients")
+}
+
+// UpdateClient applies fn to the stored client and saves the result; the id cannot change.
+func (s *Store) UpdateClient(ctx context.Context, id string, fn func(storage.Client) (storage.Client, error)) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		old, err := scanClient(tx.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+		if err != nil {
+			return err
+		}
+		c, err := fn(old)
+		if err != nil {
+			return err
+		}
+		c.ID, c.CreatedAt = old.ID, old.CreatedAt
+		if err := checkClientRefs(ctx, tx, c); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE clients SET name = $2, secret_hash = $3, grant_types = $4, scopes = $5,
+			default_scopes = $6, redirect_uris = $7, access_token_ttl = $8, refresh_token_ttl = $9, merchant_id = $10,
+			account_kind = $11, skip_consent = $12, rotate_refresh = $13, refresh_grace = $14, require_pkce = $15,
+			allow_plain_pkce = $16, access_token_format = $17, dialect = $18, dialect_options = $19, created_at = $20
+			WHERE id = $1`, clientArgs(c)...)
+		return err
+	})
+	return s.wrap(err, "update client %q", id)
+}
+
+// DeleteClient removes a client with its codes, tokens and consents.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return deleteRow(ctx, tx, "clients", id) })
+	return s.wrap(err, "delete client %q", id)
+}
+
+func scanClient(row scanner) (storage.Client, error) {
+	var c storage.Client
+	var grants, scopes, defaults, uris, kind, opts string
+	var merchant nullString
+	var access, refresh, grace, created int64
+	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &grants, &scopes, &defaults, &uris, &access, &refresh, &merchant,
+		&kind, &c.SkipConsent, &c.RotateRefresh, &grace, &c.RequirePKCE, &c.AllowPlainPKCE, &c.AccessTokenFormat,
+		&c.Dialect, &opts, &created)
+	if err != nil {
+		return c, err
+	}
+	c.GrantTypes, c.Scopes, c.DefaultScopes = fromWords(grants), fromWords(scopes), fromWords(defaults)
+	c.AccessTokenTTL, c.RefreshTokenTTL, c.RefreshGrace = time.Duration(access)*time.Millisecond,
+		time.Duration(refresh)*time.Millisecond, time.Duration(grace)*time.Millisecond
+	c.MerchantID, c.AccountKind, c.CreatedAt = merchant.String, storage.AccountKind(kind), fromMS(created)
+	if err := json.Unmarshal([]byte(uris), &c.RedirectURIs); err != nil {
+		return c, fmt.Errorf("decode redirect URIs of client %q: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(opts), &c.DialectOptions); err != nil {
+		return c, fmt.Errorf("decode dialect options of client %q: %w", c.ID, err)
+	}
+	if len(c.DialectOptions) == 0 {
+		c.DialectOptions = nil
+	}
+	if len(c.RedirectURIs) == 0 {
+		c.RedirectURIs = nil
+	}
+	return c, nil
+}

@@ -1,0 +1,181 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 256
+
+// batchTimeout bounds one transaction, whoever is waiting on it.
+const batchTimeout = 30 * time.Second
+
+var errClosed = errors.New("storage is closed")
+
+// writeFn is one logical write. It returns an error only to abort: logical
+// outcomes that must still commit (a detected replay that revokes a family)
+// are reported through the closure, not the error.
+type writeFn func(ctx context.Context, tx *sql.Tx) error
+
+type writeReq struct {
+	ctx  context.Context
+	fn   writeFn
+	done chan error
+}
+
+// committer is the group commit: writers queue their work, and each worker
+// runs whatever has queued in one transaction and one commit (one fsync on
+// SQLite), then answers everyone in it. Callers return only after the commit,
+// so every answered write is durable. While a batch commits the next one
+// gathers, so batches grow with load and no delay is ever added.
+type committer struct {
+	db        *sql.DB
+	log       *slog.Logger
+	retryable func(error) bool
+	reqs      chan *writeReq
+
+	mu     sync.RWMutex // held for reading while sending, for writing to close
+	closed bool
+	quit   chan struct{}
+	wg     sync.WaitGroup
+}
+
+func newCommitter(db *sql.DB, workers int, retryable func(error) bool, log *slog.Logger) *committer {
+	c := &committer{db: db, log: log, retryable: retryable, reqs: make(chan *writeReq), quit: make(chan struct{})}
+	for range max(workers, 1) {
+		c.wg.Add(1)
+		go c.work()
+	}
+	return c
+}
+
+// do queues fn and waits for its transaction to commit. Once queued, a write
+// is waited for even if ctx ends, so the caller never mistakes a committed
+// write for a failed one.
+func (c *committer) do(ctx context.Context, fn writeFn) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case c.reqs <- r:
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return ctx.Err()
+	}
+	c.mu.RUnlock()
+	return <-r.done
+}
+
+// close stops taking writes and waits until every queued one has committed.
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.quit)
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+func (c *committer) work() {
+	defer c.wg.Done()
+	batch := make([]*writeReq, 0, maxBatch)
+	for {
+		select {
+		case r := <-c.reqs:
+			batch = append(batch[:0], r)
+		case <-c.quit:
+			return
+		}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-c.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		c.run(batch)
+		clear(batch) // drop references to finished requests
+	}
+}
+
+// run commits a batch in one transaction. If any write in it fails, the
+// transaction is rolled back and each write is retried in a transaction of
+// its own, so one bad write never fails its neighbours.
+func (c *committer) run(batch []*writeReq) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err // not started, so nothing was written
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := c.tx(live)
+	if err == nil {
+		for _, r := range live {
+			r.done <- nil
+		}
+		return
+	}
+	if len(live) == 1 {
+		live[0].done <- err
+		return
+	}
+	for _, r := range live {
+		r.done <- c.tx([]*writeReq{r})
+	}
+}
+
+// maxAttempts bounds retries of a transaction the database aborted to break
+// a deadlock or a serialization conflict; such an abort undid everything, so
+// running it again is safe.
+const maxAttempts = 5
+
+func (c *committer) tx(reqs []*writeReq) error {
+	var err error
+	for range maxAttempts {
+		if err = c.tryTx(reqs); err == nil || !c.retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (c *committer) tryTx(reqs []*writeReq) error {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	for _, r := range reqs {
+		if err := r.fn(ctx, tx); err != nil {
+			if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+				c.log.Warn("rollback failed", "err", rbErr)
+			}
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

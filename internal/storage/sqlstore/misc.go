@@ -1,0 +1,321 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// GetConsent loads the consent an account gave a client for an owner.
+func (s *Store) GetConsent(ctx context.Context, accountID, clientID string, owner storage.ResourceOwner) (storage.Consent, error) {
+	c, err := scanConsent(s.read.QueryRowContext(ctx, `SELECT account_id, client_id, owner_type, owner_id, scopes, granted_at
+		FROM consents WHERE account_id = $1 AND client_id = $2 AND owner_type = $3 AND owner_id = $4`,
+		accountID, clientID, string(owner.Type), owner.ID))
+	return c, s.wrap(err, "get consent")
+}
+
+// SaveConsent creates or replaces a consent.
+func (s *Store) SaveConsent(ctx context.Context, c storage.Consent) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO consents (account_id, client_id, owner_type, owner_id, scopes, granted_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, client_id, owner_type, owner_id)
+			DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
+			c.AccountID, c.ClientID, string(c.Owner.Type), c.Owner.ID, words(c.Scopes), ms(c.GrantedAt))
+		return err
+	})
+	return s.wrap(err, "save consent")
+}
+
+// ListConsents returns an account's consents.
+func (s *Store) ListConsents(ctx context.Context, accountID string) ([]storage.Consent, error) {
+	cs, err := list(ctx, s.read, scanConsent, `SELECT account_id, client_id, owner_type, owner_id, scopes, granted_at
+		FROM consents WHERE account_id = $1 ORDER BY client_id, owner_type, owner_id`, accountID)
+	return cs, s.wrap(err, "list consents")
+}
+
+// DeleteConsent removes a consent.
+func (s *Store) DeleteConsent(ctx context.Context, accountID, clientID string, owner storage.ResourceOwner) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM consents WHERE account_id = $1 AND client_id = $2 AND owner_type = $3 AND owner_id = $4`,
+			accountID, clientID, string(owner.Type), owner.ID)
+		return oneRow(res, err)
+	})
+	return s.wrap(err, "delete consent")
+}
+
+func scanConsent(row scanner) (storage.Consent, error) {
+	var c storage.Consent
+	var ownerType, scopes string
+	var granted int64
+	err := row.Scan(&c.AccountID, &c.ClientID, &ownerType, &c.Owner.ID, &scopes, &granted)
+	c.Owner.Type, c.Scopes, c.GrantedAt = storage.OwnerType(ownerType), fromWords(scopes), fromMS(granted)
+	return c, err
+}
+
+// oneRow turns a statement that changed no row into storage.ErrNotFound.
+func oneRow(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+// CreateSession stores a browser session.
+func (s *Store) CreateSession(ctx context.Context, se storage.Session) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, account_id, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			se.ID, se.AccountID, ms(se.AuthTime), ms(se.CreatedAt), ms(se.ExpiresAt))
+		return err
+	})
+	return s.wrap(err, "create session")
+}
+
+// GetSession loads a session, expired or not.
+func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
+	var se storage.Session
+	var auth, created, expires int64
+	err := s.read.QueryRowContext(ctx, `SELECT id, account_id, auth_time, created_at, expires_at FROM sessions WHERE id = $1`, id).
+		Scan(&se.ID, &se.AccountID, &auth, &created, &expires)
+	se.AuthTime, se.CreatedAt, se.ExpiresAt = fromMS(auth), fromMS(created), fromMS(expires)
+	return se, s.wrap(err, "get session")
+}
+
+// DeleteSession removes a session.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return deleteRow(ctx, tx, "sessions", id) })
+	return s.wrap(err, "delete session")
+}
+
+const keyColumns = `id, algorithm, public_jwk, private_key, created_at, sign_from, retired_at, expires_at`
+
+func keyArgs(k storage.SigningKey) []any {
+	return []any{k.ID, k.Algorithm, k.PublicJWK, base64.StdEncoding.EncodeToString(k.PrivateKey),
+		ms(k.CreatedAt), ms(k.SignFrom), ms(k.RetiredAt), ms(k.ExpiresAt)}
+}
+
+// CreateSigningKey stores a signing key.
+func (s *Store) CreateSigningKey(ctx context.Context, k storage.SigningKey) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, keyArgs(k)...)
+		return err
+	})
+	return s.wrap(err, "create signing key %q", k.ID)
+}
+
+// ListSigningKeys returns every signing key, oldest first.
+func (s *Store) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
+	ks, err := list(ctx, s.read, scanKey, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at, id`)
+	return ks, s.wrap(err, "list signing keys")
+}
+
+// UpdateSigningKey applies fn to a stored key and saves it; the id cannot change.
+func (s *Store) UpdateSigningKey(ctx context.Context, id string, fn func(storage.SigningKey) (storage.SigningKey, error)) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		old, err := scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE id = $1`, id))
+		if err != nil {
+			return err
+		}
+		k, err := fn(old)
+		if err != nil {
+			return err
+		}
+		k.ID = old.ID
+		_, err = tx.ExecContext(ctx, `UPDATE signing_keys SET algorithm = $2, public_jwk = $3, private_key = $4,
+			created_at = $5, sign_from = $6, retired_at = $7, expires_at = $8 WHERE id = $1`, keyArgs(k)...)
+		return err
+	})
+	return s.wrap(err, "update signing key %q", id)
+}
+
+// DeleteSigningKey removes a signing key.
+func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return deleteRow(ctx, tx, "signing_keys", id) })
+	return s.wrap(err, "delete signing key %q", id)
+}
+
+func scanKey(row scanner) (storage.SigningKey, error) {
+	var k storage.SigningKey
+	var priv string
+	var created, from, retired, expires int64
+	if err := row.Scan(&k.ID, &k.Algorithm, &k.PublicJWK, &priv, &created, &from, &retired, &expires); err != nil {
+		return k, err
+	}
+	k.CreatedAt, k.SignFrom, k.RetiredAt, k.ExpiresAt = fromMS(created), fromMS(from), fromMS(retired), fromMS(expires)
+	var err error
+	if k.PrivateKey, err = base64.StdEncoding.DecodeString(priv); err != nil {
+		return k, fmt.Errorf("decode signing key %q: %w", k.ID, err)
+	}
+	return k, nil
+}
+
+const deviceColumns = `id, user_code_hash, client_id, scopes, status, account_id, owner_type, owner_id, interval_ms, created_at, expires_at`
+
+// CreateDeviceCode stores a new device authorization.
+func (s *Store) CreateDeviceCode(ctx context.Context, d storage.DeviceCode) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			d.ID, d.UserCodeHash, d.ClientID, words(d.Scopes), string(d.Status), nullable(d.AccountID), string(d.Owner.Type),
+			d.Owner.ID, d.Interval.Milliseconds(), ms(d.CreatedAt), ms(d.ExpiresAt))
+		return err
+	})
+	return s.wrap(err, "create device code")
+}
+
+// GetDeviceCode loads a device authorization by the hash of its device code.
+func (s *Store) GetDeviceCode(ctx context.Context, id string) (storage.DeviceCode, error) {
+	d, err := scanDevice(s.read.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE id = $1`, id))
+	return d, s.wrap(err, "get device code")
+}
+
+// GetDeviceCodeByUserCode loads a device authorization by the hash of its user code.
+func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (storage.DeviceCode, error) {
+	d, err := scanDevice(s.read.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE user_code_hash = $1`, userCodeHash))
+	return d, s.wrap(err, "get device code by user code")
+}
+
+// DecideDeviceCode approves or denies a pending, unexpired device code.
+func (s *Store) DecideDeviceCode(ctx context.Context, id string, d storage.DeviceDecision) error {
+	status := storage.DeviceDenied
+	if d.Approve {
+		status = storage.DeviceApproved
+	}
+	var outcome error
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE device_codes SET status = $2, account_id = $3, owner_type = $4, owner_id = $5
+			WHERE id = $1 AND status = $6 AND expires_at > $7`,
+			id, string(status), nullable(d.AccountID), string(d.Owner.Type), d.Owner.ID, string(storage.DevicePending), ms(d.Now))
+		outcome, err = deviceOutcome(ctx, tx, id, ms(d.Now), res, err)
+		return err
+	})
+	if err == nil {
+		err = outcome
+	}
+	return s.wrap(err, "decide device code")
+}
+
+// RedeemDeviceCode marks an approved device code used and stores its tokens, exactly once.
+func (s *Store) RedeemDeviceCode(ctx context.Context, id string, now time.Time, tokens storage.TokenSet) error {
+	var outcome error
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE device_codes SET status = $2 WHERE id = $1 AND status = $3 AND expires_at > $4`,
+			id, string(storage.DeviceUsed), string(storage.DeviceApproved), ms(now))
+		if outcome, err = deviceOutcome(ctx, tx, id, ms(now), res, err); err != nil || outcome != nil {
+			return err
+		}
+		return insertTokens(ctx, tx, tokens)
+	})
+	if err == nil {
+		err = outcome
+	}
+	return s.wrap(err, "redeem device code")
+}
+
+// deviceOutcome explains why a conditional device code update changed nothing.
+func deviceOutcome(ctx context.Context, tx *sql.Tx, id string, now int64, res sql.Result, err error) (outcome, _ error) {
+	if err != nil {
+		return nil, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 1 {
+		return nil, err
+	}
+	var status string
+	var expires int64
+	err = tx.QueryRowContext(ctx, `SELECT status, expires_at FROM device_codes WHERE id = $1`, id).Scan(&status, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return storage.ErrNotFound, nil
+	case err != nil:
+		return nil, err
+	case status == string(storage.DeviceUsed):
+		return storage.ErrAlreadyUsed, nil
+	case expires <= now:
+		return storage.ErrExpired, nil
+	default:
+		return fmt.Errorf("device code is %s: %w", status, storage.ErrNotPending), nil
+	}
+}
+
+func scanDevice(row scanner) (storage.DeviceCode, error) {
+	var d storage.DeviceCode
+	var scopes, status, ownerType string
+	var account nullString
+	var interval, created, expires int64
+	err := row.Scan(&d.ID, &d.UserCodeHash, &d.ClientID, &scopes, &status, &account, &ownerType, &d.Owner.ID, &interval, &created, &expires)
+	d.Scopes, d.Status, d.AccountID, d.Owner.Type = fromWords(scopes), storage.DeviceStatus(status), account.String, storage.OwnerType(ownerType)
+	d.Interval, d.CreatedAt, d.ExpiresAt = time.Duration(interval)*time.Millisecond, fromMS(created), fromMS(expires)
+	return d, err
+}
+
+// DeleteExpired removes rows that expired before the given time. Tokens
+// that never expire (expires_at = 0) are kept.
+func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		total = 0
+		for table, column := range map[string]string{"auth_codes": "expires_at", "access_tokens": "expires_at",
+			"refresh_tokens": "expires_at", "sessions": "expires_at", "device_codes": "expires_at", "login_failures": "reset_at"} {
+			res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+column+` > 0 AND `+column+` < $1`, ms(before))
+			if err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += n
+		}
+		return nil
+	})
+	return total, s.wrap(err, "delete expired rows")
+}
+
+// LoginFailures returns the failures counted under key in the running window.
+func (s *Store) LoginFailures(ctx context.Context, key string, now time.Time) (storage.Failures, error) {
+	var f storage.Failures
+	var count, reset int64
+	err := s.read.QueryRowContext(ctx, `SELECT count, reset_at FROM login_failures WHERE key = $1 AND reset_at > $2`, key, ms(now)).
+		Scan(&count, &reset)
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, nil
+	}
+	f.Count, f.ResetAt = int(count), fromMS(reset)
+	return f, s.wrap(err, "read login failures")
+}
+
+// AddLoginFailure counts a failure, starting a new window when the last one ended.
+func (s *Store) AddLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration) (storage.Failures, error) {
+	var f storage.Failures
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var count, reset int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO login_failures (key, count, reset_at) VALUES ($1, 1, $3)
+			ON CONFLICT (key) DO UPDATE SET
+				count = CASE WHEN login_failures.reset_at > $2 THEN login_failures.count + 1 ELSE 1 END,
+				reset_at = CASE WHEN login_failures.reset_at > $2 THEN login_failures.reset_at ELSE $3 END
+			RETURNING count, reset_at`, key, ms(now), ms(now.Add(window))).Scan(&count, &reset)
+		f.Count, f.ResetAt = int(count), fromMS(reset)
+		return err
+	})
+	return f, s.wrap(err, "count login failure")
+}
+
+// ClearLoginFailures forgets the failures counted under key.
+func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1`, key)
+		return err
+	})
+	return s.wrap(err, "clear login failures")
+}

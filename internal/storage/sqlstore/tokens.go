@@ -1,0 +1,231 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+const codeColumns = `id, client_id, account_id, owner_type, owner_id, scopes, redirect_uri, code_challenge,
+	code_challenge_method, nonce, auth_time, created_at, expires_at, used_at`
+
+// CreateAuthCode stores a new authorization code.
+func (s *Store) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO auth_codes (`+codeColumns+`) VALUES
+			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			c.ID, c.ClientID, nullable(c.AccountID), string(c.Owner.Type), c.Owner.ID, words(c.Scopes), c.RedirectURI,
+			c.CodeChallenge, c.CodeChallengeMethod, c.Nonce, ms(c.AuthTime), ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt))
+		return err
+	})
+	return s.wrap(err, "create authorization code")
+}
+
+// GetAuthCode loads an authorization code, used or not.
+func (s *Store) GetAuthCode(ctx context.Context, id string) (storage.AuthCode, error) {
+	c, err := scanCode(s.read.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE id = $1`, id))
+	return c, s.wrap(err, "get authorization code")
+}
+
+// RedeemAuthCode marks the code used and stores its tokens, exactly once.
+func (s *Store) RedeemAuthCode(ctx context.Context, id string, now time.Time, tokens storage.TokenSet) error {
+	var outcome error
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE auth_codes SET used_at = $2 WHERE id = $1 AND used_at = 0 AND expires_at > $2`, id, ms(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 1 {
+			outcome = nil
+			return insertTokens(ctx, tx, tokens)
+		}
+		c, err := scanCode(tx.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE id = $1`, id))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			outcome = storage.ErrNotFound
+		case err != nil:
+			return err
+		case !c.UsedAt.IsZero():
+			outcome = storage.ErrAlreadyUsed
+		default:
+			outcome = storage.ErrExpired
+		}
+		return nil
+	})
+	if err == nil {
+		err = outcome
+	}
+	return s.wrap(err, "redeem authorization code")
+}
+
+func scanCode(row scanner) (storage.AuthCode, error) {
+	var c storage.AuthCode
+	var account nullString
+	var ownerType, scopes string
+	var auth, created, expires, used int64
+	err := row.Scan(&c.ID, &c.ClientID, &account, &ownerType, &c.Owner.ID, &scopes, &c.RedirectURI, &c.CodeChallenge,
+		&c.CodeChallengeMethod, &c.Nonce, &auth, &created, &expires, &used)
+	c.AccountID, c.Owner.Type, c.Scopes = account.String, storage.OwnerType(ownerType), fromWords(scopes)
+	c.AuthTime, c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMS(auth), fromMS(created), fromMS(expires), fromMS(used)
+	return c, err
+}
+
+const accessColumns = `id, family_id, client_id, account_id, owner_type, owner_id, scopes, issued_at, expires_at, revoked_at`
+
+const refreshColumns = `id, family_id, client_id, account_id, owner_type, owner_id, scopes, access_token_id,
+	issued_at, expires_at, rotated_at, successor_id, revoked_at`
+
+// CreateTokens stores newly issued tokens.
+func (s *Store) CreateTokens(ctx context.Context, tokens storage.TokenSet) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return insertTokens(ctx, tx, tokens) })
+	return s.wrap(err, "store tokens")
+}
+
+func insertTokens(ctx context.Context, tx *sql.Tx, t storage.TokenSet) error {
+	if a := t.Access; a != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO access_tokens (`+accessColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			a.ID, a.FamilyID, a.ClientID, nullable(a.AccountID), string(a.Owner.Type), a.Owner.ID, words(a.Scopes),
+			ms(a.IssuedAt), ms(a.ExpiresAt), ms(a.RevokedAt)); err != nil {
+			return err
+		}
+	}
+	if r := t.Refresh; r != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES
+			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			r.ID, r.FamilyID, r.ClientID, nullable(r.AccountID), string(r.Owner.Type), r.Owner.ID, words(r.Scopes),
+			r.AccessTokenID, ms(r.IssuedAt), ms(r.ExpiresAt), ms(r.RotatedAt), r.SuccessorID, ms(r.RevokedAt)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetAccessToken loads an access token, live or not.
+func (s *Store) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
+	t, err := scanAccess(s.read.QueryRowContext(ctx, `SELECT `+accessColumns+` FROM access_tokens WHERE id = $1`, id))
+	return t, s.wrap(err, "get access token")
+}
+
+// GetRefreshToken loads a refresh token, live or not.
+func (s *Store) GetRefreshToken(ctx context.Context, id string) (storage.RefreshToken, error) {
+	t, err := scanRefresh(s.read.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, id))
+	return t, s.wrap(err, "get refresh token")
+}
+
+// RotateRefreshToken applies the rules of storage.Rotation in one transaction.
+func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (storage.RotationResult, error) {
+	var res storage.RotationResult
+	var outcome error
+	now := ms(r.Now)
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, outcome = storage.RotationResult{}, nil
+		// The conditional update is the lock: of concurrent rotations of
+		// one token exactly one sees rotated_at = 0 and changes the row.
+		old, err := scanRefresh(tx.QueryRowContext(ctx, `UPDATE refresh_tokens SET rotated_at = $2, successor_id = $3
+			WHERE id = $1 AND rotated_at = 0 AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $2)
+			RETURNING `+refreshColumns, r.OldID, now, r.Refresh.ID))
+		if err == nil {
+			res = storage.RotationResult{Outcome: storage.OutcomeRotated, Old: old, Successor: r.Refresh}
+			return insertTokens(ctx, tx, storage.TokenSet{Access: &r.Access, Refresh: &r.Refresh})
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		old, err = scanRefresh(tx.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, r.OldID))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			outcome = storage.ErrNotFound
+			return nil
+		case err != nil:
+			return err
+		case !old.RevokedAt.IsZero():
+			outcome = storage.ErrRevoked
+			return nil
+		case old.RotatedAt.IsZero():
+			outcome = storage.ErrExpired
+			return nil
+		}
+		succ, err := scanRefresh(tx.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, old.SuccessorID))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err == nil && r.Grace > 0 && !r.Now.After(old.RotatedAt.Add(r.Grace)) && succ.RotatedAt.IsZero() && succ.RevokedAt.IsZero() {
+			res = storage.RotationResult{Outcome: storage.OutcomeGrace, Old: old, Successor: succ}
+			return nil
+		}
+		outcome = storage.ErrTokenReused
+		return revokeFamily(ctx, tx, old.FamilyID, now)
+	})
+	if err == nil {
+		err = outcome
+	}
+	if err != nil {
+		return storage.RotationResult{}, s.wrap(err, "rotate refresh token")
+	}
+	return res, nil
+}
+
+// RevokeAccessToken revokes one access token.
+func (s *Store) RevokeAccessToken(ctx context.Context, id string, now time.Time) error {
+	return s.wrap(s.revokeOne(ctx, "access_tokens", id, now), "revoke access token")
+}
+
+// RevokeRefreshToken revokes one refresh token.
+func (s *Store) RevokeRefreshToken(ctx context.Context, id string, now time.Time) error {
+	return s.wrap(s.revokeOne(ctx, "refresh_tokens", id, now), "revoke refresh token")
+}
+
+func (s *Store) revokeOne(ctx context.Context, table, id string, now time.Time) error {
+	return s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0`, id, ms(now)); err != nil {
+			return err
+		}
+		return mustExist(ctx, tx, table, id)
+	})
+}
+
+// RevokeFamily revokes every live token of a family.
+func (s *Store) RevokeFamily(ctx context.Context, familyID string, now time.Time) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return revokeFamily(ctx, tx, familyID, ms(now)) })
+	return s.wrap(err, "revoke token family")
+}
+
+func revokeFamily(ctx context.Context, tx *sql.Tx, familyID string, now int64) error {
+	for _, q := range []string{
+		`UPDATE access_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at = 0`,
+		`UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at = 0`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, familyID, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanAccess(row scanner) (storage.AccessToken, error) {
+	var t storage.AccessToken
+	var account nullString
+	var ownerType, scopes string
+	var issued, expires, revoked int64
+	err := row.Scan(&t.ID, &t.FamilyID, &t.ClientID, &account, &ownerType, &t.Owner.ID, &scopes, &issued, &expires, &revoked)
+	t.AccountID, t.Owner.Type, t.Scopes = account.String, storage.OwnerType(ownerType), fromWords(scopes)
+	t.IssuedAt, t.ExpiresAt, t.RevokedAt = fromMS(issued), fromMS(expires), fromMS(revoked)
+	return t, err
+}
+
+func scanRefresh(row scanner) (storage.RefreshToken, error) {
+	var t storage.RefreshToken
+	var account nullString
+	var ownerType, scopes string
+	var issued, expires, rotated, revoked int64
+	err := row.Scan(&t.ID, &t.FamilyID, &t.ClientID, &account, &ownerType, &t.Owner.ID, &scopes, &t.AccessTokenID,
+		&issued, &expires, &rotated, &t.SuccessorID, &revoked)
+	t.AccountID, t.Owner.Type, t.Scopes = account.String, storage.OwnerType(ownerType), fromWords(scopes)
+	t.IssuedAt, t.ExpiresAt, t.RotatedAt, t.RevokedAt = fromMS(issued), fromMS(expires), fromMS(rotated), fromMS(revoked)
+	return t, err
+}
