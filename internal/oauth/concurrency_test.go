@@ -275,3 +275,21 @@ func TestPasswordFlood(t *testing.T) {
 	}
 	t.Logf("answers: %v", counts)
 }
+
+// TestRefreshFamilyAbsoluteLifetime: rotation does not restart the refresh
+// token's lifetime; past the client's RefreshTokenTTL the family is done.
+func TestRefreshFamilyAbsoluteLifetime(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		_, rt := e.login(guestApp, guestSec) // refresh lifetime 24h
+		e.clock.Add(23 * time.Hour)
+		next := e.refresh(guestApp, guestSec, rt)
+		if next.status != http.StatusOK {
+			t.Fatalf("refresh at 23h: %v", next.body)
+		}
+		e.clock.Add(2 * time.Hour)
+		late := e.refresh(guestApp, guestSec, next.body["refresh_token"].(string))
+		if late.status != http.StatusBadRequest || late.body["error"] != "invalid_grant" {
+			t.Fatalf("refresh at 25h: %d %v", late.status, late.body)
+		}
+	})
+}
