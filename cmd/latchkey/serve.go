@@ -42,7 +42,8 @@ func newServeCmd() *cobra.Command {
 				return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 			}
 			cfg.Addr = ln.Addr().String() // the real port when 0 was asked for
-			srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log})
+			srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
+				Product: cfg.Product, LogoURL: cfg.LogoURL})
 			if err != nil {
 				ln.Close()
 				return err
@@ -68,6 +69,8 @@ func newServeCmd() *cobra.Command {
 	f.String("addr", d.Addr, "HOST:PORT to listen on; port 0 picks a free one (env LATCHKEY_ADDR)")
 	f.String("issuer", "", "public base URL; default http://ADDR (env LATCHKEY_ISSUER)")
 	f.Bool("demo", false, "load the demo data if missing and print example requests (env LATCHKEY_DEMO)")
+	f.String("product-name", "", "product name shown on the login pages (env LATCHKEY_PRODUCT_NAME)")
+	f.String("logo-url", "", "logo shown on the login pages (env LATCHKEY_LOGO_URL)")
 	f.StringSlice("dialects", nil, "vendor dialects to serve: paytronix, flexiti, aston (env LATCHKEY_DIALECTS)")
 	return cmd
 }

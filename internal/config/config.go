@@ -24,15 +24,17 @@ import (
 
 // Config is every setting of a latchkey process.
 type Config struct {
-	Addr       string   `yaml:"addr"`        // HOST:PORT to listen on
-	DB         string   `yaml:"db"`          // sqlite:PATH or postgres://…
-	Issuer     string   `yaml:"issuer"`      // public base URL; defaults to http://ADDR
-	Demo       bool     `yaml:"demo"`        // load the demo data
-	Secret     string   `yaml:"secret"`      // system secret; prefer secret_file or the environment
-	SecretFile string   `yaml:"secret_file"` // file holding the system secret
-	LogLevel   string   `yaml:"log_level"`   // debug, info, warn, error
-	LogFormat  string   `yaml:"log_format"`  // text or json
-	Dialects   []string `yaml:"dialects"`    // vendor dialects to serve
+	Addr       string   `yaml:"addr"`         // HOST:PORT to listen on
+	DB         string   `yaml:"db"`           // sqlite:PATH or postgres://…
+	Issuer     string   `yaml:"issuer"`       // public base URL; defaults to http://ADDR
+	Demo       bool     `yaml:"demo"`         // load the demo data
+	Secret     string   `yaml:"secret"`       // system secret; prefer secret_file or the environment
+	SecretFile string   `yaml:"secret_file"`  // file holding the system secret
+	LogLevel   string   `yaml:"log_level"`    // debug, info, warn, error
+	LogFormat  string   `yaml:"log_format"`   // text or json
+	Dialects   []string `yaml:"dialects"`     // vendor dialects to serve
+	Product    string   `yaml:"product_name"` // product name on the login pages
+	LogoURL    string   `yaml:"logo_url"`     // logo on the login pages
 }
 
 // Defaults returns the settings used when nothing else is given.
@@ -60,6 +62,7 @@ func (c *Config) fields() []field {
 		{"addr", &c.Addr}, {"db", &c.DB}, {"issuer", &c.Issuer}, {"demo", &c.Demo},
 		{"secret", &c.Secret}, {"secret-file", &c.SecretFile},
 		{"log-level", &c.LogLevel}, {"log-format", &c.LogFormat}, {"dialects", &c.Dialects},
+		{"product-name", &c.Product}, {"logo-url", &c.LogoURL},
 	}
 }
 

@@ -3,6 +3,7 @@ package oauth
 // Metadata is the RFC 8414 authorization server metadata.
 type Metadata struct {
 	Issuer                           string   `json:"issuer"`
+	AuthorizationEndpoint            string   `json:"authorization_endpoint"`
 	TokenEndpoint                    string   `json:"token_endpoint"`
 	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
 	RevocationEndpoint               string   `json:"revocation_endpoint"`
@@ -12,7 +13,9 @@ type Metadata struct {
 	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported    []string `json:"code_challenge_methods_supported"`
 	ResponseTypesSupported           []string `json:"response_types_supported"`
-	ServiceDocumentation             string   `json:"service_documentation,omitempty"`
+	ResponseModesSupported           []string `json:"response_modes_supported"`
+	IssParameterSupported            bool     `json:"authorization_response_iss_parameter_supported"`
+	UILocalesSupported               []string `json:"ui_locales_supported"`
 }
 
 // Metadata lists what this server really supports.
@@ -20,6 +23,7 @@ func (s *Server) Metadata() Metadata {
 	confidential := []string{string(AuthBasic), string(AuthPost)}
 	return Metadata{
 		Issuer:                           s.issuer,
+		AuthorizationEndpoint:            s.issuer + "/oauth2/authorize",
 		TokenEndpoint:                    s.issuer + "/oauth2/token",
 		IntrospectionEndpoint:            s.issuer + "/oauth2/introspect",
 		RevocationEndpoint:               s.issuer + "/oauth2/revoke",
@@ -28,8 +32,9 @@ func (s *Server) Metadata() Metadata {
 		IntrospectionEndpointAuthMethods: confidential,
 		RevocationEndpointAuthMethods:    []string{string(AuthBasic), string(AuthPost), string(AuthNone)},
 		CodeChallengeMethodsSupported:    []string{"S256", "plain"},
-		// The authorization endpoint arrives with the browser flows; until
-		// then codes come only from the storage layer.
-		ResponseTypesSupported: []string{},
+		ResponseTypesSupported:           []string{"code"},
+		ResponseModesSupported:           []string{"query"},
+		IssParameterSupported:            true,
+		UILocalesSupported:               []string{"en", "fr"},
 	}
 }

@@ -138,7 +138,7 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 		return TokenResult{}, invalidGrant("the authorization code was already used")
 	case !now.Before(code.ExpiresAt):
 		return TokenResult{}, invalidGrant("the authorization code has expired")
-	case req.RedirectURI != code.RedirectURI:
+	case code.RedirectURI != "" && req.RedirectURI != code.RedirectURI:
 		return TokenResult{}, invalidGrant("redirect_uri does not match the one of the authorization request")
 	}
 	if oerr := verifyPKCE(code, req.CodeVerifier); oerr != nil {

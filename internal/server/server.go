@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/reqid"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/web"
 )
 
 // Options are what the server is built from.
@@ -27,6 +28,8 @@ type Options struct {
 	Logger *slog.Logger
 	// OAuth tunes the core; Store, Keys, Issuer and Logger are filled in.
 	OAuth oauth.Config
+	// Product and LogoURL brand the pages.
+	Product, LogoURL string
 }
 
 // Server is latchkey's HTTP handler.
@@ -34,6 +37,7 @@ type Server struct {
 	store   storage.Storage
 	log     *slog.Logger
 	core    *oauth.Server
+	pages   *web.Handler
 	handler http.Handler
 }
 
@@ -48,7 +52,12 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: o.Store, log: o.Logger, core: core}
+	pages, err := web.New(web.Options{Core: core, Store: o.Store, Keys: o.Keys, Logger: o.Logger, Product: o.Product,
+		LogoURL: o.LogoURL, Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{store: o.Store, log: o.Logger, core: core, pages: pages}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = reqid.Middleware(s.recoverPanics(s.accessLog(securityHeaders(mux))))
@@ -61,6 +70,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	s.core.Routes(mux)
+	s.pages.Routes(mux)
 }
 
 // ServeHTTP serves a request through the middleware.

@@ -1,0 +1,277 @@
+package web_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
+
+	"github.com/latchkey-dev/latchkey/internal/demo"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/server"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+)
+
+// site is a running latchkey with the demo data, plus a client app whose
+// redirect URI is a local callback that records what it receives.
+type site struct {
+	t        *testing.T
+	base     string
+	callback string
+	got      chan url.Values
+	store    storage.Storage
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keys, _ := secrets.NewKeys([]byte(strings.Repeat("w", 32)))
+	if err := demo.Load(ctx, st, keys); err != nil {
+		t.Fatal(err)
+	}
+	s := &site{t: t, got: make(chan url.Values, 4), store: st}
+	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.got <- r.URL.Query()
+		w.Write([]byte("<!doctype html><title>callback</title><p id=done>done</p>"))
+	}))
+	t.Cleanup(cb.Close)
+	s.callback = cb.URL + "/callback"
+	mux := http.NewServeMux()
+	ts := httptest.NewUnstartedServer(mux)
+	ts.Start()
+	t.Cleanup(ts.Close)
+	s.base = ts.URL
+	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: ts.URL, Logger: log, Product: "Latchkey Demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/", srv)
+	for _, c := range []storage.Client{
+		{ID: "staff-spa", Name: "Till Reports", GrantTypes: []string{"authorization_code", "refresh_token"},
+			Scopes: []string{"posapi", "aston-api:transaction.read"}, DefaultScopes: []string{"posapi"}, RedirectURIs: []string{s.callback},
+			AccessTokenTTL: time.Hour, AccountKind: storage.Staff, RequirePKCE: true, RotateRefresh: true},
+		{ID: "guest-web", Name: "Rewards Web", SecretHash: keys.HashClientSecret("guest-web-secret"),
+			GrantTypes: []string{"authorization_code"}, Scopes: []string{"user_read", "account_read"}, DefaultScopes: []string{"user_read"},
+			RedirectURIs: []string{s.callback}, AccessTokenTTL: time.Hour, MerchantID: "777777", AccountKind: storage.Guest},
+	} {
+		if err := st.CreateClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// browser starts a fresh headless Chromium (its own profile, so its own cookies).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("browser tests need Debian's chromium: apt-get install -y chromium (.ci/run installs it)")
+	}
+	// The profile is removed after Chromium exits; t.TempDir would race its last writes.
+	profile, err := os.MkdirTemp("", "latchkey-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile), chromedp.WindowSize(900, 900),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc(); os.RemoveAll(profile) })
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+func run(t *testing.T, ctx context.Context, actions ...chromedp.Action) {
+	t.Helper()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shot saves a screenshot into $LATCHKEY_SCREENSHOTS when it is set (used to refresh docs/img).
+func shot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("LATCHKEY_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	var png []byte
+	run(t, ctx, chromedp.FullScreenshot(&png, 100))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// received waits for the callback to be called.
+func (s *site) received() url.Values {
+	s.t.Helper()
+	select {
+	case q := <-s.got:
+		return q
+	case <-time.After(30 * time.Second):
+		s.t.Fatal("the client's redirect URI was never called")
+		return nil
+	}
+}
+
+func (s *site) authorizeURL(client string, extra url.Values) string {
+	q := url.Values{"client_id": {client}, "response_type": {"code"}, "redirect_uri": {s.callback}, "state": {"st-42"}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	return s.base + "/oauth2/authorize?" + q.Encode()
+}
+
+func login(user, pass string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.WaitVisible(`form#login`, chromedp.ByQuery),
+		chromedp.SendKeys(`form#login input[name=username]`, user, chromedp.ByQuery),
+		chromedp.SendKeys(`form#login input[name=password]`, pass, chromedp.ByQuery),
+		chromedp.Click(`form#login button[type=submit]`, chromedp.ByQuery),
+	}
+}
+
+func pkce() (verifier, challenge string) {
+	verifier = oauth2.GenerateVerifier()
+	sum := sha256.Sum256([]byte(verifier))
+	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// TestBrowserPKCEPickerConsent: a staff member signs in, picks one of
+// three businesses, allows the app; the code is exchanged with x/oauth2.
+func TestBrowserPKCEPickerConsent(t *testing.T) {
+	s := newSite(t)
+	ctx := browser(t)
+	verifier, challenge := pkce()
+	run(t, ctx, chromedp.Navigate(s.authorizeURL("staff-spa", url.Values{"code_challenge": {challenge},
+		"code_challenge_method": {"S256"}, "scope": {"posapi aston-api:transaction.read"}})))
+	shot(t, ctx, "login")
+	run(t, ctx, login("owner@astonclub.example", "correct-horse-battery"),
+		chromedp.WaitVisible(`form#select-account`, chromedp.ByQuery))
+	var radios []string
+	run(t, ctx, chromedp.Evaluate(`[...document.querySelectorAll('form#select-account input[name=resource_owner]')].map(e => e.value)`, &radios))
+	if strings.Join(radios, ",") != "m-1001,m-1002,o-2001" {
+		t.Fatalf("picker offers %v", radios)
+	}
+	shot(t, ctx, "picker")
+	run(t, ctx, chromedp.Click(`input[name=resource_owner][value="m-1002"]`, chromedp.ByQuery),
+		chromedp.Click(`form#select-account button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`form#consent`, chromedp.ByQuery))
+	var text string
+	run(t, ctx, chromedp.Text(`form#consent`, &text, chromedp.ByQuery))
+	if !strings.Contains(text, "See transactions") || !strings.Contains(text, "owner@astonclub.example") {
+		t.Fatalf("consent page does not describe the scopes and account: %q", text)
+	}
+	shot(t, ctx, "consent")
+	run(t, ctx, chromedp.Click(`form#consent button[name=decision][value=allow]`, chromedp.ByQuery))
+	q := s.received()
+	if q.Get("state") != "st-42" || q.Get("iss") != s.base || q.Get("code") == "" {
+		t.Fatalf("callback query %v", q)
+	}
+	cfg := oauth2.Config{ClientID: "staff-spa", RedirectURL: s.callback,
+		Endpoint: oauth2.Endpoint{TokenURL: s.base + "/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}}
+	tok, err := cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := s.store.GetAccessToken(context.Background(), secrets.TokenID(tok.AccessToken))
+	if err != nil || at.Owner != (storage.ResourceOwner{Type: storage.OwnerMerchant, ID: "m-1002"}) {
+		t.Fatalf("token acts for %+v (%v), want merchant m-1002", at.Owner, err)
+	}
+
+	// A second authorization in the same browser: signed in, consent remembered.
+	run(t, ctx, chromedp.Navigate(s.authorizeURL("staff-spa", url.Values{"code_challenge": {challenge}, "code_challenge_method": {"S256"}})),
+		chromedp.WaitVisible(`form#select-account`, chromedp.ByQuery),
+		chromedp.Click(`input[name=resource_owner][value="m-1002"]`, chromedp.ByQuery),
+		chromedp.Click(`form#select-account button[type=submit]`, chromedp.ByQuery))
+	if q := s.received(); q.Get("code") == "" {
+		t.Fatalf("remembered consent did not skip the consent page: %v", q)
+	}
+}
+
+func TestBrowserDeny(t *testing.T) {
+	s := newSite(t)
+	ctx := browser(t)
+	run(t, ctx, chromedp.Navigate(s.authorizeURL("guest-web", nil)), login("johndoe", "open456"),
+		chromedp.WaitVisible(`form#consent`, chromedp.ByQuery),
+		chromedp.Click(`form#consent button[name=decision][value=deny]`, chromedp.ByQuery))
+	q := s.received()
+	if q.Get("error") != "access_denied" || q.Get("state") != "st-42" || q.Get("code") != "" {
+		t.Fatalf("deny callback %v", q)
+	}
+}
+
+// TestBrowserGuestFrench: a guest of the client's merchant signs in on the
+// French pages and gets a code for their own account.
+func TestBrowserGuestFrench(t *testing.T) {
+	s := newSite(t)
+	ctx := browser(t)
+	var lang, button string
+	run(t, ctx, chromedp.Navigate(s.authorizeURL("guest-web", url.Values{"ui_locales": {"fr-CA fr"}})),
+		chromedp.WaitVisible(`form#login`, chromedp.ByQuery),
+		chromedp.AttributeValue(`html`, "lang", &lang, nil, chromedp.ByQuery),
+		chromedp.Text(`form#login button`, &button, chromedp.ByQuery))
+	if lang != "fr" || button != "Se connecter" {
+		t.Fatalf("French login page: lang %q button %q", lang, button)
+	}
+	// A wrong password shows the error next to the fields, in French.
+	run(t, ctx, login("johndoe", "wrong-password"), chromedp.WaitVisible(`#login-error`, chromedp.ByQuery))
+	var msg string
+	run(t, ctx, chromedp.Text(`#login-error`, &msg, chromedp.ByQuery))
+	if !strings.Contains(msg, "incorrect") {
+		t.Fatalf("error %q", msg)
+	}
+	// The username stays filled in; the password field comes back empty.
+	run(t, ctx, login("", "open456"),
+		chromedp.WaitVisible(`form#consent`, chromedp.ByQuery), chromedp.Text(`form#consent button[value=allow]`, &button, chromedp.ByQuery))
+	if button != "Autoriser" {
+		t.Fatalf("French consent button %q", button)
+	}
+	shot(t, ctx, "consent-fr")
+	run(t, ctx, chromedp.Click(`form#consent button[name=decision][value=allow]`, chromedp.ByQuery))
+	q := s.received()
+	code, err := s.store.GetAuthCode(context.Background(), secrets.TokenID(q.Get("code")))
+	if err != nil || code.Owner.Type != storage.OwnerGuest || code.ClientID != "guest-web" {
+		t.Fatalf("guest code %+v %v", code, err)
+	}
+}
+
+// TestBrowserErrorPage: an unregistered redirect URI shows a page, never a redirect.
+func TestBrowserErrorPage(t *testing.T) {
+	s := newSite(t)
+	ctx := browser(t)
+	var text string
+	run(t, ctx, chromedp.Navigate(s.base+"/oauth2/authorize?client_id=guest-web&response_type=code&redirect_uri=https://evil.example/cb"),
+		chromedp.WaitVisible(`h1`, chromedp.ByQuery), chromedp.Text(`main`, &text, chromedp.ByQuery))
+	if !strings.Contains(text, "redirect_uri is not registered") {
+		t.Fatalf("error page text %q", text)
+	}
+	shot(t, ctx, "error")
+}

@@ -1,0 +1,437 @@
+// Package web serves the pages a person sees during an authorization:
+// login, account picker, consent, errors and logout. The pages are
+// server-rendered, work without JavaScript, come in English and French, and
+// keep stable hooks (form ids and field names) for scripts and assistive
+// technology. Every protocol decision is the oauth core's; this package only
+// asks it questions and renders the answers.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/oauth"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Options configure the pages.
+type Options struct {
+	Core    *oauth.Server
+	Store   storage.Storage
+	Keys    *secrets.Keys
+	Logger  *slog.Logger
+	Product string // the product name on every page; "latchkey" when empty
+	LogoURL string // optional logo shown instead of the initial
+	Now     func() time.Time
+}
+
+// Handler serves the pages.
+type Handler struct {
+	core    *oauth.Server
+	store   storage.Storage
+	keys    *secrets.Keys
+	log     *slog.Logger
+	product string
+	logo    string
+	secure  bool // cookies are Secure when the issuer is https
+	now     func() time.Time
+	pages   map[string]*template.Template
+}
+
+// New parses the templates and builds the handler.
+func New(o Options) (*Handler, error) {
+	h := &Handler{core: o.Core, store: o.Store, keys: o.Keys, log: o.Logger, product: o.Product, logo: o.LogoURL, now: o.Now,
+		secure: strings.HasPrefix(o.Core.Issuer(), "https://"), pages: map[string]*template.Template{}}
+	if h.product == "" {
+		h.product = "latchkey"
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	funcs := template.FuncMap{
+		"t":  func(lang, key string) string { return translate(lang, key, key) },
+		"tf": func(lang, key string, args ...any) string { return fmt.Sprintf(translate(lang, key, key), args...) },
+	}
+	for _, name := range []string{"login", "picker", "consent", "error", "logout"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse %s page: %w", name, err)
+		}
+		h.pages[name] = t
+	}
+	return h, nil
+}
+
+// Routes registers the pages on mux.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /oauth2/authorize", h.Authorize)
+	mux.HandleFunc("POST /oauth2/authorize", h.Authorize)
+	mux.HandleFunc("GET /logout", h.logout)
+	mux.HandleFunc("POST /logout", h.logout)
+	static, _ := fs.Sub(staticFiles, "static")
+	files := http.FileServerFS(static)
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		files.ServeHTTP(w, r)
+	})))
+}
+
+// page is what a template gets.
+type page struct {
+	Lang, Title, Product, Logo string
+	Action                     string
+	Hidden                     [][2]string
+	CSRF                       string
+	Error                      string
+	Client, Merchant           string
+	Username                   string
+	Choices                    []choice
+	Owner, OwnerName, Account  string
+	Scopes                     []string
+	Done                       bool
+}
+
+type choice struct{ ID, Name, Type string }
+
+// formFields are the fields the pages add; everything else is the authorization request.
+var formFields = []string{"action", "csrf_token", "username", "password", "resource_owner", "owner", "decision"}
+
+// flow is one pass through an authorization: the request, the page state
+// carried in hidden fields, and what was decided so far.
+type flow struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	req    oauth.AuthorizeRequest
+	params url.Values // the authorization request as received
+	lang   string
+	csrf   string
+	action string // the form that was posted, if any
+}
+
+// Authorize serves the authorization endpoint (GET and POST), and the
+// dialects' authorization pages through AuthorizeWith.
+func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
+	h.AuthorizeWith(w, r, r.URL.Path, nil)
+}
+
+// AuthorizeWith runs the authorization flow with action as the forms'
+// target; adjust, when set, lets a dialect narrow the request (owner types,
+// extra redirect parameters) after it is validated.
+func (h *Handler) AuthorizeWith(w http.ResponseWriter, r *http.Request, action string, adjust func(*oauth.AuthorizeRequest)) {
+	ctx := r.Context()
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Cache-Control", "no-store")
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			h.errorPage(w, r, pickLanguage(r, "", ""), http.StatusBadRequest, "the form could not be read")
+			return
+		}
+		params = url.Values{}
+		for k, v := range r.PostForm {
+			params[k] = v
+		}
+	}
+	f := &flow{w: w, r: r, params: url.Values{}, action: params.Get("action")}
+	for k, v := range params {
+		if !slices.Contains(formFields, k) {
+			f.params[k] = v
+		}
+	}
+	f.lang = pickLanguage(r, f.params.Get("ui_locales"), f.params.Get("lang"))
+	req, aerr := h.core.ParseAuthorize(ctx, f.params)
+	if aerr != nil {
+		if !aerr.Redirect {
+			h.errorPage(w, r, f.lang, http.StatusBadRequest, aerr.Description)
+			return
+		}
+		h.redirect(w, r, h.core.ErrorRedirect(req, aerr.Error))
+		return
+	}
+	if adjust != nil {
+		adjust(&req)
+	}
+	f.req = req
+	f.csrf = h.csrfToken(w, r)
+	if r.Method == http.MethodPost && !h.checkCSRF(r) {
+		f.action = ""
+		h.renderLogin(f, action, translate(f.lang, "error.expired", ""), http.StatusBadRequest)
+		return
+	}
+	h.run(ctx, f, action)
+}
+
+// run walks the steps: who is signed in, whom the app acts for, and whether
+// the person agrees; each step renders its page when it needs the person.
+func (h *Handler) run(ctx context.Context, f *flow, action string) {
+	req := f.req
+	none := req.HasPrompt("none")
+
+	// 1. The account.
+	var account storage.Account
+	var authTime time.Time
+	switch {
+	case f.action == "login":
+		a, oerr := h.core.Login(ctx, req.Client, strings.TrimSpace(f.r.PostForm.Get("username")), f.r.PostForm.Get("password"), oauth.RemoteIP(f.r))
+		if oerr != nil {
+			h.renderLogin(f, action, h.loginError(f.lang, oerr, f.r.PostForm), oerr.Status)
+			return
+		}
+		if !oauth.AccountFits(req, a) {
+			h.renderLogin(f, action, translate(f.lang, "login.failed", ""), http.StatusBadRequest)
+			return
+		}
+		s, err := h.startSession(ctx, f.w, f.r, a)
+		if err != nil {
+			h.fail(f, "start session", err)
+			return
+		}
+		account, authTime = a, s.AuthTime
+		f.dropPrompt("login") // satisfied by this very login
+	default:
+		s, a, err := h.session(ctx, f.r)
+		if err != nil {
+			h.fail(f, "load session", err)
+			return
+		}
+		if s == nil || !oauth.AccountFits(req, *a) || req.HasPrompt("login") {
+			if none {
+				h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNoneError(oauth.ErrLoginRequired, "the person is not signed in")))
+				return
+			}
+			h.renderLogin(f, action, "", http.StatusOK)
+			return
+		}
+		account, authTime = *a, s.AuthTime
+	}
+
+	// 2. Whom the app will act for.
+	choices, err := h.core.OwnerChoices(ctx, req, account)
+	if err != nil {
+		h.fail(f, "list resource owners", err)
+		return
+	}
+	if len(choices) == 0 {
+		h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.AccessDenied()))
+		return
+	}
+	picked := f.r.PostForm.Get("resource_owner")
+	if f.action == "consent" {
+		picked = f.r.PostForm.Get("owner")
+	}
+	owner, ok := pick(choices, picked)
+	if !ok {
+		switch {
+		case len(choices) == 1 && !req.HasPrompt("select_account"):
+			owner = choices[0]
+		case none:
+			h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNoneError(oauth.ErrAccountSelectionRequired, "an account must be chosen")))
+			return
+		default:
+			msg := ""
+			if f.action == "select" {
+				msg = translate(f.lang, "picker.missing", "")
+			}
+			h.renderPicker(f, action, choices, msg)
+			return
+		}
+	}
+	f.dropPrompt("select_account")
+
+	// 3. Consent.
+	switch f.action {
+	case "consent":
+		if f.r.PostForm.Get("decision") != "allow" {
+			h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.AccessDenied()))
+			return
+		}
+		if !req.Client.SkipConsent {
+			if err := h.core.RememberConsent(ctx, req, account, owner.Owner); err != nil {
+				h.fail(f, "remember consent", err)
+				return
+			}
+		}
+	default:
+		need, err := h.core.NeedsConsent(ctx, req, account, owner.Owner)
+		if err != nil {
+			h.fail(f, "check consent", err)
+			return
+		}
+		if need {
+			if none {
+				h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNoneError(oauth.ErrConsentRequired, "the person has not approved this application")))
+				return
+			}
+			h.renderConsent(f, action, account, owner)
+			return
+		}
+	}
+
+	// 4. The code.
+	to, err := h.core.IssueCode(ctx, req, account, owner.Owner, authTime)
+	if err != nil {
+		h.fail(f, "issue authorization code", err)
+		return
+	}
+	h.redirect(f.w, f.r, to)
+}
+
+// pick finds the posted choice: a bare id (the picker's radio value) or type:id (the consent form's hidden field).
+func pick(choices []oauth.OwnerChoice, posted string) (oauth.OwnerChoice, bool) {
+	if posted == "" {
+		return oauth.OwnerChoice{}, false
+	}
+	for _, c := range choices {
+		if posted == c.Owner.ID || posted == string(c.Owner.Type)+":"+c.Owner.ID {
+			return c, true
+		}
+	}
+	return oauth.OwnerChoice{}, false
+}
+
+// dropPrompt removes a prompt value the flow has satisfied, so the next form does not ask again.
+func (f *flow) dropPrompt(p string) {
+	f.req.Prompt = slices.DeleteFunc(f.req.Prompt, func(x string) bool { return x == p })
+	if len(f.req.Prompt) == 0 {
+		f.params.Del("prompt")
+	} else {
+		f.params.Set("prompt", strings.Join(f.req.Prompt, " "))
+	}
+}
+
+func (h *Handler) loginError(lang string, e *oauth.Error, form url.Values) string {
+	switch {
+	case e.Status == http.StatusTooManyRequests:
+		return translate(lang, "login.throttled", "")
+	case e.Status == http.StatusServiceUnavailable:
+		return translate(lang, "login.busy", "")
+	case e.Code == oauth.ErrInvalidRequest && (form.Get("username") == "" || form.Get("password") == ""):
+		return translate(lang, "login.missing", "")
+	case e.Code == oauth.ErrInvalidGrant || e.Code == oauth.ErrInvalidRequest:
+		return translate(lang, "login.failed", "")
+	}
+	return e.Description
+}
+
+func (h *Handler) base(f *flow, action, titleKey string) page {
+	p := page{Lang: f.lang, Title: translate(f.lang, titleKey, ""), Product: h.product, Logo: h.logo, Action: action,
+		CSRF: f.csrf, Client: f.req.Client.Name}
+	if p.Client == "" {
+		p.Client = f.req.Client.ID
+	}
+	keys := make([]string, 0, len(f.params))
+	for k := range f.params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		p.Hidden = append(p.Hidden, [2]string{k, f.params.Get(k)})
+	}
+	return p
+}
+
+func (h *Handler) renderLogin(f *flow, action, msg string, status int) {
+	p := h.base(f, action, "login.title")
+	p.Error = msg
+	p.Username = f.req.LoginHint
+	if f.action == "login" {
+		p.Username = f.r.PostForm.Get("username")
+	}
+	if f.req.Client.AccountKind != storage.Staff && f.req.Client.MerchantID != "" {
+		if m, err := h.store.GetMerchant(f.r.Context(), f.req.Client.MerchantID); err == nil {
+			p.Merchant = m.Name
+		}
+	}
+	h.render(f.w, "login", status, p)
+}
+
+func (h *Handler) renderPicker(f *flow, action string, choices []oauth.OwnerChoice, msg string) {
+	p := h.base(f, action, "picker.title")
+	p.Error = msg
+	for _, c := range choices {
+		p.Choices = append(p.Choices, choice{ID: c.Owner.ID, Name: c.Name, Type: string(c.Owner.Type)})
+	}
+	h.render(f.w, "picker", http.StatusOK, p)
+}
+
+func (h *Handler) renderConsent(f *flow, action string, a storage.Account, owner oauth.OwnerChoice) {
+	p := h.base(f, action, "consent.title")
+	p.Owner, p.OwnerName, p.Account = string(owner.Owner.Type)+":"+owner.Owner.ID, owner.Name, a.Username
+	if owner.Owner.Type == storage.OwnerGuest {
+		p.OwnerName = translate(f.lang, "consent.you", "your account")
+	}
+	for _, sc := range f.req.Scopes {
+		p.Scopes = append(p.Scopes, translate(f.lang, "scope."+sc, sc))
+	}
+	h.render(f.w, "consent", http.StatusOK, p)
+}
+
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, lang string, status int, msg string) {
+	h.render(w, "error", status, page{Lang: lang, Title: translate(lang, "error.title", ""), Product: h.product, Logo: h.logo, Error: msg})
+}
+
+func (h *Handler) render(w http.ResponseWriter, name string, status int, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := h.pages[name].ExecuteTemplate(w, "layout", p); err != nil {
+		h.log.Error("render page", "page", name, "err", err)
+	}
+}
+
+// fail logs a server-side failure and shows a generic error page.
+func (h *Handler) fail(f *flow, what string, err error) {
+	h.log.ErrorContext(f.r.Context(), what, "err", err)
+	status := http.StatusInternalServerError
+	if errors.Is(err, context.Canceled) {
+		status = http.StatusServiceUnavailable
+	}
+	h.errorPage(f.w, f.r, f.lang, status, "the server could not complete the request; please try again")
+}
+
+// redirect sends the browser on; 303 so a POST becomes a GET.
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	lang := pickLanguage(r, r.URL.Query().Get("ui_locales"), r.URL.Query().Get("lang"))
+	p := page{Lang: lang, Title: translate(lang, "logout.title", ""), Product: h.product, Logo: h.logo, CSRF: h.csrfToken(w, r)}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+		if r.ParseForm() != nil || !h.checkCSRF(r) {
+			h.errorPage(w, r, lang, http.StatusBadRequest, translate(lang, "error.expired", ""))
+			return
+		}
+		if c, err := r.Cookie(sessionCookie); err == nil && h.keys.CheckToken(secrets.SessionKind, c.Value) {
+			if err := h.store.DeleteSession(r.Context(), secrets.TokenID(c.Value)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				h.log.ErrorContext(r.Context(), "delete session", "err", err)
+			}
+		}
+		http.SetCookie(w, h.cookie(sessionCookie, "", -time.Second))
+		p.Done = true
+	}
+	h.render(w, "logout", http.StatusOK, p)
+}
