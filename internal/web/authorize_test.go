@@ -74,7 +74,7 @@ func TestAuthorizeErrorsNeverRedirectToUntrustedURIs(t *testing.T) {
 		"trailing slash":    "client_id=guest-web&response_type=code&redirect_uri=" + url.QueryEscape(s.callback+"/"),
 		"fragment":          "client_id=guest-web&response_type=code&redirect_uri=" + url.QueryEscape(s.callback+"#x"),
 		"other host":        "client_id=guest-web&response_type=code&redirect_uri=" + url.QueryEscape("https://evil.example/callback"),
-		"duplicate param":   "client_id=guest-web&client_id=staff-spa&response_type=code",
+		"duplicate param":   "client_id=guest-web&client_id=demo-spa&response_type=code",
 	} {
 		status, h, body := a.get(s.base + "/oauth2/authorize?" + q)
 		if status != http.StatusBadRequest || h.Get("Location") != "" || !strings.Contains(body, "<h1") {
@@ -89,7 +89,7 @@ func TestAuthorizeErrorsNeverRedirectToUntrustedURIs(t *testing.T) {
 func TestAuthorizeErrorsRedirectBack(t *testing.T) {
 	s := newSite(t)
 	a := newAgent(t)
-	base := "client_id=staff-spa&redirect_uri=" + url.QueryEscape(s.callback) + "&state=s1"
+	base := "client_id=demo-spa&redirect_uri=" + url.QueryEscape(demoCallback) + "&state=s1"
 	pk := "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
 	for _, tc := range []struct{ query, err string }{
 		{base + "&response_type=token" + pk, "unsupported_response_type"},
@@ -102,7 +102,7 @@ func TestAuthorizeErrorsRedirectBack(t *testing.T) {
 	} {
 		status, h, _ := a.get(s.base + "/oauth2/authorize?" + tc.query)
 		loc, err := url.Parse(h.Get("Location"))
-		if status != http.StatusSeeOther || err != nil || !strings.HasPrefix(h.Get("Location"), s.callback+"?") {
+		if status != http.StatusSeeOther || err != nil || !strings.HasPrefix(h.Get("Location"), demoCallback+"?") {
 			t.Errorf("%s: status %d Location %q", tc.query, status, h.Get("Location"))
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
@@ -67,9 +68,6 @@ func newSite(t *testing.T) *site {
 	}
 	mux.Handle("/", srv)
 	for _, c := range []storage.Client{
-		{ID: "staff-spa", Name: "Till Reports", GrantTypes: []string{"authorization_code", "refresh_token"},
-			Scopes: []string{"posapi", "aston-api:transaction.read"}, DefaultScopes: []string{"posapi"}, RedirectURIs: []string{s.callback},
-			AccessTokenTTL: time.Hour, AccountKind: storage.Staff, RequirePKCE: true, RotateRefresh: true},
 		{ID: "guest-web", Name: "Rewards Web", SecretHash: keys.HashClientSecret("guest-web-secret"),
 			GrantTypes: []string{"authorization_code"}, Scopes: []string{"user_read", "account_read"}, DefaultScopes: []string{"user_read"},
 			RedirectURIs: []string{s.callback}, AccessTokenTTL: time.Hour, MerchantID: "777777", AccountKind: storage.Guest},
@@ -164,14 +162,46 @@ func pkce() (verifier, challenge string) {
 	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// TestBrowserPKCEPickerConsent: a staff member signs in, picks one of
-// three businesses, allows the app; the code is exchanged with x/oauth2.
+// demoCallback is the redirect URI of the public demo client demo-spa.
+const demoCallback = "http://127.0.0.1:8080/callback"
+
+// captureDemoCallback records the URL of every request the browser makes to
+// demo-spa's redirect URI; nothing needs to listen there.
+func captureDemoCallback(ctx context.Context) <-chan url.Values {
+	got := make(chan url.Values, 4)
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && strings.HasPrefix(e.Request.URL, demoCallback+"?") {
+			if u, err := url.Parse(e.Request.URL); err == nil {
+				got <- u.Query()
+			}
+		}
+	})
+	return got
+}
+
+func waitFor(t *testing.T, got <-chan url.Values) url.Values {
+	t.Helper()
+	select {
+	case q := <-got:
+		return q
+	case <-time.After(30 * time.Second):
+		t.Fatal("the browser was never sent to the redirect URI")
+		return nil
+	}
+}
+
+// TestBrowserPKCEPickerConsent: the public demo client with PKCE; a staff
+// member signs in, picks one of three businesses and allows the app; the
+// code is exchanged with x/oauth2. A second round skips the consent page.
 func TestBrowserPKCEPickerConsent(t *testing.T) {
 	s := newSite(t)
 	ctx := browser(t)
+	got := captureDemoCallback(ctx)
 	verifier, challenge := pkce()
-	run(t, ctx, chromedp.Navigate(s.authorizeURL("staff-spa", url.Values{"code_challenge": {challenge},
-		"code_challenge_method": {"S256"}, "scope": {"posapi aston-api:transaction.read"}})))
+	start := s.base + "/oauth2/authorize?" + url.Values{"client_id": {"demo-spa"}, "response_type": {"code"},
+		"redirect_uri": {demoCallback}, "state": {"st-42"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
+		"scope": {"user_read account_read"}}.Encode()
+	run(t, ctx, chromedp.Navigate(start))
 	shot(t, ctx, "login")
 	run(t, ctx, login("owner@astonclub.example", "correct-horse-battery"),
 		chromedp.WaitVisible(`form#select-account`, chromedp.ByQuery))
@@ -186,16 +216,16 @@ func TestBrowserPKCEPickerConsent(t *testing.T) {
 		chromedp.WaitVisible(`form#consent`, chromedp.ByQuery))
 	var text string
 	run(t, ctx, chromedp.Text(`form#consent`, &text, chromedp.ByQuery))
-	if !strings.Contains(text, "See transactions") || !strings.Contains(text, "owner@astonclub.example") {
+	if !strings.Contains(text, "See your loyalty account") || !strings.Contains(text, "owner@astonclub.example") {
 		t.Fatalf("consent page does not describe the scopes and account: %q", text)
 	}
 	shot(t, ctx, "consent")
 	run(t, ctx, chromedp.Click(`form#consent button[name=decision][value=allow]`, chromedp.ByQuery))
-	q := s.received()
+	q := waitFor(t, got)
 	if q.Get("state") != "st-42" || q.Get("iss") != s.base || q.Get("code") == "" {
 		t.Fatalf("callback query %v", q)
 	}
-	cfg := oauth2.Config{ClientID: "staff-spa", RedirectURL: s.callback,
+	cfg := oauth2.Config{ClientID: "demo-spa", RedirectURL: demoCallback,
 		Endpoint: oauth2.Endpoint{TokenURL: s.base + "/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}}
 	tok, err := cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
@@ -207,11 +237,10 @@ func TestBrowserPKCEPickerConsent(t *testing.T) {
 	}
 
 	// A second authorization in the same browser: signed in, consent remembered.
-	run(t, ctx, chromedp.Navigate(s.authorizeURL("staff-spa", url.Values{"code_challenge": {challenge}, "code_challenge_method": {"S256"}})),
-		chromedp.WaitVisible(`form#select-account`, chromedp.ByQuery),
+	run(t, ctx, chromedp.Navigate(start), chromedp.WaitVisible(`form#select-account`, chromedp.ByQuery),
 		chromedp.Click(`input[name=resource_owner][value="m-1002"]`, chromedp.ByQuery),
 		chromedp.Click(`form#select-account button[type=submit]`, chromedp.ByQuery))
-	if q := s.received(); q.Get("code") == "" {
+	if q := waitFor(t, got); q.Get("code") == "" {
 		t.Fatalf("remembered consent did not skip the consent page: %v", q)
 	}
 }
