@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,8 +43,12 @@ func newServeCmd() *cobra.Command {
 				return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 			}
 			cfg.Addr = ln.Addr().String() // the real port when 0 was asked for
+			dialects := cfg.Dialects
+			if cfg.Demo && len(dialects) == 0 {
+				dialects = config.KnownDialects // the demo shows every dialect
+			}
 			srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
-				Product: cfg.Product, LogoURL: cfg.LogoURL})
+				Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects})
 			if err != nil {
 				ln.Close()
 				return err
@@ -53,7 +58,7 @@ func newServeCmd() *cobra.Command {
 			if cfg.Demo {
 				demo.PrintInstructions(cmd.OutOrStdout(), base)
 			}
-			log.Info("serving", "addr", cfg.Addr, "issuer", cfg.IssuerURL(), "db", dbKind(cfg))
+			log.Info("serving", "addr", cfg.Addr, "issuer", cfg.IssuerURL(), "db", dbKind(cfg), "dialects", strings.Join(dialects, ","))
 			go janitor.Run(ctx, st, 10*time.Minute, time.Hour, log)
 			if err := srv.Serve(ctx, ln); err != nil {
 				return err

@@ -160,6 +160,18 @@ Demo data loaded. Try:
   # introspect the token you got (any confidential client may ask)
   curl -s -u 'flexitidemo:77xde15a-9d33-4c15-930a-3se4b3as33e9' -d token=PASTE_ACCESS_TOKEN %[1]s/oauth2/introspect
 
+  # Paytronix dialect: guest token (the seed's JSON body)
+  curl -s -H 'Content-Type: application/json' %[1]s/oauth/requestGuestToken.json -d '{"authentication":"anonymous",
+    "client_id":"3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK","client_secret":"654secretnx4","merchantId":777777,
+    "grant_type":"password","scope":"user_read user_write account_read account_write","username":"johndoe","password":"open456"}'
+
+  # Flexiti dialect: client credentials
+  curl -s -H 'x-reference-id: demo-1' -d client_id=flexitidemo -d client_secret=77xde15a-9d33-4c15-930a-3se4b3as33e9 \
+    %[1]s/flexiti/pos-api/v2.5/oauth/token
+
+  # Aston dialect: open in a browser, sign in as owner@astonclub.example / correct-horse-battery
+  %[1]s/authorize/merchant?client_id=test_client&response_type=code&redirect_uri=https://youwebapp.com/oauth&scope=posapi&state=xyz
+
   # metadata
   curl -s %[1]s/.well-known/oauth-authorization-server
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,8 +47,12 @@ type AuthorizeRequest struct {
 	// OwnerTypes limits which resource owners a staff account may pick
 	// (empty: merchants and organizations); dialects narrow it.
 	OwnerTypes []storage.OwnerType
-	// Extra parameters a dialect adds to the redirect.
-	Extra url.Values
+	// AnnounceCodeTTL adds expires_in (the code's lifetime in seconds) to
+	// the redirect, as the Paytronix dialect's clients expect.
+	AnnounceCodeTTL bool
+	// AnnounceGrantType adds grant_type=authorization_code to the redirect,
+	// as the Aston dialect's clients expect.
+	AnnounceGrantType bool
 }
 
 // HasPrompt reports whether the request asked for prompt p.
@@ -175,9 +180,6 @@ func (s *Server) redirect(req AuthorizeRequest, v url.Values) string {
 		v.Set("state", req.State)
 	}
 	v.Set("iss", s.issuer)
-	for k, vs := range req.Extra {
-		v[k] = vs
-	}
 	u, _ := url.Parse(req.RedirectURI) // registered URIs were validated when stored
 	q := u.Query()
 	for k, vs := range v {
@@ -295,7 +297,14 @@ func (s *Server) IssueCode(ctx context.Context, req AuthorizeRequest, a storage.
 		return "", err
 	}
 	s.log.InfoContext(ctx, "authorization code issued", "client_id", req.Client.ID, "owner_type", owner.Type)
-	return s.redirect(req, url.Values{"code": {code}}), nil
+	v := url.Values{"code": {code}}
+	if req.AnnounceCodeTTL {
+		v.Set("expires_in", strconv.Itoa(int(CodeTTL/time.Second)))
+	}
+	if req.AnnounceGrantType {
+		v.Set("grant_type", GrantAuthorizationCode)
+	}
+	return s.redirect(req, v), nil
 }
 
 // PromptNoneError is the error for prompt=none when a person would be needed.

@@ -300,6 +300,21 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	return res, nil
 }
 
+// Internal turns a storage failure into a server_error, logging the cause.
+func (s *Server) Internal(ctx context.Context, what string, err error) *Error {
+	return s.internal(ctx, what, err)
+}
+
+// Client loads a client, for dialects that act on a token's client.
+func (s *Server) Client(ctx context.Context, id string) (storage.Client, error) {
+	return s.store.GetClient(ctx, id)
+}
+
+// Merchant loads a merchant, for dialects that answer with its name.
+func (s *Server) Merchant(ctx context.Context, id string) (storage.Merchant, error) {
+	return s.store.GetMerchant(ctx, id)
+}
+
 func (s *Server) internal(ctx context.Context, what string, err error) *Error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return busy(time.Second)

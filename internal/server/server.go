@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchkey-dev/latchkey/internal/dialect"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/reqid"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
@@ -30,6 +31,8 @@ type Options struct {
 	OAuth oauth.Config
 	// Product and LogoURL brand the pages.
 	Product, LogoURL string
+	// Dialects are the vendor dialects to serve.
+	Dialects []string
 }
 
 // Server is latchkey's HTTP handler.
@@ -60,6 +63,9 @@ func New(o Options) (*Server, error) {
 	s := &Server{store: o.Store, log: o.Logger, core: core, pages: pages}
 	mux := http.NewServeMux()
 	s.routes(mux)
+	if err := dialect.Register(mux, o.Dialects, core, pages); err != nil {
+		return nil, err
+	}
 	s.handler = reqid.Middleware(s.recoverPanics(s.accessLog(securityHeaders(mux))))
 	return s, nil
 }

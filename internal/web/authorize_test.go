@@ -1,66 +1,18 @@
 package web_test
 
 import (
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/latchkey-dev/latchkey/internal/testutil/webtest"
 )
-
-// agent is a browser-like HTTP client with cookies that does not follow redirects.
-type agent struct {
-	t *testing.T
-	c *http.Client
-}
-
-func newAgent(t *testing.T) *agent {
-	jar, _ := cookiejar.New(nil)
-	return &agent{t: t, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-func (a *agent) do(req *http.Request) (int, http.Header, string) {
-	a.t.Helper()
-	resp, err := a.c.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(body)
-}
-
-func (a *agent) get(u string) (int, http.Header, string) {
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	return a.do(req)
-}
-
-func (a *agent) post(u string, form url.Values) (int, http.Header, string) {
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return a.do(req)
-}
-
-var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-
-// formOf reads the hidden fields of the page's form.
-func formOf(body string) url.Values {
-	v := url.Values{}
-	for _, m := range hiddenInput.FindAllStringSubmatch(body, -1) {
-		v.Set(m[1], htmlUnescape(m[2]))
-	}
-	return v
-}
-
-func htmlUnescape(s string) string {
-	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#39;", "'", "&quot;", `"`, "&lt;", "<", "&gt;", ">").Replace(s)
-}
 
 func TestAuthorizeErrorsNeverRedirectToUntrustedURIs(t *testing.T) {
 	s := newSite(t)
-	a := newAgent(t)
+	a := webtest.NewAgent(t)
 	cb, _ := url.Parse(s.callback)
 	upper := strings.Replace(s.callback, "/callback", "/CALLBACK", 1)
 	userinfo := cb.Scheme + "://evil@" + cb.Host + cb.Path
@@ -76,7 +28,7 @@ func TestAuthorizeErrorsNeverRedirectToUntrustedURIs(t *testing.T) {
 		"other host":        "client_id=guest-web&response_type=code&redirect_uri=" + url.QueryEscape("https://evil.example/callback"),
 		"duplicate param":   "client_id=guest-web&client_id=demo-spa&response_type=code",
 	} {
-		status, h, body := a.get(s.base + "/oauth2/authorize?" + q)
+		status, h, body := a.Get(s.base + "/oauth2/authorize?" + q)
 		if status != http.StatusBadRequest || h.Get("Location") != "" || !strings.Contains(body, "<h1") {
 			t.Errorf("%s: status %d, Location %q: want a 400 page", name, status, h.Get("Location"))
 		}
@@ -88,7 +40,7 @@ func TestAuthorizeErrorsNeverRedirectToUntrustedURIs(t *testing.T) {
 
 func TestAuthorizeErrorsRedirectBack(t *testing.T) {
 	s := newSite(t)
-	a := newAgent(t)
+	a := webtest.NewAgent(t)
 	base := "client_id=demo-spa&redirect_uri=" + url.QueryEscape(demoCallback) + "&state=s1"
 	pk := "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
 	for _, tc := range []struct{ query, err string }{
@@ -100,7 +52,7 @@ func TestAuthorizeErrorsRedirectBack(t *testing.T) {
 		{base + "&response_type=code&prompt=bogus" + pk, "invalid_request"},
 		{base + "&response_type=code&prompt=none" + pk, "login_required"},
 	} {
-		status, h, _ := a.get(s.base + "/oauth2/authorize?" + tc.query)
+		status, h, _ := a.Get(s.base + "/oauth2/authorize?" + tc.query)
 		loc, err := url.Parse(h.Get("Location"))
 		if status != http.StatusSeeOther || err != nil || !strings.HasPrefix(h.Get("Location"), demoCallback+"?") {
 			t.Errorf("%s: status %d Location %q", tc.query, status, h.Get("Location"))
@@ -117,13 +69,13 @@ func TestAuthorizeErrorsRedirectBack(t *testing.T) {
 // enforced, then login, consent, and prompt=none once consent is remembered.
 func TestAuthorizeOverHTTP(t *testing.T) {
 	s := newSite(t)
-	a := newAgent(t)
+	a := webtest.NewAgent(t)
 	start := s.base + "/oauth2/authorize?client_id=guest-web&response_type=code&state=s2&scope=user_read" // the only redirect URI is implied
-	status, _, body := a.get(start)
+	status, _, body := a.Get(start)
 	if status != http.StatusOK || !strings.Contains(body, `<form id="login"`) || !strings.Contains(body, "Demo Loyalty") {
 		t.Fatalf("login page: %d", status)
 	}
-	form := formOf(body)
+	_, form := webtest.Form(body)
 	form.Set("action", "login")
 	form.Set("username", "johndoe")
 	form.Set("password", "open456")
@@ -132,43 +84,43 @@ func TestAuthorizeOverHTTP(t *testing.T) {
 		forged[k] = v
 	}
 	forged.Set("csrf_token", "forged")
-	if status, _, body := a.post(s.base+"/oauth2/authorize", forged); status != http.StatusBadRequest || !strings.Contains(body, "expired") {
+	if status, _, body := a.Post(s.base+"/oauth2/authorize", forged); status != http.StatusBadRequest || !strings.Contains(body, "expired") {
 		t.Fatalf("forged CSRF token: %d", status)
 	}
-	status, _, body = a.post(s.base+"/oauth2/authorize", form)
+	status, _, body = a.Post(s.base+"/oauth2/authorize", form)
 	if status != http.StatusOK || !strings.Contains(body, `<form id="consent"`) {
 		t.Fatalf("after login: %d %s", status, body)
 	}
-	consent := formOf(body)
+	_, consent := webtest.Form(body)
 	consent.Set("action", "consent")
 	consent.Set("decision", "allow")
-	status, h, _ := a.post(s.base+"/oauth2/authorize", consent)
+	status, h, _ := a.Post(s.base+"/oauth2/authorize", consent)
 	if status != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "code=") {
 		t.Fatalf("allow: %d %q", status, h.Get("Location"))
 	}
 	// Signed in and consented: prompt=none goes straight back with a code.
-	status, h, _ = a.get(start + "&prompt=none")
+	status, h, _ = a.Get(start + "&prompt=none")
 	if status != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "code=") {
 		t.Fatalf("prompt=none: %d %q", status, h.Get("Location"))
 	}
 	// prompt=login asks again even though signed in.
-	if status, _, body := a.get(start + "&prompt=login"); status != http.StatusOK || !strings.Contains(body, `<form id="login"`) {
+	if status, _, body := a.Get(start + "&prompt=login"); status != http.StatusOK || !strings.Contains(body, `<form id="login"`) {
 		t.Fatalf("prompt=login: %d", status)
 	}
 	// Wider scopes than consented need consent again; prompt=none says so.
-	status, h, _ = a.get(strings.Replace(start, "scope=user_read", "scope=user_read%20account_read", 1) + "&prompt=none")
+	status, h, _ = a.Get(strings.Replace(start, "scope=user_read", "scope=user_read%20account_read", 1) + "&prompt=none")
 	if loc, _ := url.Parse(h.Get("Location")); status != http.StatusSeeOther || loc.Query().Get("error") != "consent_required" {
 		t.Fatalf("wider scope with prompt=none: %d %q", status, h.Get("Location"))
 	}
 	// Logout ends the session: prompt=none then needs a login.
-	status, _, body = a.get(s.base + "/logout")
+	status, _, body = a.Get(s.base + "/logout")
 	if status != http.StatusOK || !strings.Contains(body, `<form id="logout"`) {
 		t.Fatalf("logout page: %d", status)
 	}
-	if status, _, _ := a.post(s.base+"/logout", url.Values{"csrf_token": {formOfLogout(body)}}); status != http.StatusOK {
+	if status, _, _ := a.Post(s.base+"/logout", url.Values{"csrf_token": {formOfLogout(body)}}); status != http.StatusOK {
 		t.Fatalf("logout: %d", status)
 	}
-	status, h, _ = a.get(start + "&prompt=none")
+	status, h, _ = a.Get(start + "&prompt=none")
 	if loc, _ := url.Parse(h.Get("Location")); loc.Query().Get("error") != "login_required" {
 		t.Fatalf("prompt=none after logout: %d %q", status, h.Get("Location"))
 	}
