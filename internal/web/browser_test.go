@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -62,7 +63,8 @@ func newSite(t *testing.T) *site {
 	ts.Start()
 	t.Cleanup(ts.Close)
 	s.base = ts.URL
-	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: ts.URL, Logger: log, Product: "Latchkey Demo"})
+	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: ts.URL, Logger: log, Product: "Latchkey Demo",
+		Dialects: []string{"paytronix", "flexiti", "aston"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +98,9 @@ func browser(t *testing.T) context.Context {
 		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile), chromedp.WindowSize(900, 900),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		// Redirect URIs of the seeds name public hosts: resolve nothing but
+		// loopback, so the browser never sends traffic off this machine.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
@@ -165,12 +170,12 @@ func pkce() (verifier, challenge string) {
 // demoCallback is the redirect URI of the public demo client demo-spa.
 const demoCallback = "http://127.0.0.1:8080/callback"
 
-// captureDemoCallback records the URL of every request the browser makes to
-// demo-spa's redirect URI; nothing needs to listen there.
-func captureDemoCallback(ctx context.Context) <-chan url.Values {
+// capture records the query of every request the browser makes to the
+// redirect URI prefix; nothing needs to listen there.
+func capture(ctx context.Context, prefix string) <-chan url.Values {
 	got := make(chan url.Values, 4)
 	chromedp.ListenTarget(ctx, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok && strings.HasPrefix(e.Request.URL, demoCallback+"?") {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && strings.HasPrefix(e.Request.URL, prefix+"?") {
 			if u, err := url.Parse(e.Request.URL); err == nil {
 				got <- u.Query()
 			}
@@ -196,7 +201,7 @@ func waitFor(t *testing.T, got <-chan url.Values) url.Values {
 func TestBrowserPKCEPickerConsent(t *testing.T) {
 	s := newSite(t)
 	ctx := browser(t)
-	got := captureDemoCallback(ctx)
+	got := capture(ctx, demoCallback)
 	verifier, challenge := pkce()
 	start := s.base + "/oauth2/authorize?" + url.Values{"client_id": {"demo-spa"}, "response_type": {"code"},
 		"redirect_uri": {demoCallback}, "state": {"st-42"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
@@ -303,4 +308,76 @@ func TestBrowserErrorPage(t *testing.T) {
 		t.Fatalf("error page text %q", text)
 	}
 	shot(t, ctx, "error")
+}
+
+// postJSON sends a JSON body and decodes the JSON answer.
+func postJSON(t *testing.T, u, body string) map[string]any {
+	t.Helper()
+	resp, err := http.Post(u, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestBrowserPaytronixGuestSSO follows seed 001 in the browser: guest login
+// on /guest/accountlogin, redirect with code, expires_in=300 and state, then
+// requestGuestToken with the code.
+func TestBrowserPaytronixGuestSSO(t *testing.T) {
+	s := newSite(t)
+	ctx := browser(t)
+	got := capture(ctx, "https://www.myawesomewebsite.com/login")
+	run(t, ctx, chromedp.Navigate(s.base+"/guest/accountlogin?response_type=code&client_id=awesomesite&redirect_uri=https%3A%2F%2Fwww.myawesomewebsite.com%2Flogin&state=pt-1"),
+		login("johndoe", "open456"))
+	q := waitFor(t, got)
+	if q.Get("code") == "" || q.Get("expires_in") != "300" || q.Get("state") != "pt-1" {
+		t.Fatalf("redirect query %v", q)
+	}
+	res := postJSON(t, s.base+"/oauth/requestGuestToken.json", `{"authentication":"anonymous","client_id":"awesomesite",
+"client_secret":"awesomesite-demo-secret","merchantId":777777,"grant_type":"authorization_code","code":"`+q.Get("code")+`",
+"redirect_uri":"https://www.myawesomewebsite.com/login"}`)
+	if res["result"] != "success" || res["username"] != "johndoe" {
+		t.Fatalf("requestGuestToken with the code: %v", res)
+	}
+}
+
+// TestBrowserAstonMerchantAndOrganization follows seed 003 in the browser:
+// the owner of two merchants picks one; then the organization flow.
+func TestBrowserAstonMerchantAndOrganization(t *testing.T) {
+	s := newSite(t)
+	ctx := browser(t)
+	got := capture(ctx, "https://youwebapp.com/oauth")
+	run(t, ctx, chromedp.Navigate(s.base+"/authorize/merchant?client_id=test_client&response_type=code&redirect_uri=https://youwebapp.com/oauth&scope=posapi&state=xyz"),
+		login("owner@astonclub.example", "correct-horse-battery"), chromedp.WaitVisible(`form#select-account`, chromedp.ByQuery))
+	var radios []string
+	run(t, ctx, chromedp.Evaluate(`[...document.querySelectorAll('form#select-account input[name=resource_owner]')].map(e => e.value)`, &radios))
+	if strings.Join(radios, ",") != "m-1001,m-1002" {
+		t.Fatalf("merchant picker offers %v", radios)
+	}
+	run(t, ctx, chromedp.Click(`input[name=resource_owner][value="m-1001"]`, chromedp.ByQuery),
+		chromedp.Click(`form#select-account button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`form#consent`, chromedp.ByQuery),
+		chromedp.Click(`form#consent button[name=decision][value=allow]`, chromedp.ByQuery))
+	exchange := func(q url.Values, ownerType string) {
+		t.Helper()
+		if q.Get("grant_type") != "authorization_code" || q.Get("state") != "xyz" || q.Get("code") == "" {
+			t.Fatalf("redirect query %v", q)
+		}
+		res := postJSON(t, s.base+"/v1/token", `{"grant_type":"authorization_code","code":"`+q.Get("code")+`","client_id":"test_client",
+"redirect_uri":"https://youwebapp.com/oauth","client_secret":"asdajsjk@#$fjaksbfgjsabglbuwe@#@bfjesbj"}`)
+		if res["resource_owner_type"] != ownerType || res["access_token"] == nil {
+			t.Fatalf("/v1/token: %v", res)
+		}
+	}
+	exchange(waitFor(t, got), "merchant")
+	// The organization flow in the same browser: signed in, one organization, so no picker.
+	run(t, ctx, chromedp.Navigate(s.base+"/authorize/organization?client_id=test_client&response_type=code&redirect_uri=https://youwebapp.com/oauth&scope=aston-api:transaction.read%20aston-api:transaction.submit&state=xyz"),
+		chromedp.WaitVisible(`form#consent`, chromedp.ByQuery),
+		chromedp.Click(`form#consent button[name=decision][value=allow]`, chromedp.ByQuery))
+	exchange(waitFor(t, got), "organization")
 }
