@@ -148,6 +148,16 @@ func testServeDemo(t *testing.T, dbFlag string, db config.DB) {
 			t.Fatalf("run %d: demo client_credentials: %v %v", run, err, resp)
 		}
 		resp.Body.Close()
+		// --demo turns every dialect on.
+		req, _ := http.NewRequest(http.MethodPost, base+"/flexiti/pos-api/v2.5/oauth/token",
+			strings.NewReader("client_id=flexitidemo&client_secret=77xde15a-9d33-4c15-930a-3se4b3as33e9"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("x-reference-id", "serve-test")
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("x-reference-id") != "serve-test" {
+			t.Fatalf("run %d: flexiti dialect under --demo: %v %v", run, err, resp)
+		}
+		resp.Body.Close()
 		code, stderr := stop()
 		if code != 0 {
 			t.Fatalf("run %d: exit %d after SIGTERM; stderr:\n%s", run, code, stderr)
