@@ -1,0 +1,154 @@
+package bearer
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/demo"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/server"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+)
+
+// liveLatchkey starts a real latchkey with the demo data and returns its URL.
+func liveLatchkey(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keys, _ := secrets.NewKeys([]byte(strings.Repeat("b", 32)))
+	if err := demo.Load(ctx, st, keys); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: ts.URL, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/", srv)
+	return ts.URL
+}
+
+const flexitiSecret = "77xde15a-9d33-4c15-930a-3se4b3as33e9"
+
+func tokenFor(t *testing.T, base, scope string) (access, refresh string) {
+	t.Helper()
+	resp, err := http.PostForm(base+"/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"flexitidemo"},
+		"client_secret": {flexitiSecret}, "scope": {scope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("token: %d %v", resp.StatusCode, m)
+	}
+	return m["access_token"].(string), m["refresh_token"].(string)
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func call(t *testing.T, h http.Handler, token string) (int, string) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/api", nil)
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code, w.Body.String()
+}
+
+func TestRequireWithLiveIntrospection(t *testing.T) {
+	base := liveLatchkey(t)
+	clock := &fakeClock{t: time.Now()}
+	in := NewIntrospector(base+"/oauth2/introspect", "flexitidemo", flexitiSecret, IntrospectorOptions{CacheTTL: 5 * time.Second})
+	in.now = clock.now
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := FromContext(r.Context())
+		w.Write([]byte(c.ClientID + " " + c.MerchantID + " " + c.ResourceOwnerType))
+	})
+	merchantOnly := Require(in, "merchant")(api)
+	customer, _ := tokenFor(t, base, "customer")
+	merchant, refresh := tokenFor(t, base, "merchant")
+
+	if code, body := call(t, merchantOnly, merchant); code != 200 || body != "flexitidemo 123456 merchant" {
+		t.Fatalf("merchant token: %d %q", code, body)
+	}
+	if code, body := call(t, merchantOnly, customer); code != http.StatusForbidden || !strings.Contains(body, "insufficient_scope") {
+		t.Fatalf("customer token on a merchant route: %d %q", code, body)
+	}
+	for _, tok := range []string{"", "lk_at_unknown", refresh} {
+		if code, _ := call(t, merchantOnly, tok); code != http.StatusUnauthorized {
+			t.Fatalf("token %q: %d", tok, code)
+		}
+	}
+
+	// Revoke: the cached answer holds until the cache bound, then the token is refused.
+	resp, err := http.PostForm(base+"/oauth2/revoke", url.Values{"token": {merchant}, "client_id": {"flexitidemo"}, "client_secret": {flexitiSecret}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("revoke: %v %v", err, resp)
+	}
+	if code, _ := call(t, merchantOnly, merchant); code != 200 {
+		t.Fatalf("within the cache bound the cached answer should be used: %d", code)
+	}
+	clock.add(5 * time.Second)
+	if code, _ := call(t, merchantOnly, merchant); code != http.StatusUnauthorized {
+		t.Fatalf("revocation not visible after the cache bound: %d", code)
+	}
+}
+
+func TestCacheNeverOutlivesTheToken(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		json.NewEncoder(w).Encode(map[string]any{"active": true, "scope": "a", "exp": time.Now().Add(time.Second).Unix()})
+	}))
+	defer srv.Close()
+	clock := &fakeClock{t: time.Now()}
+	in := NewIntrospector(srv.URL, "rs", "secret", IntrospectorOptions{CacheTTL: time.Hour, CacheSize: 2})
+	in.now = clock.now
+	for range 3 {
+		if _, err := in.Verify(context.Background(), "tok"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("introspected %d times for three checks within the cache bound", calls.Load())
+	}
+	clock.add(2 * time.Second) // past the token's exp, well within the cache TTL
+	in.Verify(context.Background(), "tok")
+	if calls.Load() != 2 {
+		t.Fatal("a cached answer outlived the token's expiry")
+	}
+	for i := range 10 { // the cache stays bounded
+		in.Verify(context.Background(), "other"+string(rune('a'+i)))
+	}
+	if len(in.cache) > 2 {
+		t.Fatalf("cache holds %d entries, bound is 2", len(in.cache))
+	}
+}
