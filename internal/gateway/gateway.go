@@ -1,0 +1,198 @@
+// Package gateway is latchkey's reverse proxy for resource servers: per
+// route it requires a valid bearer token, a scope rule and bindings of path
+// parameters to the token, then forwards the request with the token's
+// identity in X-Latchkey-* headers. Unmatched routes are denied.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/latchkey-dev/latchkey/bearer"
+	"github.com/latchkey-dev/latchkey/internal/dialect/paytronix"
+	"github.com/latchkey-dev/latchkey/internal/oauth"
+)
+
+// The headers the gateway sets for the upstream; callers' copies are removed.
+const (
+	HeaderPrefix            = "X-Latchkey-"
+	HeaderSubject           = "X-Latchkey-Subject"
+	HeaderClientID          = "X-Latchkey-Client-Id"
+	HeaderUsername          = "X-Latchkey-Username"
+	HeaderMerchantID        = "X-Latchkey-Merchant-Id"
+	HeaderOrganizationID    = "X-Latchkey-Organization-Id"
+	HeaderResourceOwnerType = "X-Latchkey-Resource-Owner-Type"
+	HeaderScope             = "X-Latchkey-Scope"
+)
+
+// New builds the gateway for rules, forwarding to upstream and checking
+// tokens with v.
+func New(rules Rules, upstream *url.URL, v bearer.Verifier, log *slog.Logger) (http.Handler, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(upstream)
+			pr.SetXForwarded()
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			log.ErrorContext(r.Context(), "gateway: upstream failed", "path", r.URL.Path, "err", err)
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	g := &gateway{rules: rules, proxy: proxy, verifier: v, log: log}
+	mux := http.NewServeMux()
+	catchAll := false
+	for _, rt := range rules.Routes {
+		if err := register(mux, rt.Match, g.route(rt)); err != nil {
+			return nil, err
+		}
+		catchAll = catchAll || rt.Match == "/"
+	}
+	if !catchAll {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			g.fail(w, &oauth.Error{Code: "access_denied", Status: http.StatusForbidden, Description: "no gateway rule allows " + r.Method + " " + r.URL.Path})
+		})
+	}
+	return g.strip(mux), nil
+}
+
+// register adds a pattern, turning ServeMux's panic on a bad or conflicting pattern into an error.
+func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("gateway rule %q: %v", pattern, v)
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
+}
+
+type gateway struct {
+	rules    Rules
+	proxy    *httputil.ReverseProxy
+	verifier bearer.Verifier
+	log      *slog.Logger
+}
+
+// strip removes every identity header a caller sent, before any rule runs.
+func (g *gateway) strip(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for name := range r.Header {
+			if strings.HasPrefix(http.CanonicalHeaderKey(name), HeaderPrefix) {
+				r.Header.Del(name)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (g *gateway) route(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("access_token") {
+			g.fail(w, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
+				Description: "access tokens in the query string are not accepted: send Authorization: Bearer"})
+			return
+		}
+		if rt.Public {
+			g.proxy.ServeHTTP(w, r)
+			return
+		}
+		token, _ := bearer.Token(r)
+		claims, oerr := g.check(r.Context(), token)
+		if oerr != nil {
+			g.fail(w, oerr)
+			return
+		}
+		if oerr := allowed(rt, claims, r); oerr != nil {
+			g.fail(w, oerr)
+			return
+		}
+		h := r.Header
+		h.Set(HeaderSubject, claims.Subject)
+		h.Set(HeaderClientID, claims.ClientID)
+		h.Set(HeaderScope, strings.Join(claims.Scopes, " "))
+		h.Set(HeaderResourceOwnerType, claims.ResourceOwnerType)
+		for name, v := range map[string]string{HeaderUsername: claims.Username, HeaderMerchantID: claims.MerchantID,
+			HeaderOrganizationID: claims.OrganizationID} {
+			if v != "" {
+				h.Set(name, v)
+			}
+		}
+		g.proxy.ServeHTTP(w, r)
+	})
+}
+
+func (g *gateway) check(ctx context.Context, token string) (*bearer.Claims, *oauth.Error) {
+	invalid := &oauth.Error{Code: oauth.ErrInvalidToken, Status: http.StatusUnauthorized,
+		Description: "the access token is missing, unknown, expired or revoked"}
+	if token == "" {
+		return nil, invalid
+	}
+	claims, err := g.verifier.Verify(ctx, token)
+	switch {
+	case errors.Is(err, bearer.ErrInvalidToken):
+		return nil, invalid
+	case err != nil:
+		g.log.ErrorContext(ctx, "gateway: check token", "err", err)
+		return nil, &oauth.Error{Code: oauth.ErrTemporarilyUnavail, Status: http.StatusServiceUnavailable, Description: "the token could not be checked; try again"}
+	}
+	return claims, nil
+}
+
+// allowed applies a route's scope rule and bindings.
+func allowed(rt Route, c *bearer.Claims, r *http.Request) *oauth.Error {
+	if len(rt.Scopes.Any) > 0 && !slices.ContainsFunc(rt.Scopes.Any, c.HasScope) {
+		return oauth.InsufficientScope(rt.Scopes.Any...)
+	}
+	for _, s := range rt.Scopes.All {
+		if !c.HasScope(s) {
+			return oauth.InsufficientScope(s)
+		}
+	}
+	for param, field := range rt.Bind {
+		want := map[string]string{"client": c.ClientID, "merchant": c.MerchantID, "organization": c.OrganizationID, "subject": c.Subject}[field]
+		if got := r.PathValue(param); got == "" || got != want {
+			return &oauth.Error{Code: "insufficient_scope", Status: http.StatusForbidden,
+				Description: fmt.Sprintf("the access token is not valid for this %s: {%s} must be the token's %s", param, param, field)}
+		}
+	}
+	return nil
+}
+
+// fail answers in the rule file's dialect, with RFC 6750's challenge.
+func (g *gateway) fail(w http.ResponseWriter, e *oauth.Error) {
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		w.Header().Set("WWW-Authenticate", `Bearer error="`+e.Code+`", error_description="`+e.Description+`"`)
+	}
+	if g.rules.Dialect == "paytronix" {
+		paytronix.WriteError(w, e)
+		return
+	}
+	oauth.WriteError(w, e)
+}
+
+// CoreVerifier checks tokens against latchkey's own database, for a gateway
+// that shares it.
+type CoreVerifier struct{ Core *oauth.Server }
+
+// Verify introspects token with the core.
+func (v CoreVerifier) Verify(ctx context.Context, token string) (*bearer.Claims, error) {
+	in, oerr := v.Core.Introspect(ctx, token, "access_token")
+	if oerr != nil {
+		return nil, oerr
+	}
+	if !in.Active || in.TokenType == "refresh_token" {
+		return nil, bearer.ErrInvalidToken
+	}
+	return &bearer.Claims{Subject: in.Sub, ClientID: in.ClientID, Username: in.Username, MerchantID: in.MerchantID,
+		OrganizationID: in.OrganizationID, ResourceOwnerType: in.ResourceOwnerType, Scopes: strings.Fields(in.Scope)}, nil
+}
