@@ -2,6 +2,9 @@ package bearer
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -13,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
@@ -151,4 +156,52 @@ func TestCacheNeverOutlivesTheToken(t *testing.T) {
 	if len(in.cache) > 2 {
 		t.Fatalf("cache holds %d entries, bound is 2", len(in.cache))
 	}
+}
+
+// TestJWTVerifierRefetchesOnUnknownKid: a token signed with a key published
+// after the verifier's last fetch is accepted once the JWKS is fetched
+// again, and unknown kids cannot make it fetch more than once per interval.
+func TestJWTVerifierRefetchesOnUnknownKid(t *testing.T) {
+	base := liveLatchkey(t)
+	ctx := context.Background()
+	clock := &fakeClock{t: time.Now()}
+	v := NewJWTVerifier(base, "", "")
+	v.now = clock.now
+	var fetches atomic.Int32
+	v.client = &http.Client{Transport: countingTransport{&fetches, http.DefaultTransport}}
+	for range 3 {
+		if _, err := v.Verify(ctx, forgedJWT(t, "kid-unknown")); err != ErrInvalidToken {
+			t.Fatalf("forged token: %v", err)
+		}
+	}
+	if fetches.Load() != 1 {
+		t.Fatalf("unknown kids made %d JWKS fetches within the refresh interval", fetches.Load())
+	}
+	clock.add(11 * time.Second)
+	v.Verify(ctx, forgedJWT(t, "kid-unknown"))
+	if fetches.Load() != 2 {
+		t.Fatalf("no new JWKS fetch after the refresh interval (%d)", fetches.Load())
+	}
+}
+
+type countingTransport struct {
+	n    *atomic.Int32
+	next http.RoundTripper
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+func forgedJWT(t *testing.T, kid string) string {
+	t.Helper()
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: priv, KeyID: kid}}, (&jose.SignerOptions{}).WithType("at+jwt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, _ := s.Sign([]byte(`{"iss":"x","exp":9999999999}`))
+	out, _ := jws.CompactSerialize()
+	return out
 }

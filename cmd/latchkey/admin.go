@@ -12,13 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
 // newAdminCmds returns the commands that manage merchants, organizations,
 // accounts and clients in the database.
 func newAdminCmds() []*cobra.Command {
-	return []*cobra.Command{newMerchantCmd(), newOrganizationCmd(), newAccountCmd(), newClientCmd()}
+	return []*cobra.Command{newMerchantCmd(), newOrganizationCmd(), newAccountCmd(), newClientCmd(), newKeysCmd()}
 }
 
 // adminRun opens the store for an admin command and runs fn with it.
@@ -43,11 +44,9 @@ func adminRun(cmd *cobra.Command, fn func(ctx context.Context, a *admin) error) 
 // admin is what an admin command works with.
 type admin struct {
 	store storage.Storage
-	keys  interface {
-		HashClientSecret(string) string
-	}
-	out  io.Writer
-	json bool
+	keys  *secrets.Keys
+	out   io.Writer
+	json  bool
 }
 
 // view is one record as the CLI shows it: JSON for scripts, and the

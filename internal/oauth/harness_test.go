@@ -35,6 +35,7 @@ const (
 	nograceApp, nograSec = "nograce-app", "nograce-app-secret"
 	publicApp            = "public-app"
 	rsID, rsSecret       = "resource-server", "rs-secret"
+	jwtApp, jwtSecret    = "jwt-app", "jwt-app-secret"
 	merchantID           = "777777"
 	guestUser, guestPass = "johndoe", "open456"
 	redirectURI          = "https://app.example/cb"
@@ -135,6 +136,7 @@ func (e *env) load() {
 		{nograceApp, nograSec, func(c *storage.Client) { c.RefreshGrace = 0 }},
 		{publicApp, "", func(c *storage.Client) { c.RequirePKCE = true }},
 		{rsID, rsSecret, func(c *storage.Client) { c.GrantTypes, c.MerchantID = []string{oauth.GrantClientCredentials}, "" }},
+		{jwtApp, jwtSecret, func(c *storage.Client) { c.AccessTokenFormat = "jwt" }},
 	} {
 		cl := base
 		cl.ID, cl.Name = c.id, c.id

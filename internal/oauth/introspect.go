@@ -44,6 +44,13 @@ type tokenInfo struct {
 // any database read, so garbage costs nothing. A nil result means unknown.
 func (s *Server) lookup(ctx context.Context, token, hint string) (*tokenInfo, error) {
 	now := s.now()
+	if looksLikeJWT(token) {
+		jti, err := s.jwtID(ctx, token)
+		if err != nil || jti == "" {
+			return nil, err
+		}
+		return s.accessInfo(ctx, jti, now)
+	}
 	kinds := []secrets.TokenKind{secrets.AccessTokenKind, secrets.RefreshTokenKind}
 	if hint == "refresh_token" {
 		kinds[0], kinds[1] = kinds[1], kinds[0]
@@ -54,16 +61,7 @@ func (s *Server) lookup(ctx context.Context, token, hint string) (*tokenInfo, er
 		}
 		id := secrets.TokenID(token)
 		if kind == secrets.AccessTokenKind {
-			t, err := s.store.GetAccessToken(ctx, id)
-			if errors.Is(err, storage.ErrNotFound) {
-				return nil, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			return &tokenInfo{id: id, family: t.FamilyID, clientID: t.ClientID, account: t.AccountID, owner: t.Owner,
-				scopes: t.Scopes, issued: t.IssuedAt, expires: t.ExpiresAt,
-				active: t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))}, nil
+			return s.accessInfo(ctx, id, now)
 		}
 		t, err := s.store.GetRefreshToken(ctx, id)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -77,6 +75,20 @@ func (s *Server) lookup(ctx context.Context, token, hint string) (*tokenInfo, er
 			active: t.RevokedAt.IsZero() && t.RotatedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))}, nil
 	}
 	return nil, nil
+}
+
+// accessInfo loads an access token by id; nil when unknown.
+func (s *Server) accessInfo(ctx context.Context, id string, now time.Time) (*tokenInfo, error) {
+	t, err := s.store.GetAccessToken(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &tokenInfo{id: id, family: t.FamilyID, clientID: t.ClientID, account: t.AccountID, owner: t.Owner,
+		scopes: t.Scopes, issued: t.IssuedAt, expires: t.ExpiresAt,
+		active: t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))}, nil
 }
 
 // Introspect answers RFC 7662 for token. Anything not currently valid is

@@ -4,6 +4,7 @@ package oauth
 type Metadata struct {
 	Issuer                           string   `json:"issuer"`
 	AuthorizationEndpoint            string   `json:"authorization_endpoint"`
+	JWKSURI                          string   `json:"jwks_uri"`
 	TokenEndpoint                    string   `json:"token_endpoint"`
 	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
 	RevocationEndpoint               string   `json:"revocation_endpoint"`
@@ -24,6 +25,7 @@ func (s *Server) Metadata() Metadata {
 	return Metadata{
 		Issuer:                           s.issuer,
 		AuthorizationEndpoint:            s.issuer + "/oauth2/authorize",
+		JWKSURI:                          s.issuer + "/.well-known/jwks.json",
 		TokenEndpoint:                    s.issuer + "/oauth2/token",
 		IntrospectionEndpoint:            s.issuer + "/oauth2/introspect",
 		RevocationEndpoint:               s.issuer + "/oauth2/revoke",

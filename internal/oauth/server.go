@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/signing"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
@@ -34,6 +35,8 @@ type Config struct {
 	PasswordWait time.Duration
 	// Throttle bounds failed logins; see Throttle.
 	Throttle Throttle
+	// Keyring signs JWT access tokens; one on Store is made when nil.
+	Keyring *signing.Keyring
 }
 
 // Throttle bounds failed logins within a window, per account and per
@@ -54,6 +57,7 @@ type Server struct {
 	argon2   secrets.Argon2Params
 	pool     *pool
 	throttle Throttle
+	keyring  *signing.Keyring
 	// dummyHash is checked for unknown users so they cost what a wrong password costs.
 	dummyHash string
 }
@@ -94,6 +98,13 @@ func New(cfg Config) (*Server, error) {
 		wait = 2 * time.Second
 	}
 	s.pool = newPool(workers, queue, wait)
+	if s.keyring = cfg.Keyring; s.keyring == nil {
+		kr, err := signing.New(cfg.Store, cfg.Keys, s.now)
+		if err != nil {
+			return nil, fmt.Errorf("oauth: %w", err)
+		}
+		s.keyring = kr
+	}
 	var err error
 	if s.dummyHash, err = secrets.HashPassword("latchkey timing equaliser", s.argon2); err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)

@@ -158,6 +158,9 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	// The family of tokens issued from a code is the code's id, so a replay
 	// revokes exactly what the code produced.
 	res, set := s.mint(g, code.ID, c.AllowsGrant(GrantRefreshToken), now)
+	if oerr := s.signJWT(ctx, &res, set.Access); oerr != nil {
+		return TokenResult{}, oerr
+	}
 	switch err := s.store.RedeemAuthCode(ctx, code.ID, now, set); {
 	case errors.Is(err, storage.ErrAlreadyUsed):
 		s.replayedCode(ctx, code)
@@ -262,6 +265,9 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	if !c.RotateRefresh {
 		// The client keeps its refresh token; only a new access token is issued.
 		res, set := s.mint(g, old.FamilyID, false, now)
+		if oerr := s.signJWT(ctx, &res, set.Access); oerr != nil {
+			return TokenResult{}, oerr
+		}
 		if err := s.store.CreateTokens(ctx, set); err != nil {
 			return TokenResult{}, s.internal(ctx, "store access token", err)
 		}
@@ -286,16 +292,21 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	case err != nil:
 		return TokenResult{}, s.internal(ctx, "rotate refresh token", err)
 	}
+	at := *set.Access
 	if rot.Outcome == storage.OutcomeGrace {
 		// Same tokens as the first time; report what was stored then.
-		at, err := s.store.GetAccessToken(ctx, accessID)
-		if err != nil || rot.Successor.ID != refreshID || !at.RevokedAt.IsZero() {
+		stored, err := s.store.GetAccessToken(ctx, accessID)
+		if err != nil || rot.Successor.ID != refreshID || !stored.RevokedAt.IsZero() {
 			return TokenResult{}, invalidGrant("the refresh token was already used")
 		}
+		at = stored
 		res.Scopes, res.ExpiresIn = at.Scopes, 0
 		if !at.ExpiresAt.IsZero() {
 			res.ExpiresIn = at.ExpiresAt.Sub(now)
 		}
+	}
+	if oerr := s.signJWT(ctx, &res, &at); oerr != nil {
+		return TokenResult{}, oerr
 	}
 	return res, nil
 }
@@ -338,6 +349,9 @@ func (s *Server) issue(ctx context.Context, g grant, withRefresh bool, family st
 		family = secrets.RandomID("fam_")
 	}
 	res, set := s.mint(g, family, withRefresh, s.now())
+	if oerr := s.signJWT(ctx, &res, set.Access); oerr != nil {
+		return TokenResult{}, oerr
+	}
 	if err := s.store.CreateTokens(ctx, set); err != nil {
 		return TokenResult{}, s.internal(ctx, "store tokens", err)
 	}

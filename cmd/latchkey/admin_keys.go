@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey-dev/latchkey/internal/signing"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+type keyView struct {
+	ID        string `json:"kid"`
+	Algorithm string `json:"alg"`
+	SignFrom  string `json:"signs_from"`
+	RetiredAt string `json:"retired_at,omitempty"`
+	ExpiresAt string `json:"unpublished_at,omitempty"`
+}
+
+func (keyView) columns() []string {
+	return []string{"KID", "ALG", "SIGNS FROM", "RETIRED AT", "UNPUBLISHED AT"}
+}
+func (v keyView) row() []string {
+	return []string{v.ID, v.Algorithm, v.SignFrom, dash(v.RetiredAt), dash(v.ExpiresAt)}
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func keyOf(k storage.SigningKey) view {
+	return keyView{ID: k.ID, Algorithm: k.Algorithm, SignFrom: stamp(k.SignFrom), RetiredAt: stamp(k.RetiredAt), ExpiresAt: stamp(k.ExpiresAt)}
+}
+
+func newKeysCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage the keys that sign JWT access tokens"}
+	list := listCmd("key", func(ctx context.Context, _ *cobra.Command, a *admin) ([]view, error) {
+		ks, err := a.store.ListSigningKeys(ctx)
+		return views(signing.Sorted(ks), keyOf), err
+	})
+	rotate := jsonFlag(&cobra.Command{Use: "rotate", Short: "Publish a new signing key now; it signs after --publish-ahead, and the old keys stay published until their tokens expire",
+		Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+			ahead, _ := cmd.Flags().GetDuration("publish-ahead")
+			return adminRun(cmd, func(ctx context.Context, a *admin) error {
+				keep, err := longestJWTLifetime(ctx, a.store)
+				if err != nil {
+					return err
+				}
+				kr, err := signing.New(a.store, a.keys, nil)
+				if err != nil {
+					return err
+				}
+				k, err := kr.Rotate(ctx, ahead, keep)
+				if err != nil {
+					return err
+				}
+				return a.print(true, keyOf(k))
+			})
+		}})
+	rotate.Flags().Duration("publish-ahead", 10*time.Minute, "how long the new key is published before it signs (let resource servers' JWKS caches catch up)")
+	cmd.AddCommand(list, rotate)
+	return cmd
+}
+
+// longestJWTLifetime is how long retired keys stay published: the longest
+// access token lifetime of the clients that get JWTs (0, forever, if one never expires).
+func longestJWTLifetime(ctx context.Context, st storage.Storage) (time.Duration, error) {
+	cs, err := st.ListClients(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list clients: %w", err)
+	}
+	longest := time.Hour
+	for _, c := range cs {
+		if c.AccessTokenFormat != "jwt" {
+			continue
+		}
+		if c.AccessTokenTTL == 0 {
+			return 0, nil
+		}
+		longest = max(longest, c.AccessTokenTTL)
+	}
+	return longest, nil
+}
