@@ -65,6 +65,9 @@ when the rule file or --introspect-url names one.`,
 				}
 				v = gateway.CoreVerifier{Core: core}
 			}
+			if j := rules.JWT; j != nil {
+				v = gateway.WithJWT(bearer.NewJWTVerifier(j.Issuer, j.JWKSURL, j.Audience), v)
+			}
 			h, err := gateway.New(rules, upstream, v, log)
 			if err != nil {
 				return err

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +16,9 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/config"
 	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/janitor"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/server"
+	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
 func newServeCmd() *cobra.Command {
@@ -26,48 +32,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg, os.Stderr)
-			ctx := cmd.Context()
-			st, keys, err := openStore(ctx, cfg, log, true)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if cfg.Demo {
-				if err := demo.Load(ctx, st, keys); err != nil {
-					return err
-				}
-			}
-			ln, err := net.Listen("tcp", cfg.Addr)
-			if err != nil {
-				return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-			}
-			cfg.Addr = ln.Addr().String() // the real port when 0 was asked for
-			dialects := cfg.Dialects
-			if cfg.Demo && len(dialects) == 0 {
-				dialects = config.KnownDialects // the demo shows every dialect
-			}
-			srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
-				Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects})
-			if err != nil {
-				ln.Close()
-				return err
-			}
-			base := "http://" + cfg.Addr
-			fmt.Fprintf(cmd.OutOrStdout(), "latchkey listening on %s (issuer %s)\n", base, cfg.IssuerURL())
-			if cfg.Demo {
-				demo.PrintInstructions(cmd.OutOrStdout(), base)
-			}
-			log.Info("serving", "addr", cfg.Addr, "issuer", cfg.IssuerURL(), "db", dbKind(cfg), "dialects", strings.Join(dialects, ","))
-			go janitor.Run(ctx, st, 10*time.Minute, time.Hour, log)
-			if err := srv.Serve(ctx, ln); err != nil {
-				return err
-			}
-			if err := st.Close(); err != nil {
-				return fmt.Errorf("close database: %w", err)
-			}
-			log.Info("stopped")
-			return nil
+			return runServe(cmd.Context(), cfg, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
@@ -78,6 +43,69 @@ func newServeCmd() *cobra.Command {
 	f.String("logo-url", "", "logo shown on the login pages (env LATCHKEY_LOGO_URL)")
 	f.StringSlice("dialects", nil, "vendor dialects to serve: paytronix, flexiti, aston (env LATCHKEY_DIALECTS)")
 	return cmd
+}
+
+// runServe serves until ctx ends (SIGINT or SIGTERM), then lets in-flight
+// requests finish, stops the janitor and closes the database. Nothing is
+// logged before the store is open, so a failed start prints one line.
+func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	// Bind first: a busy port fails before any migration runs.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	cfg.Addr = ln.Addr().String() // the real port when 0 was asked for
+	log := newLogger(cfg, os.Stderr)
+	st, keys, err := openStore(ctx, cfg, log, true)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	err = serveStore(ctx, cfg, ln, st, keys, log, stdout)
+	if cerr := st.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close database: %w", cerr)
+	}
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}
+
+// serveStore loads the demo data if asked, then serves on ln until ctx ends.
+// It closes ln; the caller closes st.
+func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st storage.Storage, keys *secrets.Keys,
+	log *slog.Logger, stdout io.Writer) error {
+	if cfg.Demo {
+		if err := demo.Load(ctx, st, keys); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	dialects := cfg.Dialects
+	if cfg.Demo && len(dialects) == 0 {
+		dialects = config.KnownDialects // the demo shows every dialect
+	}
+	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
+		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	base := "http://" + cfg.Addr
+	fmt.Fprintf(stdout, "latchkey listening on %s (issuer %s)\n", base, cfg.IssuerURL())
+	if cfg.Demo {
+		demo.PrintInstructions(stdout, base)
+	}
+	log.Info("serving", "addr", cfg.Addr, "issuer", cfg.IssuerURL(), "db", dbKind(cfg), "dialects", strings.Join(dialects, ","))
+
+	// The janitor stops with the server, before the store is closed under it.
+	jctx, stopJanitor := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { janitor.Run(jctx, st, 10*time.Minute, time.Hour, log) })
+	err = srv.Serve(ctx, ln)
+	stopJanitor()
+	wg.Wait()
+	return err
 }
 
 // dbKind names the database without its credentials.

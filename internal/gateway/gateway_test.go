@@ -263,6 +263,7 @@ func TestBadRules(t *testing.T) {
 		"must be an http":   "upstream: ftp://x\nroutes: [{match: /}]",
 		"conflicts with":    "routes: [{match: 'GET /a/{x}'}, {match: 'GET /a/{y}'}]",
 		"introspection nee": "introspection: {url: x}\nroutes: [{match: /}]",
+		"jwt needs":         "jwt: {audience: x}\nroutes: [{match: /}]",
 	} {
 		r, err := gateway.ParseRules([]byte(rules), "test.yaml")
 		if err == nil {
@@ -270,6 +271,21 @@ func TestBadRules(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want %q", rules, err, want)
+		}
+	}
+}
+
+type named string
+
+func (n named) Verify(context.Context, string) (*bearer.Claims, error) {
+	return &bearer.Claims{Subject: string(n)}, nil
+}
+
+func TestWithJWTRoutesByTokenFormat(t *testing.T) {
+	v := gateway.WithJWT(named("jwt"), named("introspection"))
+	for token, want := range map[string]string{"eyJhbGciOiJFUzI1NiJ9.eyJ9.sig": "jwt", "lk_at_opaque": "introspection"} {
+		if c, _ := v.Verify(context.Background(), token); c.Subject != want {
+			t.Errorf("%s went to %s, want %s", token, c.Subject, want)
 		}
 	}
 }

@@ -22,7 +22,17 @@ type Rules struct {
 	// Introspection, when set, checks tokens through latchkey's endpoint
 	// instead of its database.
 	Introspection *Introspection `yaml:"introspection"`
-	Routes        []Route        `yaml:"routes"`
+	// JWT, when set, verifies JWT access tokens locally against latchkey's
+	// JWKS; other tokens still go to introspection or the database.
+	JWT    *JWT    `yaml:"jwt"`
+	Routes []Route `yaml:"routes"`
+}
+
+// JWT is how a gateway verifies JWT access tokens locally.
+type JWT struct {
+	Issuer   string `yaml:"issuer"`
+	JWKSURL  string `yaml:"jwks_url"` // issuer + /.well-known/jwks.json when empty
+	Audience string `yaml:"audience"` // checked when set
 }
 
 // Introspection is how a gateway that does not share latchkey's database checks tokens.
@@ -89,6 +99,9 @@ func (r Rules) check() error {
 	}
 	if in := r.Introspection; in != nil && (in.URL == "" || in.ClientID == "") {
 		return fmt.Errorf("introspection needs url and client_id")
+	}
+	if r.JWT != nil && r.JWT.Issuer == "" {
+		return fmt.Errorf("jwt needs the issuer")
 	}
 	if len(r.Routes) == 0 {
 		return fmt.Errorf("no routes: every request would be denied")

@@ -89,15 +89,22 @@ func TestJWTAccessTokens(t *testing.T) {
 			t.Fatalf("password-grant JWT: %v %v", c, err)
 		}
 
-		// Introspection and revocation see JWTs like any token.
+		// Introspection and revocation see JWTs like any token, through the bearer package too.
 		if !e.active(tok) {
 			t.Fatal("JWT not active in introspection")
+		}
+		in := bearer.NewIntrospector(e.srv.URL+"/oauth2/introspect", rsID, rsSecret, bearer.IntrospectorOptions{CacheTTL: -1})
+		if c, err := in.Verify(context.Background(), tok); err != nil || c.MerchantID != merchantID {
+			t.Fatalf("bearer.Introspector on a JWT: %+v %v", c, err)
 		}
 		if status, _, _ := e.post("/oauth2/revoke", url.Values{"token": {tok}}, jwtApp, jwtSecret); status != 200 {
 			t.Fatal("revoke JWT failed")
 		}
 		if e.active(tok) {
 			t.Fatal("revoked JWT still active in introspection")
+		}
+		if _, err := in.Verify(context.Background(), tok); !errors.Is(err, bearer.ErrInvalidToken) {
+			t.Fatalf("bearer.Introspector accepts a revoked JWT: %v", err)
 		}
 
 		// Rotation: the next key is published at once; old and new tokens both verify.

@@ -18,6 +18,26 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// MaxRequestBody caps every request body; handlers that parse bodies may
+// set a lower cap of their own. A larger body fails to read with an
+// *http.MaxBytesError, and the connection is closed after the answer.
+const MaxRequestBody = 1 << 20
+
+// limitBody caps the request body at MaxRequestBody.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxRequestBody {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "invalid_request",
+				"error_description": "the request body is too large"})
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // recoverPanics turns a panic into a logged 500; the client sees no details.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

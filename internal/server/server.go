@@ -66,7 +66,7 @@ func New(o Options) (*Server, error) {
 	if err := dialect.Register(mux, o.Dialects, core, pages); err != nil {
 		return nil, err
 	}
-	s.handler = reqid.Middleware(s.recoverPanics(s.accessLog(securityHeaders(mux))))
+	s.handler = reqid.Middleware(s.recoverPanics(s.accessLog(securityHeaders(limitBody(mux)))))
 	return s, nil
 }
 
