@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -9,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey-dev/latchkey/bearer"
+	"github.com/latchkey-dev/latchkey/internal/config"
 	"github.com/latchkey-dev/latchkey/internal/gateway"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/reqid"
@@ -89,4 +93,39 @@ when the rule file or --introspect-url names one.`,
 	f.String("client-id", "", "client id for introspection (its secret from LATCHKEY_GATEWAY_CLIENT_SECRET)")
 	cmd.MarkFlagRequired("rules")
 	return cmd
+}
+
+// startGateway runs the gateway of serve's config beside the server, until
+// ctx ends; the channel reports how it stopped (nil at once when there is none).
+func startGateway(ctx context.Context, stdout io.Writer, g *config.Gateway, v bearer.Verifier, log *slog.Logger) (<-chan error, error) {
+	done := make(chan error, 1)
+	if g == nil {
+		done <- nil
+		return done, nil
+	}
+	rules, err := gateway.LoadRules(g.Rules)
+	if err != nil {
+		return nil, err
+	}
+	if g.Upstream != "" {
+		rules.Upstream = g.Upstream
+	}
+	upstream, err := url.Parse(rules.Upstream)
+	if err != nil || upstream.Host == "" {
+		return nil, fmt.Errorf("gateway: no upstream: set gateway.upstream or upstream: in %s", g.Rules)
+	}
+	if j := rules.JWT; j != nil {
+		v = gateway.WithJWT(bearer.NewJWTVerifier(j.Issuer, j.JWKSURL, j.Audience), v)
+	}
+	h, err := gateway.New(rules, upstream, v, log)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", g.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: listen on %s: %w", g.Addr, err)
+	}
+	fmt.Fprintf(stdout, "latchkey gateway listening on http://%s, forwarding to %s\n", ln.Addr(), upstream.Redacted())
+	go func() { done <- server.Serve(ctx, ln, reqid.Middleware(h), log) }()
+	return done, nil
 }

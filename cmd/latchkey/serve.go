@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/internal/config"
 	"github.com/latchkey-dev/latchkey/internal/demo"
+	"github.com/latchkey-dev/latchkey/internal/gateway"
 	"github.com/latchkey-dev/latchkey/internal/janitor"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/server"
@@ -46,19 +47,20 @@ func newServeCmd() *cobra.Command {
 }
 
 // runServe serves until ctx ends (SIGINT or SIGTERM), then lets in-flight
-// requests finish, stops the janitor and closes the database. Nothing is
-// logged before the store is open, so a failed start prints one line.
+// requests finish, stops the janitor and closes the database. The port is
+// bound and the store opened before anything is logged at info level, so a
+// start that fails there prints its one error line and nothing else.
 func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	// Bind first: a busy port fails before any migration runs.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	defer ln.Close()              // the server closes it too; closing twice is harmless
 	cfg.Addr = ln.Addr().String() // the real port when 0 was asked for
 	log := newLogger(cfg, os.Stderr)
 	st, keys, err := openStore(ctx, cfg, log, true)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	err = serveStore(ctx, cfg, ln, st, keys, log, stdout)
@@ -72,12 +74,11 @@ func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 }
 
 // serveStore loads the demo data if asked, then serves on ln until ctx ends.
-// It closes ln; the caller closes st.
+// The caller closes ln and st.
 func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st storage.Storage, keys *secrets.Keys,
 	log *slog.Logger, stdout io.Writer) error {
 	if cfg.Demo {
 		if err := demo.Load(ctx, st, keys); err != nil {
-			ln.Close()
 			return err
 		}
 	}
@@ -88,7 +89,6 @@ func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st stor
 	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
 		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects})
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	base := "http://" + cfg.Addr
@@ -102,7 +102,17 @@ func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st stor
 	jctx, stopJanitor := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { janitor.Run(jctx, st, 10*time.Minute, time.Hour, log) })
+	gwDone, err := startGateway(ctx, stdout, cfg.Gateway, gateway.CoreVerifier{Core: srv.Core()}, log)
+	if err != nil {
+		ln.Close()
+		stopJanitor()
+		wg.Wait()
+		return err
+	}
 	err = srv.Serve(ctx, ln)
+	if gerr := <-gwDone; gerr != nil && err == nil {
+		err = fmt.Errorf("gateway: %w", gerr)
+	}
 	stopJanitor()
 	wg.Wait()
 	return err

@@ -35,6 +35,15 @@ type Config struct {
 	Dialects   []string `yaml:"dialects"`     // vendor dialects to serve
 	Product    string   `yaml:"product_name"` // product name on the login pages
 	LogoURL    string   `yaml:"logo_url"`     // logo on the login pages
+	// Gateway, when set, runs a gateway beside the server (config file only).
+	Gateway *Gateway `yaml:"gateway"`
+}
+
+// Gateway runs `latchkey gateway` inside `serve`, sharing its database.
+type Gateway struct {
+	Rules    string `yaml:"rules"`    // rule file
+	Upstream string `yaml:"upstream"` // overrides the rule file's upstream
+	Addr     string `yaml:"addr"`     // HOST:PORT of the gateway listener
 }
 
 // Defaults returns the settings used when nothing else is given.
@@ -172,6 +181,14 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log-format %q must be text or json", c.LogFormat)
+	}
+	if g := c.Gateway; g != nil {
+		if g.Rules == "" {
+			return fmt.Errorf("gateway needs rules: the path of a rule file")
+		}
+		if _, _, err := net.SplitHostPort(g.Addr); err != nil {
+			return fmt.Errorf("gateway addr %q is not HOST:PORT", g.Addr)
+		}
 	}
 	for _, d := range c.Dialects {
 		if !slices.Contains(KnownDialects, d) {

@@ -79,6 +79,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.pages.Routes(mux)
 }
 
+// Core is the server's OAuth core.
+func (s *Server) Core() *oauth.Server { return s.core }
+
 // ServeHTTP serves a request through the middleware.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
