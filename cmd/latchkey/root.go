@@ -33,7 +33,7 @@ func newRootCmd() *cobra.Command {
 	pf.String("secret-file", d.SecretFile, "file holding the system secret; created if missing (env LATCHKEY_SECRET_FILE, or set LATCHKEY_SECRET)")
 	pf.String("log-level", d.LogLevel, "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
 	pf.String("log-format", d.LogFormat, "text or json (env LATCHKEY_LOG_FORMAT)")
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newGatewayCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newGatewayCmd(), newBenchCmd(), newBaselineCmd())
 	root.AddCommand(newAdminCmds()...)
 	return root
 }

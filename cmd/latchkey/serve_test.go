@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,42 +23,64 @@ import (
 
 var listening = regexp.MustCompile(`latchkey listening on (http://\S+)`)
 
+// urlWriter keeps what the server prints and hands over the first
+// "latchkey listening on URL" line's URL.
+type urlWriter struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	urls chan string
+	sent bool
+}
+
+func (w *urlWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := listening.FindStringSubmatch(w.buf.String()); m != nil && !w.sent {
+		w.sent = true
+		w.urls <- m[1]
+	}
+	return len(p), nil
+}
+
+func (w *urlWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// serveRun is the outcome of one `latchkey serve`.
+type serveRun struct {
+	code           int
+	stdout, stderr string
+}
+
 // startServe runs `latchkey serve` with args in dir and returns its base URL
-// once it printed it; the returned function stops it with SIGTERM and
-// reports its exit code and standard error.
-func startServe(t *testing.T, dir string, args ...string) (string, func() (int, string)) {
+// once it printed it; the returned function stops it with sig and reports
+// how it exited and what it printed.
+func startServe(t *testing.T, dir string, args ...string) (string, func(sig os.Signal) serveRun) {
 	t.Helper()
 	cmd := exec.Command(latchkeyBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Dir, cmd.Env = dir, cleanEnv()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	stdout := &urlWriter{urls: make(chan string, 1)}
 	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	stop := func() (int, string) {
-		cmd.Process.Signal(syscall.SIGTERM)
-		err := cmd.Wait()
+	stop := func(sig os.Signal) serveRun {
+		cmd.Process.Signal(sig)
+		err := cmd.Wait() // also waits until all output is copied
+		run := serveRun{stdout: stdout.String(), stderr: stderr.String()}
 		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode(), stderr.String()
+			run.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("wait for latchkey serve: %v", err)
 		}
-		return 0, stderr.String()
+		return run
 	}
 	select {
-	case u := <-urls:
+	case u := <-stdout.urls:
 		return u, stop
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
@@ -158,12 +180,19 @@ func testServeDemo(t *testing.T, dbFlag string, db config.DB) {
 			t.Fatalf("run %d: flexiti dialect under --demo: %v %v", run, err, resp)
 		}
 		resp.Body.Close()
-		code, stderr := stop()
-		if code != 0 {
-			t.Fatalf("run %d: exit %d after SIGTERM; stderr:\n%s", run, code, stderr)
+		sig := []os.Signal{syscall.SIGTERM, syscall.SIGINT}[run]
+		res := stop(sig)
+		if res.code != 0 {
+			t.Fatalf("run %d: exit %d after %v; stderr:\n%s", run, res.code, sig, res.stderr)
 		}
-		if !strings.Contains(stderr, "msg=stopped") {
-			t.Fatalf("run %d: no clean stop logged:\n%s", run, stderr)
+		if !strings.Contains(res.stderr, "msg=stopped") {
+			t.Fatalf("run %d: no clean stop logged:\n%s", run, res.stderr)
+		}
+		for _, want := range []string{base + "/readyz", base + "/oauth/requestGuestToken.json",
+			base + "/flexiti/pos-api/v2.5/oauth/token", base + "/oauth2/token"} {
+			if !strings.Contains(res.stdout, want) {
+				t.Fatalf("run %d: the demo instructions lack %s:\n%s", run, want, res.stdout)
+			}
 		}
 	}
 	checkDemoRows(t, db, secretFile)
@@ -186,6 +215,11 @@ func TestStartupErrors(t *testing.T) {
 	os.WriteFile(bad, []byte("addr: [unclosed\n"), 0o600)
 	unknown := filepath.Join(dir, "unknown.yaml")
 	os.WriteFile(unknown, []byte("adress: 127.0.0.1:1\n"), 0o600)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
 	cases := []struct {
 		name string
 		args []string
@@ -194,6 +228,7 @@ func TestStartupErrors(t *testing.T) {
 		{"bad dsn", []string{"serve", "--db", "mysql://x"}, `db "mysql://x" is not supported`},
 		{"unreachable database", []string{"serve", "--db", "postgres://postgres@127.0.0.1:1/nope?sslmode=disable"}, "connect to postgres database"},
 		{"missing sqlite directory", []string{"serve", "--db", "sqlite:" + filepath.Join(dir, "no", "such", "lk.db")}, "does not exist"},
+		{"address in use", []string{"serve", "--addr", busy.Addr().String(), "--db", "sqlite:" + filepath.Join(dir, "busy.db")}, "listen on " + busy.Addr().String()},
 		{"unknown flag", []string{"serve", "--bogus"}, "unknown flag: --bogus"},
 		{"malformed config", []string{"serve", "--config", bad}, "config file"},
 		{"unknown config key", []string{"serve", "--config", unknown}, `unknown setting "adress"`},

@@ -33,7 +33,9 @@ const (
 	refresh  = "refresh_token"
 )
 
-// refreshTTL is the demo clients' refresh token family lifetime: 30 days.
+// refreshTTL is the demo clients' refresh token family lifetime: 30 days,
+// long enough for a demo that is left running, short enough that a leaked
+// refresh token does not live forever.
 const refreshTTL = 30 * 24 * time.Hour
 
 // grace is how long a retried refresh gets the same successor.
@@ -79,6 +81,8 @@ var Clients = []Client{
 		AccessTokenTTL: 1200 * time.Second, RefreshTokenTTL: refreshTTL, MerchantID: "123456", AccountKind: storage.Staff,
 		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: "flexiti",
 		DialectOptions: map[string]string{"client_credentials_refresh": "true"}}, Secret: "77xde15a-9d33-4c15-930a-3se4b3as33e9"},
+	// The Aston seed's client keeps one refresh token for good: no rotation,
+	// no family lifetime (RefreshTokenTTL 0), access tokens for a year.
 	{Client: storage.Client{ID: "test_client", Name: "Aston test app",
 		GrantTypes: []string{code, refresh}, Scopes: []string{"posapi", "aston-api:transaction.read", "aston-api:transaction.submit"},
 		DefaultScopes: []string{"posapi", "aston-api:transaction.read", "aston-api:transaction.submit"},

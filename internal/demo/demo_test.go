@@ -1,18 +1,26 @@
 package demo_test
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
+	"maps"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/postgres"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
 
 func TestDemoClientsAreValid(t *testing.T) {
@@ -27,49 +35,295 @@ func TestDemoClientsAreValid(t *testing.T) {
 	}
 }
 
-// TestLoadIsIdempotent: a second Load changes no row, not even a hash.
-func TestLoadIsIdempotent(t *testing.T) {
+// The demo table of DESIGN.md, written out again here so that a change to
+// the package's data that breaks the contract fails this test.
+var (
+	wantOrganizations = map[string]string{"o-2001": "Aston Group"}
+	wantMerchants     = map[string][2]string{ // id: name, organization
+		"777777": {"Demo Loyalty", ""},
+		"123456": {"ACME Jewellers", ""},
+		"m-1001": {"Aston Cafe", "o-2001"},
+		"m-1002": {"Aston Bistro", "o-2001"},
+	}
+)
+
+type wantAccount struct {
+	kind        storage.AccountKind
+	merchant    string
+	username    string
+	password    string
+	card        string
+	memberships []storage.Membership
+}
+
+var wantAccounts = []wantAccount{
+	{storage.Guest, "777777", "johndoe", "open456", "6000986775", nil},
+	{storage.Staff, "", "acmejewellers", "dice-vanila-purse", "", []storage.Membership{{Type: storage.OwnerMerchant, ID: "123456"}}},
+	{storage.Staff, "", "owner@astonclub.example", "correct-horse-battery", "", []storage.Membership{
+		{Type: storage.OwnerMerchant, ID: "m-1001"}, {Type: storage.OwnerMerchant, ID: "m-1002"},
+		{Type: storage.OwnerOrganization, ID: "o-2001"}}},
+}
+
+type wantClient struct {
+	id, secret     string
+	merchant       string
+	kind           storage.AccountKind
+	grants         []string
+	scopes         []string
+	defaultScopes  []string
+	redirects      []string
+	access         time.Duration
+	rotate         bool
+	skipConsent    bool
+	pkce           bool
+	dialect        string
+	ownRefreshTime bool // the refresh family lifetime is set (30 days)
+}
+
+var guestScopes = []string{"user_read", "user_write", "account_read", "account_write"}
+var astonScopes = []string{"posapi", "aston-api:transaction.read", "aston-api:transaction.submit"}
+
+var wantClients = []wantClient{
+	{"3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK", "654secretnx4", "777777", storage.Guest,
+		[]string{"password", "refresh_token", "authorization_code"}, guestScopes, guestScopes, nil,
+		1800 * time.Second, true, false, false, "paytronix", true},
+	{"awesomesite", "awesomesite-demo-secret", "777777", storage.Guest,
+		[]string{"authorization_code", "refresh_token"}, guestScopes, guestScopes, []string{"https://www.myawesomewebsite.com/login"},
+		1800 * time.Second, true, true, false, "paytronix", true},
+	{"flexitidemo", "77xde15a-9d33-4c15-930a-3se4b3as33e9", "123456", storage.Staff,
+		[]string{"client_credentials", "password", "refresh_token"}, []string{"merchant", "customer"}, []string{"merchant"}, nil,
+		1200 * time.Second, true, false, false, "flexiti", true},
+	{"test_client", "asdajsjk@#$fjaksbfgjsabglbuwe@#@bfjesbj", "", storage.Staff,
+		[]string{"authorization_code", "refresh_token"}, astonScopes, astonScopes, []string{"https://youwebapp.com/oauth"},
+		31536000 * time.Second, false, false, false, "aston", false},
+	{"demo-spa", "", "", storage.Staff,
+		[]string{"authorization_code", "refresh_token"}, []string{"user_read", "account_read"}, []string{"user_read", "account_read"},
+		[]string{"http://127.0.0.1:8080/callback"}, 1800 * time.Second, true, false, true, "", true},
+}
+
+// sameSet reports whether a and b hold the same strings in any order.
+func sameSet(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
+
+func sortedMemberships(ms []storage.Membership) []storage.Membership {
+	ms = slices.Clone(ms)
+	slices.SortFunc(ms, func(a, b storage.Membership) int {
+		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
+	})
+	return ms
+}
+
+// normalizeClient clears what Load fills in and what a round trip through
+// the database may spell differently (nil or empty lists and maps).
+func normalizeClient(c storage.Client) storage.Client {
+	c.SecretHash, c.CreatedAt = "", time.Time{}
+	for _, p := range []*[]string{&c.GrantTypes, &c.Scopes, &c.DefaultScopes, &c.RedirectURIs} {
+		if len(*p) == 0 {
+			*p = nil
+		}
+	}
+	if len(c.DialectOptions) == 0 {
+		c.DialectOptions = nil
+	}
+	return c
+}
+
+// checkDemo asserts the store holds exactly the demo table.
+func checkDemo(t *testing.T, st storage.Storage, keys *secrets.Keys) {
+	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
+
+	orgs, err := st.ListOrganizations(ctx)
+	if err != nil || len(orgs) != len(wantOrganizations) {
+		t.Fatalf("organizations: %+v %v", orgs, err)
+	}
+	for _, o := range orgs {
+		if wantOrganizations[o.ID] != o.Name {
+			t.Errorf("organization %s: name %q", o.ID, o.Name)
+		}
+	}
+	merchants, err := st.ListMerchants(ctx)
+	if err != nil || len(merchants) != len(wantMerchants) {
+		t.Fatalf("merchants: %+v %v", merchants, err)
+	}
+	for _, m := range merchants {
+		if w, ok := wantMerchants[m.ID]; !ok || w != [2]string{m.Name, m.OrganizationID} {
+			t.Errorf("merchant %s: name %q, organization %q", m.ID, m.Name, m.OrganizationID)
+		}
+	}
+
+	accounts, err := st.ListAccounts(ctx, storage.AccountFilter{})
+	if err != nil || len(accounts) != len(wantAccounts) {
+		t.Fatalf("accounts: %d %v", len(accounts), err)
+	}
+	for _, w := range wantAccounts {
+		a, err := st.GetAccountByUsername(ctx, w.kind, w.merchant, w.username)
+		if err != nil {
+			t.Errorf("account %s: %v", w.username, err)
+			continue
+		}
+		if a.Kind != w.kind || a.MerchantID != w.merchant || a.PrintedCardNumber != w.card || a.Disabled ||
+			!reflect.DeepEqual(sortedMemberships(a.Memberships), sortedMemberships(w.memberships)) {
+			t.Errorf("account %s: %+v", w.username, a)
+		}
+		if !strings.HasPrefix(a.ID, "acc_demo_") {
+			t.Errorf("account %s: id %q is not a stable demo id", w.username, a.ID)
+		}
+		ok, rehash, err := secrets.VerifyPassword(a.PasswordHash, w.password, secrets.DefaultArgon2)
+		if !ok || rehash || err != nil {
+			t.Errorf("account %s: password does not verify (ok %v, rehash %v, err %v)", w.username, ok, rehash, err)
+		}
+		if ok, _, _ := secrets.VerifyPassword(a.PasswordHash, w.password+"x", secrets.DefaultArgon2); ok {
+			t.Errorf("account %s: a wrong password verifies", w.username)
+		}
+	}
+
+	clients, err := st.ListClients(ctx)
+	if err != nil || len(clients) != len(wantClients) {
+		t.Fatalf("clients: %d %v", len(clients), err)
+	}
+	for _, w := range wantClients {
+		c, err := st.GetClient(ctx, w.id)
+		if err != nil {
+			t.Errorf("client %s: %v", w.id, err)
+			continue
+		}
+		if c.MerchantID != w.merchant || c.AccountKind != w.kind || !sameSet(c.GrantTypes, w.grants) ||
+			!sameSet(c.Scopes, w.scopes) || !sameSet(c.DefaultScopes, w.defaultScopes) ||
+			!slices.Equal(c.RedirectURIs, w.redirects) || c.AccessTokenTTL != w.access || c.RotateRefresh != w.rotate ||
+			c.SkipConsent != w.skipConsent || c.RequirePKCE != w.pkce || c.Dialect != w.dialect ||
+			c.AccessTokenFormat != "opaque" || (c.RefreshTokenTTL == 30*24*time.Hour) != w.ownRefreshTime {
+			t.Errorf("client %s: %+v", w.id, c)
+		}
+		if w.secret == "" {
+			if !c.Public() {
+				t.Errorf("client %s: has a secret, want a public client", w.id)
+			}
+		} else if !keys.VerifyClientSecret(c.SecretHash, w.secret) || keys.VerifyClientSecret(c.SecretHash, w.secret+"x") ||
+			strings.Contains(c.SecretHash, w.secret) {
+			t.Errorf("client %s: stored secret hash %q does not verify the secret alone", w.id, c.SecretHash)
+		}
+	}
+	// Every field the package sets survives the database, not only the contract ones.
+	for _, dc := range demo.Clients {
+		c, err := st.GetClient(ctx, dc.ID)
+		if err != nil {
+			t.Errorf("client %s: %v", dc.ID, err)
+			continue
+		}
+		if got, want := normalizeClient(c), normalizeClient(dc.Client); !reflect.DeepEqual(got, want) {
+			t.Errorf("client %s stored as\n%+v\nwant\n%+v", dc.ID, got, want)
+		}
+	}
+}
+
+// hashes is what a second Load must leave alone.
+func hashes(t *testing.T, st storage.Storage) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]string{}
+	accounts, err := st.ListAccounts(ctx, storage.AccountFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range accounts {
+		out["account "+a.ID] = a.PasswordHash + " " + a.CreatedAt.String()
+	}
+	clients, err := st.ListClients(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range clients {
+		out["client "+c.ID] = c.SecretHash + " " + c.CreatedAt.String()
+	}
+	merchants, err := st.ListMerchants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range merchants {
+		out["merchant "+m.ID] = m.CreatedAt.String()
+	}
+	return out
+}
+
+func testLoad(t *testing.T, st storage.Storage) {
+	ctx := context.Background()
+	keys, err := secrets.NewKeys([]byte(strings.Repeat("d", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.Load(ctx, st, keys); err != nil {
+		t.Fatalf("first load: %v", err)
+	}
+	first := hashes(t, st)
+	if err := demo.Load(ctx, st, keys); err != nil {
+		t.Fatalf("second load: %v", err)
+	}
+	if second := hashes(t, st); !maps.Equal(first, second) {
+		t.Fatalf("the second load changed rows:\nbefore %v\nafter  %v", first, second)
+	}
+	checkDemo(t, st, keys)
+
+	// A row that went missing comes back; the others stay as they were.
+	if err := st.DeleteClient(ctx, "demo-spa"); err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.Load(ctx, st, keys); err != nil {
+		t.Fatalf("load after a delete: %v", err)
+	}
+	third := hashes(t, st)
+	delete(first, "client demo-spa")
+	delete(third, "client demo-spa")
+	if !maps.Equal(first, third) {
+		t.Fatalf("reloading one client changed others:\nbefore %v\nafter  %v", first, third)
+	}
+	checkDemo(t, st, keys)
+}
+
+func TestLoadSQLite(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "lk.db"),
+		sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	keys, _ := secrets.NewKeys([]byte(strings.Repeat("d", 32)))
-	if err := demo.Load(ctx, st, keys); err != nil {
+	testLoad(t, st)
+}
+
+func TestLoadPostgres(t *testing.T) {
+	st, err := postgres.Open(context.Background(), pgtest.DSN(t),
+		sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	snapshot := func() (accounts []storage.Account, clients []storage.Client) {
-		as, err := st.ListAccounts(ctx, storage.AccountFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs, err := st.ListClients(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return as, cs
-	}
-	a1, c1 := snapshot()
-	if len(a1) != len(demo.Accounts) || len(c1) != len(demo.Clients) {
-		t.Fatalf("loaded %d accounts and %d clients", len(a1), len(c1))
-	}
-	if err := demo.Load(ctx, st, keys); err != nil {
-		t.Fatal(err)
-	}
-	a2, c2 := snapshot()
-	for i := range a1 {
-		if a1[i].PasswordHash != a2[i].PasswordHash || !a1[i].CreatedAt.Equal(a2[i].CreatedAt) {
-			t.Fatalf("account %s changed on the second load", a1[i].Username)
+	defer st.Close()
+	testLoad(t, st)
+}
+
+func TestPrintInstructions(t *testing.T) {
+	var b bytes.Buffer
+	demo.PrintInstructions(&b, "http://127.0.0.1:9999")
+	out := b.String()
+	for _, want := range []string{
+		"curl -s http://127.0.0.1:9999/readyz",
+		"http://127.0.0.1:9999/oauth2/token",
+		"http://127.0.0.1:9999/oauth/requestGuestToken.json",
+		"http://127.0.0.1:9999/flexiti/pos-api/v2.5/oauth/token",
+		"x-reference-id",
+		"grant_type=client_credentials",
+		`"grant_type":"password"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("instructions lack %q:\n%s", want, out)
 		}
 	}
-	for i := range c1 {
-		if c1[i].SecretHash != c2[i].SecretHash || !c1[i].CreatedAt.Equal(c2[i].CreatedAt) {
-			t.Fatalf("client %s changed on the second load", c1[i].ID)
+	// Every demo secret and password shown must be the real one.
+	for _, c := range demo.Clients {
+		if c.ID == "flexitidemo" || c.ID == "3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK" {
+			if !strings.Contains(out, c.ID) || !strings.Contains(out, c.Secret) {
+				t.Errorf("instructions lack client %s with its secret", c.ID)
+			}
 		}
-	}
-	john, err := st.GetAccountByUsername(ctx, storage.Guest, "777777", "johndoe")
-	if err != nil || john.PrintedCardNumber != "6000986775" {
-		t.Fatalf("johndoe: %+v %v", john, err)
 	}
 }

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/reqid"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
@@ -70,5 +74,118 @@ func TestPanicBecomes500(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "boom") {
 		t.Fatal("the panic was not logged")
+	}
+}
+
+func TestAccessLogOmitsQuery(t *testing.T) {
+	var logs bytes.Buffer
+	s, _ := newTestServer(t, slog.New(slog.NewTextHandler(&logs, nil)))
+	if code, _, _ := get(s, "/healthz?client_secret=hunter2&code=abc"); code != http.StatusOK {
+		t.Fatalf("healthz: %d", code)
+	}
+	if !strings.Contains(logs.String(), "path=/healthz status=200") {
+		t.Fatalf("no access log line:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "hunter2") || strings.Contains(logs.String(), "code=abc") {
+		t.Fatalf("the query string was logged:\n%s", logs.String())
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	s, _ := newTestServer(t, slog.New(slog.DiscardHandler))
+	// A declared length over the cap is refused before any handler runs.
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/oauth2/token", bytes.NewReader(make([]byte, MaxRequestBody+1)))
+	s.ServeHTTP(w, r)
+	var m map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || w.Code != http.StatusRequestEntityTooLarge || m["error"] != "invalid_request" {
+		t.Fatalf("oversized body: %d %q", w.Code, w.Body.String())
+	}
+
+	// A body of unknown length is cut off at the cap while it is read.
+	var readErr error
+	var read int
+	h := limitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		read, readErr = len(b), err
+	}))
+	for _, tc := range []struct {
+		size    int
+		tooLong bool
+	}{{MaxRequestBody, false}, {MaxRequestBody + 1, true}} {
+		r := httptest.NewRequest(http.MethodPost, "/x", io.MultiReader(bytes.NewReader(make([]byte, tc.size))))
+		r.ContentLength = -1
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		var tooBig *http.MaxBytesError
+		if got := errors.As(readErr, &tooBig); got != tc.tooLong || !tc.tooLong && read != tc.size {
+			t.Fatalf("body of %d bytes: read %d, err %v", tc.size, read, readErr)
+		}
+	}
+}
+
+// TestServeDrainsInFlight: after ctx ends, Serve stops accepting
+// connections but lets a request that is being served finish.
+func TestServeDrainsInFlight(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		io.WriteString(w, "finished")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, ln, h, slog.New(slog.DiscardHandler)) }()
+
+	type result struct {
+		body string
+		err  error
+	}
+	answered := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/slow")
+		if err != nil {
+			answered <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		answered <- result{string(b), err}
+	}()
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the request never reached the handler")
+	}
+	cancel()
+	// Wait until the listener is closed: shutdown has begun.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener stayed open after ctx ended")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned %v while a request was in flight", err)
+	default:
+	}
+	close(release)
+	if r := <-answered; r.err != nil || r.body != "finished" {
+		t.Fatalf("in-flight request: %q %v", r.body, r.err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve after a clean shutdown: %v", err)
 	}
 }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey-dev/latchkey/internal/bench"
+	"github.com/latchkey-dev/latchkey/internal/server"
+)
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure the token endpoint against the bare Go HTTP stack on this machine",
+		Long: `Starts the real server (this binary, serve --demo, on a fresh SQLite file or a
+scratch PostgreSQL database) and a baseline process that answers a fixed token,
+drives both with the same keep-alive load loop, alternating baseline and
+scenario runs, and prints a table and one BENCH line per scenario and
+concurrency. Every token the server answers is durably stored.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := cmd.Flags()
+			d, _ := f.GetDuration("duration")
+			if d < time.Second || d > 5*time.Minute {
+				return fmt.Errorf("--duration %s must be between 1s and 5m", d)
+			}
+			var conc []int
+			cs, _ := f.GetString("concurrency")
+			for s := range strings.SplitSeq(cs, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 1 || n > 1000 {
+					return fmt.Errorf("--concurrency %q must be a comma-separated list of 1 to 1000", cs)
+				}
+				conc = append(conc, n)
+			}
+			scenarios := bench.Scenarios
+			if s, _ := f.GetString("scenario"); s != "" {
+				scenarios = strings.Split(s, ",")
+			}
+			prefill, _ := f.GetInt("prefill")
+			dbFlag, _ := f.GetString("db")
+			if !f.Changed("db") {
+				dbFlag = os.Getenv("LATCHKEY_BENCH_DB")
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return bench.Main(cmd.Context(), bench.Options{Exe: exe, DB: dbFlag, Duration: d, Concurrency: conc, Scenarios: scenarios,
+				Prefill: prefill, Out: cmd.OutOrStdout(), Log: newLogger(cfg, os.Stderr)})
+		},
+	}
+	f := cmd.Flags()
+	f.Duration("duration", 10*time.Second, "length of each run (1s to 5m)")
+	f.String("concurrency", "16,64", "concurrent keep-alive connections, comma-separated")
+	f.String("scenario", "", "scenarios to run, comma-separated (default all: "+strings.Join(bench.Scenarios, ", ")+")")
+	f.Int("prefill", 100000, "tokens stored before the client_credentials_prefilled scenario")
+	return cmd
+}
+
+// newBaselineCmd is the bench's baseline process: a bare net/http token answer.
+func newBaselineCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "bench-baseline",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			addr, _ := cmd.Flags().GetString("addr")
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "baseline listening on http://%s\n", ln.Addr())
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return server.Serve(cmd.Context(), ln, bench.Baseline(), newLogger(cfg, os.Stderr))
+		},
+	}
+	cmd.Flags().String("addr", "127.0.0.1:0", "HOST:PORT to listen on")
+	return cmd
+}

@@ -1,0 +1,295 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the scratch PostgreSQL database
+
+	"github.com/latchkey-dev/latchkey/internal/config"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/backend"
+)
+
+// Scenarios lists every scenario, in the order they run.
+var Scenarios = []string{"client_credentials", "password", "refresh_token", "authorization_code", "introspect", "client_credentials_prefilled"}
+
+// Options configure a benchmark.
+type Options struct {
+	Exe         string // the latchkey binary to run as server and baseline
+	DB          string // "" for a fresh SQLite file, or a postgres:// URL (a scratch database is made in it)
+	Duration    time.Duration
+	Concurrency []int
+	Scenarios   []string
+	Prefill     int
+	Out         io.Writer
+	Log         *slog.Logger
+}
+
+const (
+	flexiti       = "flexitidemo"
+	flexitiSecret = "77xde15a-9d33-4c15-930a-3se4b3as33e9"
+	aston         = "test_client"
+	astonSecret   = "asdajsjk@#$fjaksbfgjsabglbuwe@#@bfjesbj"
+	astonRedirect = "https://youwebapp.com/oauth"
+)
+
+// Main runs the benchmark and prints the table and the BENCH lines.
+func Main(ctx context.Context, o Options) error {
+	dir, err := os.MkdirTemp("", "latchkey-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	dsn, dbKind, drop, err := scratchDB(ctx, o.DB, dir)
+	if err != nil {
+		return err
+	}
+	defer drop()
+	secretFile := filepath.Join(dir, "secret")
+	server, err := start(ctx, o.Exe, `latchkey listening on (http://\S+)`, "serve", "--demo", "--addr", "127.0.0.1:0",
+		"--db", dsn, "--secret-file", secretFile, "--log-level", "warn")
+	if err != nil {
+		return fmt.Errorf("start server: %w", err)
+	}
+	defer server.stop()
+	baseline, err := start(ctx, o.Exe, `baseline listening on (http://\S+)`, "bench-baseline", "--addr", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start baseline: %w", err)
+	}
+	defer baseline.stop()
+
+	st, keys, err := openStore(ctx, dsn, secretFile)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	tw := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tdb\tc\trps\tp50 ms\tp99 ms\terrors\tbaseline rps\tratio\tserver RSS MB\t")
+	var lines []string
+	for _, sc := range o.Scenarios {
+		if sc == "client_credentials_prefilled" && o.Prefill > 0 {
+			o.Log.Info("prefilling the token table", "tokens", o.Prefill)
+			if err := prefill(ctx, st, keys, o.Prefill); err != nil {
+				return err
+			}
+		}
+		for _, c := range o.Concurrency {
+			s, err := newScenario(ctx, sc, server.url, st, keys, c, o.Duration)
+			if err != nil {
+				return fmt.Errorf("scenario %s: %w", sc, err)
+			}
+			base := Run(ctx, c, o.Duration, baseline.pid(), s.baseline(baseline.url), func(int, int, []byte) bool { return true })
+			res := Run(ctx, c, o.Duration, server.pid(), s.next, s.check)
+			ratio := 0.0
+			if base.RPS() > 0 {
+				ratio = res.RPS() / base.RPS()
+			}
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%.0f\t%.3f\t%.1f\t\n", sc, dbKind, c, res.RPS(), ms(res.P50), ms(res.P99),
+				res.Errors, base.RPS(), ratio, float64(res.PeakRSS)/(1<<20))
+			lines = append(lines, fmt.Sprintf("BENCH scenario=%s db=%s c=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=%d baseline_rps=%.1f ratio=%.3f server_rss_mb=%.1f",
+				sc, dbKind, c, res.RPS(), ms(res.P50), ms(res.P99), res.Errors, base.RPS(), ratio, float64(res.PeakRSS)/(1<<20)))
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(o.Out)
+	for _, l := range lines {
+		fmt.Fprintln(o.Out, l)
+	}
+	return nil
+}
+
+// proc is a child process that printed the URL it listens on.
+type proc struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+func (p *proc) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func start(ctx context.Context, exe, pattern string, args ...string) (*proc, error) {
+	cmd := exec.Command(exe, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	re := regexp.MustCompile(pattern)
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-urls:
+		return &proc{cmd: cmd, url: u}, nil
+	case <-time.After(60 * time.Second):
+	case <-ctx.Done():
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	return nil, fmt.Errorf("%s did not start: %s", args[0], strings.TrimSpace(stderr.String()))
+}
+
+// scratchDB returns the database the server uses: a fresh SQLite file, or a
+// scratch PostgreSQL database created beside the one named, dropped afterwards.
+func scratchDB(ctx context.Context, dsn, dir string) (string, string, func(), error) {
+	if dsn == "" || strings.HasPrefix(dsn, "sqlite:") {
+		return "sqlite:" + filepath.Join(dir, "bench.db"), "sqlite", func() {}, nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("db: %w", err)
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", "", nil, err
+	}
+	name := "latchkey_bench_" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(secrets.RandomID("")))
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return "", "", nil, fmt.Errorf("create scratch database: %w", err)
+	}
+	u.Path = "/" + name
+	drop := func() {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		admin.ExecContext(c, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	}
+	return u.String(), "postgres", drop, nil
+}
+
+func openStore(ctx context.Context, dsn, secretFile string) (storage.Storage, *secrets.Keys, error) {
+	secret, _, err := config.Config{SecretFile: secretFile}.SystemSecret(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := secrets.NewKeys(secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := config.ParseDB(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := backend.Open(ctx, db, backend.Options{Logger: slog.New(slog.DiscardHandler)})
+	return st, keys, err
+}
+
+// prefill stores n tokens, as if the server had issued them, from many writers.
+func prefill(ctx context.Context, st storage.Storage, keys *secrets.Keys, n int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	now := time.Now()
+	per := (n + 63) / 64
+	for w := range 64 {
+		wg.Go(func() {
+			for i := w * per; i < min(n, (w+1)*per); i++ {
+				_, id := keys.NewToken(secrets.AccessTokenKind)
+				t := storage.AccessToken{ID: id, FamilyID: "prefill", ClientID: flexiti, Owner: storage.ResourceOwner{Type: storage.OwnerMerchant, ID: "123456"},
+					Scopes: []string{"merchant"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+				if err := st.CreateTokens(ctx, storage.TokenSet{Access: &t}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// scenario is one kind of request, per worker.
+type scenario struct {
+	base    string // the server's URL
+	body    func(w int) string
+	fixed   string // the baseline's body, when body has side effects (consumes codes)
+	user    string
+	secret  string
+	path    string
+	onOK    func(w int, body []byte)
+	stopped func(w int) bool
+}
+
+func basic(user, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(user)+":"+url.QueryEscape(secret)))
+}
+
+func (s *scenario) request(base string, w int) *http.Request {
+	if s.stopped != nil && s.stopped(w) {
+		return nil
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+s.path, strings.NewReader(s.body(w)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", basic(s.user, s.secret))
+	return req
+}
+
+func (s *scenario) next(w int) *http.Request { return s.request(s.base, w) }
+
+func (s *scenario) baseline(u string) Request {
+	return func(w int) *http.Request {
+		body := s.fixed
+		if body == "" {
+			body = s.body(w)
+		}
+		req, _ := http.NewRequest(http.MethodPost, u+"/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", basic(s.user, s.secret))
+		return req
+	}
+}
+
+func (s *scenario) check(w, status int, body []byte) bool {
+	if status != http.StatusOK {
+		return false
+	}
+	if s.onOK != nil {
+		s.onOK(w, body)
+	}
+	return true
+}

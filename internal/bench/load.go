@@ -1,0 +1,125 @@
+// Package bench measures latchkey against the bare Go HTTP stack: it runs
+// the real server and a trivial baseline as separate processes, drives both
+// with the same keep-alive load loop, and reports throughput, latency and
+// the server's memory.
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Result is one measured run.
+type Result struct {
+	Requests int
+	Errors   int
+	Elapsed  time.Duration
+	P50, P99 time.Duration
+	PeakRSS  int64 // bytes, of the measured process
+}
+
+// RPS is the successful requests per second.
+func (r Result) RPS() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests-r.Errors) / r.Elapsed.Seconds()
+}
+
+// Request makes worker w's next request; nil means the worker has no more work.
+type Request func(w int) *http.Request
+
+// Check inspects a response body; false counts the request as an error.
+type Check func(w int, status int, body []byte) bool
+
+// Run drives c workers over keep-alive connections for d, sampling pid's RSS.
+func Run(ctx context.Context, c int, d time.Duration, pid int, next Request, check Check) Result {
+	tr := &http.Transport{MaxIdleConns: c, MaxIdleConnsPerHost: c, MaxConnsPerHost: c, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var peak atomic.Int64
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if rss := RSS(pid); rss > peak.Load() {
+				peak.Store(rss)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	lat := make([][]time.Duration, c)
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range c {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				req := next(w)
+				if req == nil {
+					return
+				}
+				t0 := time.Now()
+				resp, err := client.Do(req.WithContext(ctx))
+				if err != nil {
+					if ctx.Err() == nil {
+						errs.Add(1)
+						lat[w] = append(lat[w], time.Since(t0))
+					}
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				lat[w] = append(lat[w], time.Since(t0))
+				if !check(w, resp.StatusCode, body) {
+					errs.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cancel()
+	<-sampled
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	r := Result{Requests: len(all), Errors: int(errs.Load()), Elapsed: elapsed, PeakRSS: peak.Load()}
+	if len(all) > 0 {
+		r.P50, r.P99 = all[len(all)/2], all[min(len(all)-1, len(all)*99/100)]
+	}
+	return r
+}
+
+// RSS returns a process's resident set size in bytes, 0 when unknown.
+func RSS(pid int) int64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
