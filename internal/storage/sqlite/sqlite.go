@@ -36,8 +36,10 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
-	write.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
-	write.SetMaxIdleConns(1)
+	// One group-commit worker writes, one transaction at a time; the second
+	// connection lets a statement be prepared while that transaction runs.
+	write.SetMaxOpenConns(2)
+	write.SetMaxIdleConns(2)
 	write.SetConnMaxLifetime(0)
 	pragmas["_pragma"] = append(pragmas["_pragma"], "query_only(1)")
 	read, err := sql.Open("sqlite", path+"?"+pragmas.Encode())

@@ -24,7 +24,7 @@ func usernameKey(u string) string { return strings.ToLower(strings.TrimSpace(u))
 
 // CreateAccount stores a new account and its memberships.
 func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := checkAccountRefs(ctx, tx, a); err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 }
 
 // checkAccountRefs makes sure an account's merchant and memberships exist.
-func checkAccountRefs(ctx context.Context, tx *sql.Tx, a storage.Account) error {
+func checkAccountRefs(ctx context.Context, tx *wtx, a storage.Account) error {
 	if !a.Kind.Valid() {
 		return fmt.Errorf("account kind %q is not guest or staff", a.Kind)
 	}
@@ -65,7 +65,7 @@ func checkAccountRefs(ctx context.Context, tx *sql.Tx, a storage.Account) error 
 	return nil
 }
 
-func insertMemberships(ctx context.Context, tx *sql.Tx, a storage.Account) error {
+func insertMemberships(ctx context.Context, tx *wtx, a storage.Account) error {
 	for _, m := range a.Memberships {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO account_memberships (account_id, owner_type, owner_id) VALUES ($1, $2, $3)`,
 			a.ID, string(m.Type), m.ID); err != nil {
@@ -89,23 +89,23 @@ func (s *Store) GetAccountByUsername(ctx context.Context, kind storage.AccountKi
 }
 
 func (s *Store) getAccount(ctx context.Context, query string, args ...any) (storage.Account, error) {
-	a, err := scanAccount(s.read.QueryRowContext(ctx, query, args...))
+	a, err := scanAccount(s.reader.QueryRowContext(ctx, query, args...))
 	if err != nil {
 		return a, err
 	}
-	a.Memberships, err = memberships(ctx, s.read, a.ID)
+	a.Memberships, err = memberships(ctx, s.reader, a.ID)
 	return a, err
 }
 
 // ListAccounts returns the accounts f selects, by username.
 func (s *Store) ListAccounts(ctx context.Context, f storage.AccountFilter) ([]storage.Account, error) {
-	as, err := list(ctx, s.read, scanAccount, `SELECT `+accountColumns+` FROM accounts
+	as, err := list(ctx, s.reader, scanAccount, `SELECT `+accountColumns+` FROM accounts
 		WHERE ($1 = '' OR kind = $1) AND ($2 = '' OR merchant_id = $2) ORDER BY username_key, id`, string(f.Kind), f.MerchantID)
 	if err != nil {
 		return nil, s.wrap(err, "list accounts")
 	}
 	for i := range as {
-		if as[i].Memberships, err = memberships(ctx, s.read, as[i].ID); err != nil {
+		if as[i].Memberships, err = memberships(ctx, s.reader, as[i].ID); err != nil {
 			return nil, s.wrap(err, "list accounts")
 		}
 	}
@@ -115,7 +115,7 @@ func (s *Store) ListAccounts(ctx context.Context, f storage.AccountFilter) ([]st
 // UpdateAccount applies fn to the stored account and saves the result; the
 // id and kind cannot change.
 func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(storage.Account) (storage.Account, error)) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		old, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
 		if err != nil {
 			return err
@@ -147,7 +147,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(storage.Ac
 
 // DeleteAccount removes an account with its memberships, consents, sessions and tokens.
 func (s *Store) DeleteAccount(ctx context.Context, id string) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return deleteRow(ctx, tx, "accounts", id) })
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error { return deleteRow(ctx, tx, "accounts", id) })
 	return s.wrap(err, "delete account %q", id)
 }
 

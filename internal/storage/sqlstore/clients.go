@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -31,7 +30,7 @@ func clientArgs(c storage.Client) []any {
 
 // CreateClient stores a new client; its merchant, if any, must exist.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := checkClientRefs(ctx, tx, c); err != nil {
 			return err
 		}
@@ -42,7 +41,7 @@ func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	return s.wrap(err, "create client %q", c.ID)
 }
 
-func checkClientRefs(ctx context.Context, tx *sql.Tx, c storage.Client) error {
+func checkClientRefs(ctx context.Context, tx *wtx, c storage.Client) error {
 	if c.MerchantID != "" {
 		if err := mustExist(ctx, tx, "merchants", c.MerchantID); err != nil {
 			return fmt.Errorf("merchant %q: %w", c.MerchantID, err)
@@ -53,19 +52,19 @@ func checkClientRefs(ctx context.Context, tx *sql.Tx, c storage.Client) error {
 
 // GetClient loads a client.
 func (s *Store) GetClient(ctx context.Context, id string) (storage.Client, error) {
-	c, err := scanClient(s.read.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	c, err := scanClient(s.reader.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
 	return c, s.wrap(err, "get client %q", id)
 }
 
 // ListClients returns every client, by id.
 func (s *Store) ListClients(ctx context.Context) ([]storage.Client, error) {
-	cs, err := list(ctx, s.read, scanClient, `SELECT `+clientColumns+` FROM clients ORDER BY id`)
+	cs, err := list(ctx, s.reader, scanClient, `SELECT `+clientColumns+` FROM clients ORDER BY id`)
 	return cs, s.wrap(err, "list clients")
 }
 
 // UpdateClient applies fn to the stored client and saves the result; the id cannot change.
 func (s *Store) UpdateClient(ctx context.Context, id string, fn func(storage.Client) (storage.Client, error)) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		old, err := scanClient(tx.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
 		if err != nil {
 			return err
@@ -90,7 +89,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(storage.Cli
 
 // DeleteClient removes a client with its codes, tokens and consents.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return deleteRow(ctx, tx, "clients", id) })
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error { return deleteRow(ctx, tx, "clients", id) })
 	return s.wrap(err, "delete client %q", id)
 }
 

@@ -21,7 +21,7 @@ var errClosed = errors.New("storage is closed")
 // writeFn is one logical write. It returns an error only to abort: logical
 // outcomes that must still commit (a detected replay that revokes a family)
 // are reported through the closure, not the error.
-type writeFn func(ctx context.Context, tx *sql.Tx) error
+type writeFn func(ctx context.Context, tx *wtx) error
 
 type writeReq struct {
 	ctx  context.Context
@@ -36,6 +36,7 @@ type writeReq struct {
 // gathers, so batches grow with load and no delay is ever added.
 type committer struct {
 	db        *sql.DB
+	stmts     *stmtCache
 	log       *slog.Logger
 	retryable func(error) bool
 	reqs      chan *writeReq
@@ -47,7 +48,7 @@ type committer struct {
 }
 
 func newCommitter(db *sql.DB, workers int, retryable func(error) bool, log *slog.Logger) *committer {
-	c := &committer{db: db, log: log, retryable: retryable, reqs: make(chan *writeReq), quit: make(chan struct{})}
+	c := &committer{db: db, stmts: &stmtCache{db: db}, log: log, retryable: retryable, reqs: make(chan *writeReq), quit: make(chan struct{})}
 	for range max(workers, 1) {
 		c.wg.Add(1)
 		go c.work()
@@ -87,6 +88,7 @@ func (c *committer) close() {
 	}
 	c.mu.Unlock()
 	c.wg.Wait()
+	c.stmts.close()
 }
 
 func (c *committer) work() {
@@ -167,7 +169,7 @@ func (c *committer) tryTx(reqs []*writeReq) error {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	for _, r := range reqs {
-		if err := r.fn(ctx, tx); err != nil {
+		if err := r.fn(ctx, &wtx{Tx: tx, stmts: c.stmts}); err != nil {
 			if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 				c.log.Warn("rollback failed", "err", rbErr)
 			}

@@ -13,7 +13,7 @@ import (
 
 // GetConsent loads the consent an account gave a client for an owner.
 func (s *Store) GetConsent(ctx context.Context, accountID, clientID string, owner storage.ResourceOwner) (storage.Consent, error) {
-	c, err := scanConsent(s.read.QueryRowContext(ctx, `SELECT account_id, client_id, owner_type, owner_id, scopes, granted_at
+	c, err := scanConsent(s.reader.QueryRowContext(ctx, `SELECT account_id, client_id, owner_type, owner_id, scopes, granted_at
 		FROM consents WHERE account_id = $1 AND client_id = $2 AND owner_type = $3 AND owner_id = $4`,
 		accountID, clientID, string(owner.Type), owner.ID))
 	return c, s.wrap(err, "get consent")
@@ -21,7 +21,7 @@ func (s *Store) GetConsent(ctx context.Context, accountID, clientID string, owne
 
 // SaveConsent creates or replaces a consent.
 func (s *Store) SaveConsent(ctx context.Context, c storage.Consent) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO consents (account_id, client_id, owner_type, owner_id, scopes, granted_at)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, client_id, owner_type, owner_id)
 			DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
@@ -33,14 +33,14 @@ func (s *Store) SaveConsent(ctx context.Context, c storage.Consent) error {
 
 // ListConsents returns an account's consents.
 func (s *Store) ListConsents(ctx context.Context, accountID string) ([]storage.Consent, error) {
-	cs, err := list(ctx, s.read, scanConsent, `SELECT account_id, client_id, owner_type, owner_id, scopes, granted_at
+	cs, err := list(ctx, s.reader, scanConsent, `SELECT account_id, client_id, owner_type, owner_id, scopes, granted_at
 		FROM consents WHERE account_id = $1 ORDER BY client_id, owner_type, owner_id`, accountID)
 	return cs, s.wrap(err, "list consents")
 }
 
 // DeleteConsent removes a consent.
 func (s *Store) DeleteConsent(ctx context.Context, accountID, clientID string, owner storage.ResourceOwner) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM consents WHERE account_id = $1 AND client_id = $2 AND owner_type = $3 AND owner_id = $4`,
 			accountID, clientID, string(owner.Type), owner.ID)
 		return oneRow(res, err)
@@ -74,7 +74,7 @@ func oneRow(res sql.Result, err error) error {
 
 // CreateSession stores a browser session.
 func (s *Store) CreateSession(ctx context.Context, se storage.Session) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, account_id, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 			se.ID, se.AccountID, ms(se.AuthTime), ms(se.CreatedAt), ms(se.ExpiresAt))
 		return err
@@ -86,7 +86,7 @@ func (s *Store) CreateSession(ctx context.Context, se storage.Session) error {
 func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
 	var se storage.Session
 	var auth, created, expires int64
-	err := s.read.QueryRowContext(ctx, `SELECT id, account_id, auth_time, created_at, expires_at FROM sessions WHERE id = $1`, id).
+	err := s.reader.QueryRowContext(ctx, `SELECT id, account_id, auth_time, created_at, expires_at FROM sessions WHERE id = $1`, id).
 		Scan(&se.ID, &se.AccountID, &auth, &created, &expires)
 	se.AuthTime, se.CreatedAt, se.ExpiresAt = fromMS(auth), fromMS(created), fromMS(expires)
 	return se, s.wrap(err, "get session")
@@ -94,7 +94,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, err
 
 // DeleteSession removes a session.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return deleteRow(ctx, tx, "sessions", id) })
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error { return deleteRow(ctx, tx, "sessions", id) })
 	return s.wrap(err, "delete session")
 }
 
@@ -107,7 +107,7 @@ func keyArgs(k storage.SigningKey) []any {
 
 // CreateSigningKey stores a signing key.
 func (s *Store) CreateSigningKey(ctx context.Context, k storage.SigningKey) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, keyArgs(k)...)
 		return err
 	})
@@ -116,13 +116,13 @@ func (s *Store) CreateSigningKey(ctx context.Context, k storage.SigningKey) erro
 
 // ListSigningKeys returns every signing key, oldest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
-	ks, err := list(ctx, s.read, scanKey, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at, id`)
+	ks, err := list(ctx, s.reader, scanKey, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at, id`)
 	return ks, s.wrap(err, "list signing keys")
 }
 
 // UpdateSigningKey applies fn to a stored key and saves it; the id cannot change.
 func (s *Store) UpdateSigningKey(ctx context.Context, id string, fn func(storage.SigningKey) (storage.SigningKey, error)) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		old, err := scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE id = $1`, id))
 		if err != nil {
 			return err
@@ -141,7 +141,7 @@ func (s *Store) UpdateSigningKey(ctx context.Context, id string, fn func(storage
 
 // DeleteSigningKey removes a signing key.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return deleteRow(ctx, tx, "signing_keys", id) })
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error { return deleteRow(ctx, tx, "signing_keys", id) })
 	return s.wrap(err, "delete signing key %q", id)
 }
 
@@ -164,7 +164,7 @@ const deviceColumns = `id, user_code_hash, client_id, scopes, status, account_id
 
 // CreateDeviceCode stores a new device authorization.
 func (s *Store) CreateDeviceCode(ctx context.Context, d storage.DeviceCode) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			d.ID, d.UserCodeHash, d.ClientID, words(d.Scopes), string(d.Status), nullable(d.AccountID), string(d.Owner.Type),
 			d.Owner.ID, d.Interval.Milliseconds(), ms(d.CreatedAt), ms(d.ExpiresAt))
@@ -175,13 +175,13 @@ func (s *Store) CreateDeviceCode(ctx context.Context, d storage.DeviceCode) erro
 
 // GetDeviceCode loads a device authorization by the hash of its device code.
 func (s *Store) GetDeviceCode(ctx context.Context, id string) (storage.DeviceCode, error) {
-	d, err := scanDevice(s.read.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE id = $1`, id))
+	d, err := scanDevice(s.reader.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE id = $1`, id))
 	return d, s.wrap(err, "get device code")
 }
 
 // GetDeviceCodeByUserCode loads a device authorization by the hash of its user code.
 func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (storage.DeviceCode, error) {
-	d, err := scanDevice(s.read.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE user_code_hash = $1`, userCodeHash))
+	d, err := scanDevice(s.reader.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE user_code_hash = $1`, userCodeHash))
 	return d, s.wrap(err, "get device code by user code")
 }
 
@@ -192,7 +192,7 @@ func (s *Store) DecideDeviceCode(ctx context.Context, id string, d storage.Devic
 		status = storage.DeviceApproved
 	}
 	var outcome error
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE device_codes SET status = $2, account_id = $3, owner_type = $4, owner_id = $5
 			WHERE id = $1 AND status = $6 AND expires_at > $7`,
 			id, string(status), nullable(d.AccountID), string(d.Owner.Type), d.Owner.ID, string(storage.DevicePending), ms(d.Now))
@@ -208,7 +208,7 @@ func (s *Store) DecideDeviceCode(ctx context.Context, id string, d storage.Devic
 // RedeemDeviceCode marks an approved device code used and stores its tokens, exactly once.
 func (s *Store) RedeemDeviceCode(ctx context.Context, id string, now time.Time, tokens storage.TokenSet) error {
 	var outcome error
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE device_codes SET status = $2 WHERE id = $1 AND status = $3 AND expires_at > $4`,
 			id, string(storage.DeviceUsed), string(storage.DeviceApproved), ms(now))
 		if outcome, err = deviceOutcome(ctx, tx, id, ms(now), res, err); err != nil || outcome != nil {
@@ -223,7 +223,7 @@ func (s *Store) RedeemDeviceCode(ctx context.Context, id string, now time.Time, 
 }
 
 // deviceOutcome explains why a conditional device code update changed nothing.
-func deviceOutcome(ctx context.Context, tx *sql.Tx, id string, now int64, res sql.Result, err error) (outcome, _ error) {
+func deviceOutcome(ctx context.Context, tx *wtx, id string, now int64, res sql.Result, err error) (outcome, _ error) {
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func scanDevice(row scanner) (storage.DeviceCode, error) {
 // that never expire (expires_at = 0) are kept.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		total = 0
 		for table, column := range map[string]string{"auth_codes": "expires_at", "access_tokens": "expires_at",
 			"refresh_tokens": "expires_at", "sessions": "expires_at", "device_codes": "expires_at", "login_failures": "reset_at"} {
@@ -286,7 +286,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, err
 func (s *Store) LoginFailures(ctx context.Context, key string, now time.Time) (storage.Failures, error) {
 	var f storage.Failures
 	var count, reset int64
-	err := s.read.QueryRowContext(ctx, `SELECT count, reset_at FROM login_failures WHERE key = $1 AND reset_at > $2`, key, ms(now)).
+	err := s.reader.QueryRowContext(ctx, `SELECT count, reset_at FROM login_failures WHERE key = $1 AND reset_at > $2`, key, ms(now)).
 		Scan(&count, &reset)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, nil
@@ -298,7 +298,7 @@ func (s *Store) LoginFailures(ctx context.Context, key string, now time.Time) (s
 // AddLoginFailure counts a failure, starting a new window when the last one ended.
 func (s *Store) AddLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration) (storage.Failures, error) {
 	var f storage.Failures
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		var count, reset int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO login_failures (key, count, reset_at) VALUES ($1, 1, $3)
 			ON CONFLICT (key) DO UPDATE SET
@@ -313,7 +313,7 @@ func (s *Store) AddLoginFailure(ctx context.Context, key string, now time.Time, 
 
 // ClearLoginFailures forgets the failures counted under key.
 func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1`, key)
 		return err
 	})

@@ -48,6 +48,7 @@ type Flavor interface {
 type Store struct {
 	flavor Flavor
 	read   *sql.DB // queries outside transactions
+	reader *pool   // read, with prepared statements
 	write  *sql.DB // the committer's connections
 	commit *committer
 	log    *slog.Logger
@@ -62,7 +63,7 @@ var _ storage.Storage = (*Store)(nil)
 // answers, migrates or checks the schema, and checks the secret fingerprint.
 // read and write may be the same pool. On error the pools are closed.
 func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*Store, error) {
-	s := &Store{flavor: f, read: read, write: write, log: opts.Logger}
+	s := &Store{flavor: f, read: read, reader: newPool(read), write: write, log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -107,6 +108,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
+	s.reader.stmts.close()
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -116,7 +118,7 @@ func (s *Store) closeDBs() error {
 
 // exec runs fn as one write, grouped with concurrent writes into a shared
 // transaction, and returns once that transaction committed.
-func (s *Store) exec(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) exec(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	return s.commit.do(ctx, fn)
 }
 
@@ -137,7 +139,7 @@ const fingerprintKey = "secret_fingerprint"
 
 func (s *Store) checkFingerprint(ctx context.Context, fp string) error {
 	var stored string
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, fingerprintKey).Scan(&stored)
 		if errors.Is(err, sql.ErrNoRows) {
 			stored = fp

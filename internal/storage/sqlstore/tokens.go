@@ -14,7 +14,7 @@ const codeColumns = `id, client_id, account_id, owner_type, owner_id, scopes, re
 
 // CreateAuthCode stores a new authorization code.
 func (s *Store) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO auth_codes (`+codeColumns+`) VALUES
 			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			c.ID, c.ClientID, nullable(c.AccountID), string(c.Owner.Type), c.Owner.ID, words(c.Scopes), c.RedirectURI,
@@ -26,14 +26,14 @@ func (s *Store) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
 
 // GetAuthCode loads an authorization code, used or not.
 func (s *Store) GetAuthCode(ctx context.Context, id string) (storage.AuthCode, error) {
-	c, err := scanCode(s.read.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE id = $1`, id))
+	c, err := scanCode(s.reader.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE id = $1`, id))
 	return c, s.wrap(err, "get authorization code")
 }
 
 // RedeemAuthCode marks the code used and stores its tokens, exactly once.
 func (s *Store) RedeemAuthCode(ctx context.Context, id string, now time.Time, tokens storage.TokenSet) error {
 	var outcome error
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE auth_codes SET used_at = $2 WHERE id = $1 AND used_at = 0 AND expires_at > $2`, id, ms(now))
 		if err != nil {
 			return err
@@ -82,11 +82,11 @@ const refreshColumns = `id, family_id, client_id, account_id, owner_type, owner_
 
 // CreateTokens stores newly issued tokens.
 func (s *Store) CreateTokens(ctx context.Context, tokens storage.TokenSet) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return insertTokens(ctx, tx, tokens) })
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error { return insertTokens(ctx, tx, tokens) })
 	return s.wrap(err, "store tokens")
 }
 
-func insertTokens(ctx context.Context, tx *sql.Tx, t storage.TokenSet) error {
+func insertTokens(ctx context.Context, tx *wtx, t storage.TokenSet) error {
 	if a := t.Access; a != nil {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO access_tokens (`+accessColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			a.ID, a.FamilyID, a.ClientID, nullable(a.AccountID), string(a.Owner.Type), a.Owner.ID, words(a.Scopes),
@@ -107,13 +107,13 @@ func insertTokens(ctx context.Context, tx *sql.Tx, t storage.TokenSet) error {
 
 // GetAccessToken loads an access token, live or not.
 func (s *Store) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
-	t, err := scanAccess(s.read.QueryRowContext(ctx, `SELECT `+accessColumns+` FROM access_tokens WHERE id = $1`, id))
+	t, err := scanAccess(s.reader.QueryRowContext(ctx, `SELECT `+accessColumns+` FROM access_tokens WHERE id = $1`, id))
 	return t, s.wrap(err, "get access token")
 }
 
 // GetRefreshToken loads a refresh token, live or not.
 func (s *Store) GetRefreshToken(ctx context.Context, id string) (storage.RefreshToken, error) {
-	t, err := scanRefresh(s.read.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, id))
+	t, err := scanRefresh(s.reader.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, id))
 	return t, s.wrap(err, "get refresh token")
 }
 
@@ -122,7 +122,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 	var res storage.RotationResult
 	var outcome error
 	now := ms(r.Now)
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		res, outcome = storage.RotationResult{}, nil
 		// The conditional update is the lock: of concurrent rotations of
 		// one token exactly one sees rotated_at = 0 and changes the row.
@@ -181,7 +181,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, id string, now time.Time
 }
 
 func (s *Store) revokeOne(ctx context.Context, table, id string, now time.Time) error {
-	return s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0`, id, ms(now)); err != nil {
 			return err
 		}
@@ -191,11 +191,11 @@ func (s *Store) revokeOne(ctx context.Context, table, id string, now time.Time) 
 
 // RevokeFamily revokes every live token of a family.
 func (s *Store) RevokeFamily(ctx context.Context, familyID string, now time.Time) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { return revokeFamily(ctx, tx, familyID, ms(now)) })
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error { return revokeFamily(ctx, tx, familyID, ms(now)) })
 	return s.wrap(err, "revoke token family")
 }
 
-func revokeFamily(ctx context.Context, tx *sql.Tx, familyID string, now int64) error {
+func revokeFamily(ctx context.Context, tx *wtx, familyID string, now int64) error {
 	for _, q := range []string{
 		`UPDATE access_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at = 0`,
 		`UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at = 0`,

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/latchkey-dev/latchkey/internal/demo"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+)
+
+// BenchmarkClientCredentials measures the whole token endpoint in process:
+// HTTP, client authentication, minting and a durable write.
+func BenchmarkClientCredentials(b *testing.B) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	keys, _ := secrets.NewKeys([]byte(strings.Repeat("p", 32)))
+	if err := demo.Load(ctx, st, keys); err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(Options{Store: st, Keys: keys, Issuer: "http://bench", Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	client := &http.Client{Transport: tr}
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("flexitidemo", "77xde15a-9d33-4c15-930a-3se4b3as33e9")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
+}
