@@ -101,7 +101,7 @@ func (s *Server) AuthenticateClient(ctx context.Context, cr ClientCredentials) (
 	if len(cr.ID) > 255 {
 		return fail()
 	}
-	c, err := s.store.GetClient(ctx, cr.ID)
+	c, err := s.client(ctx, cr.ID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return fail()
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
 )
 
@@ -290,6 +291,33 @@ func TestRefreshFamilyAbsoluteLifetime(t *testing.T) {
 		late := e.refresh(guestApp, guestSec, next.body["refresh_token"].(string))
 		if late.status != http.StatusBadRequest || late.body["error"] != "invalid_grant" {
 			t.Fatalf("refresh at 25h: %d %v", late.status, late.body)
+		}
+	})
+}
+
+// TestClientCacheBound: a rotated secret takes effect within ClientCacheTTL.
+func TestClientCacheBound(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		cc := url.Values{"grant_type": {"client_credentials"}}
+		if status, _, _ := e.post("/oauth2/token", cc, confID, confSecret); status != http.StatusOK {
+			t.Fatal("first request failed")
+		}
+		err := e.store.UpdateClient(context.Background(), confID, func(c storage.Client) (storage.Client, error) {
+			c.SecretHash = e.keys.HashClientSecret("rotated-secret")
+			return c, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, _, _ := e.post("/oauth2/token", cc, confID, confSecret); status != http.StatusOK {
+			t.Fatal("within the cache bound the cached client should still be used")
+		}
+		e.clock.Add(oauth.ClientCacheTTL)
+		if status, _, _ := e.post("/oauth2/token", cc, confID, confSecret); status != http.StatusUnauthorized {
+			t.Fatalf("old secret accepted after the cache bound: %d", status)
+		}
+		if status, _, _ := e.post("/oauth2/token", cc, confID, "rotated-secret"); status != http.StatusOK {
+			t.Fatalf("new secret refused: %d", status)
 		}
 	})
 }

@@ -58,6 +58,7 @@ type Server struct {
 	pool     *pool
 	throttle Throttle
 	keyring  *signing.Keyring
+	clients  clientCache
 	// dummyHash is checked for unknown users so they cost what a wrong password costs.
 	dummyHash string
 }
