@@ -6,11 +6,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,37 +17,11 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/latchkey-dev/latchkey/internal/demo"
-	"github.com/latchkey-dev/latchkey/internal/secrets"
-	"github.com/latchkey-dev/latchkey/internal/server"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+	"github.com/latchkey-dev/latchkey/internal/testutil/demoserver"
 )
 
 // liveLatchkey starts a real latchkey with the demo data and returns its URL.
-func liveLatchkey(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	keys, _ := secrets.NewKeys([]byte(strings.Repeat("b", 32)))
-	if err := demo.Load(ctx, st, keys); err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	ts := httptest.NewServer(mux)
-	t.Cleanup(ts.Close)
-	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: ts.URL, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/", srv)
-	return ts.URL
-}
+func liveLatchkey(t *testing.T) string { return demoserver.Start(t, demoserver.Options{}).URL }
 
 const flexitiSecret = "77xde15a-9d33-4c15-930a-3se4b3as33e9"
 

@@ -1,48 +1,20 @@
 package dialect_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/latchkey-dev/latchkey/internal/demo"
-	"github.com/latchkey-dev/latchkey/internal/secrets"
-	"github.com/latchkey-dev/latchkey/internal/server"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+	"github.com/latchkey-dev/latchkey/internal/testutil/demoserver"
 	"github.com/latchkey-dev/latchkey/internal/testutil/webtest"
 )
 
 // newDemo serves the demo data with every dialect on.
 func newDemo(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	keys, _ := secrets.NewKeys([]byte(strings.Repeat("d", 32)))
-	if err := demo.Load(ctx, st, keys); err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	ts := httptest.NewServer(mux)
-	t.Cleanup(ts.Close)
-	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: ts.URL, Logger: log, Dialects: []string{"paytronix", "flexiti", "aston"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/", srv)
-	return ts.URL
+	return demoserver.Start(t, demoserver.Options{Dialects: []string{"paytronix", "flexiti", "aston"}}).URL
 }
 
 // send posts body with the given content type and headers; it returns the

@@ -8,20 +8,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/bearer"
-	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/gateway"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
-	"github.com/latchkey-dev/latchkey/internal/server"
 	"github.com/latchkey-dev/latchkey/internal/storage"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+	"github.com/latchkey-dev/latchkey/internal/testutil/demoserver"
 )
 
 // world is latchkey with the demo data, an upstream that records what
@@ -37,27 +33,10 @@ type world struct {
 
 func newWorld(t *testing.T, rulesFile string, remote bool) *world {
 	t.Helper()
-	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	keys, _ := secrets.NewKeys([]byte(strings.Repeat("g", 32)))
-	if err := demo.Load(ctx, st, keys); err != nil {
-		t.Fatal(err)
-	}
-	w := &world{t: t, store: st, keys: keys, forwarded: make(chan http.Header, 64)}
-	mux := http.NewServeMux()
-	lk := httptest.NewServer(mux)
-	t.Cleanup(lk.Close)
-	w.latchkey = lk.URL
-	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: lk.URL, Logger: log, Dialects: []string{"flexiti", "paytronix"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/", srv)
+	site := demoserver.Start(t, demoserver.Options{Dialects: []string{"flexiti", "paytronix"}})
+	st, keys := site.Store, site.Keys
+	w := &world{t: t, store: st, keys: keys, latchkey: site.URL, forwarded: make(chan http.Header, 64)}
 
 	upstream := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.forwarded <- r.Header.Clone()
@@ -70,9 +49,9 @@ func newWorld(t *testing.T, rulesFile string, remote bool) *world {
 	}
 	var v bearer.Verifier
 	if remote {
-		v = bearer.NewIntrospector(lk.URL+"/oauth2/introspect", "flexitidemo", "77xde15a-9d33-4c15-930a-3se4b3as33e9", bearer.IntrospectorOptions{CacheTTL: -1})
+		v = bearer.NewIntrospector(site.URL+"/oauth2/introspect", "flexitidemo", "77xde15a-9d33-4c15-930a-3se4b3as33e9", bearer.IntrospectorOptions{CacheTTL: -1})
 	} else {
-		core, err := oauth.New(oauth.Config{Store: st, Keys: keys, Issuer: lk.URL, Logger: log})
+		core, err := oauth.New(oauth.Config{Store: st, Keys: keys, Issuer: site.URL, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,12 +19,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
-	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
-	"github.com/latchkey-dev/latchkey/internal/server"
 	"github.com/latchkey-dev/latchkey/internal/storage"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+	"github.com/latchkey-dev/latchkey/internal/testutil/demoserver"
 )
 
 // site is a running latchkey with the demo data, plus a client app whose
@@ -41,34 +37,15 @@ type site struct {
 func newSite(t *testing.T) *site {
 	t.Helper()
 	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	keys, _ := secrets.NewKeys([]byte(strings.Repeat("w", 32)))
-	if err := demo.Load(ctx, st, keys); err != nil {
-		t.Fatal(err)
-	}
-	s := &site{t: t, got: make(chan url.Values, 4), store: st}
+	demoSite := demoserver.Start(t, demoserver.Options{Product: "Latchkey Demo", Dialects: []string{"paytronix", "flexiti", "aston"}})
+	st, keys := demoSite.Store, demoSite.Keys
+	s := &site{t: t, got: make(chan url.Values, 4), store: st, base: demoSite.URL}
 	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.got <- r.URL.Query()
 		w.Write([]byte("<!doctype html><title>callback</title><p id=done>done</p>"))
 	}))
 	t.Cleanup(cb.Close)
 	s.callback = cb.URL + "/callback"
-	mux := http.NewServeMux()
-	ts := httptest.NewUnstartedServer(mux)
-	ts.Start()
-	t.Cleanup(ts.Close)
-	s.base = ts.URL
-	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: ts.URL, Logger: log, Product: "Latchkey Demo",
-		Dialects: []string{"paytronix", "flexiti", "aston"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/", srv)
 	for _, c := range []storage.Client{
 		{ID: "guest-web", Name: "Rewards Web", SecretHash: keys.HashClientSecret("guest-web-secret"),
 			GrantTypes: []string{"authorization_code"}, Scopes: []string{"user_read", "account_read"}, DefaultScopes: []string{"user_read"},
