@@ -38,11 +38,12 @@ func (r TokenResult) Response() TokenResponse {
 func (r TokenResult) ExpiresInSeconds() int64 { return secondsCeil(r.ExpiresIn) }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	p, cr, ok := readRequest(w, r)
-	if !ok {
+	_, req, oerr := ReadTokenRequest(w, r)
+	if oerr != nil {
+		WriteError(w, oerr)
 		return
 	}
-	res, oerr := s.Token(r.Context(), TokenRequestFromParams(p, cr, RemoteIP(r)))
+	res, oerr := s.Token(r.Context(), req)
 	if oerr != nil {
 		WriteError(w, oerr)
 		return

@@ -50,6 +50,20 @@ func TokenRequestFromParams(p Params, cr ClientCredentials, remoteAddr string) T
 		Username: p.Get("username"), Password: p.Get("password"), RemoteAddr: remoteAddr}
 }
 
+// ReadTokenRequest reads a token request's body and client credentials;
+// the parameters are returned too, for dialects that read more of them.
+func ReadTokenRequest(w http.ResponseWriter, r *http.Request) (Params, TokenRequest, *Error) {
+	p, oerr := ReadParams(w, r)
+	if oerr != nil {
+		return nil, TokenRequest{}, oerr
+	}
+	cr, oerr := ReadClientCredentials(r, p)
+	if oerr != nil {
+		return nil, TokenRequest{}, oerr
+	}
+	return p, TokenRequestFromParams(p, cr, RemoteIP(r)), nil
+}
+
 // TokenResult is what a successful grant issued.
 type TokenResult struct {
 	AccessToken  string

@@ -41,22 +41,17 @@ type response struct {
 
 func tokenHandler(core *oauth.Server) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, oerr := oauth.ReadParams(w, r)
+		_, req, oerr := oauth.ReadTokenRequest(w, r)
 		if oerr != nil {
 			oauth.WriteError(w, oerr)
 			return
 		}
-		if g := p.Get("grant_type"); g != oauth.GrantAuthorizationCode && g != oauth.GrantRefreshToken && g != "" {
+		if g := req.GrantType; g != oauth.GrantAuthorizationCode && g != oauth.GrantRefreshToken && g != "" {
 			oauth.WriteError(w, &oauth.Error{Code: oauth.ErrUnsupportedGrantType, Status: http.StatusBadRequest,
 				Description: "grant_type must be authorization_code or refresh_token"})
 			return
 		}
-		cr, oerr := oauth.ReadClientCredentials(r, p)
-		if oerr != nil {
-			oauth.WriteError(w, oerr)
-			return
-		}
-		res, oerr := core.Token(r.Context(), oauth.TokenRequestFromParams(p, cr, oauth.RemoteIP(r)))
+		res, oerr := core.Token(r.Context(), req)
 		if oerr != nil {
 			oauth.WriteError(w, oerr)
 			return

@@ -59,17 +59,11 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 		if !requireReference(w, r) {
 			return
 		}
-		p, oerr := oauth.ReadParams(w, r)
+		_, req, oerr := oauth.ReadTokenRequest(w, r)
 		if oerr != nil {
 			oauth.WriteError(w, oerr)
 			return
 		}
-		cr, oerr := oauth.ReadClientCredentials(r, p)
-		if oerr != nil {
-			oauth.WriteError(w, oerr)
-			return
-		}
-		req := oauth.TokenRequestFromParams(p, cr, oauth.RemoteIP(r))
 		if req.GrantType == "" {
 			req.GrantType = oauth.GrantClientCredentials // the seed's default; scope defaults to the client's (merchant)
 		}

@@ -44,7 +44,7 @@ type failure struct {
 
 func tokenHandler(core *oauth.Server) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, oerr := oauth.ReadParams(w, r)
+		p, req, oerr := oauth.ReadTokenRequest(w, r)
 		if oerr != nil {
 			WriteError(w, oerr)
 			return
@@ -54,12 +54,6 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 				Description: "authentication must be anonymous for requestGuestToken"})
 			return
 		}
-		cr, oerr := oauth.ReadClientCredentials(r, p)
-		if oerr != nil {
-			WriteError(w, oerr)
-			return
-		}
-		req := oauth.TokenRequestFromParams(p, cr, oauth.RemoteIP(r))
 		req.MerchantID = p.Get("merchantId")
 		res, oerr := core.Token(r.Context(), req)
 		if oerr != nil {
