@@ -24,6 +24,7 @@ func newScenario(ctx context.Context, name, base string, st storage.Storage, key
 	s := &scenario{base: base, user: flexiti, secret: flexitiSecret, path: "/oauth2/token"}
 	switch name {
 	case "client_credentials", "client_credentials_prefilled":
+		s.user, s.secret = benchClient, benchSecret
 		s.body = form(url.Values{"grant_type": {"client_credentials"}})
 	case "password":
 		s.body = form(url.Values{"grant_type": {"password"}, "username": {"acmejewellers"}, "password": {"dice-vanila-purse"}})
