@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/storage"
@@ -259,27 +260,42 @@ func scanDevice(row scanner) (storage.DeviceCode, error) {
 	return d, err
 }
 
-// DeleteExpired removes rows that expired before the given time. Tokens
-// that never expire (expires_at = 0) are kept.
+// sweepBatch bounds one janitor delete, so token writes never wait long behind it.
+const sweepBatch = 2000
+
+// DeleteExpired removes rows that expired before the given time, in small
+// transactions. Tokens that never expire (expires_at = 0) are kept. Expired
+// rows are the oldest, so each batch's scan finds them near its start.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
-	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
-		total = 0
-		for table, column := range map[string]string{"auth_codes": "expires_at", "access_tokens": "expires_at",
-			"refresh_tokens": "expires_at", "sessions": "expires_at", "device_codes": "expires_at", "login_failures": "reset_at"} {
-			res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+column+` > 0 AND `+column+` < $1`, ms(before))
-			if err != nil {
-				return fmt.Errorf("%s: %w", table, err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
+	for _, t := range []struct{ table, column string }{{"auth_codes", "expires_at"}, {"access_tokens", "expires_at"},
+		{"refresh_tokens", "expires_at"}, {"sessions", "expires_at"}, {"device_codes", "expires_at"}, {"login_failures", "reset_at"}} {
+		key := "id"
+		if t.table == "login_failures" {
+			key = "key"
+		}
+		query := `DELETE FROM ` + t.table + ` WHERE ` + key + ` IN (SELECT ` + key + ` FROM ` + t.table +
+			` WHERE ` + t.column + ` > 0 AND ` + t.column + ` < $1 LIMIT ` + strconv.Itoa(sweepBatch) + `)`
+		for {
+			var n int64
+			err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+				res, err := tx.ExecContext(ctx, query, ms(before))
+				if err != nil {
+					return fmt.Errorf("%s: %w", t.table, err)
+				}
+				n, err = res.RowsAffected()
 				return err
+			})
+			if err != nil {
+				return total, s.wrap(err, "delete expired rows")
 			}
 			total += n
+			if n < sweepBatch {
+				break
+			}
 		}
-		return nil
-	})
-	return total, s.wrap(err, "delete expired rows")
+	}
+	return total, nil
 }
 
 // LoginFailures returns the failures counted under key in the running window.
