@@ -103,9 +103,25 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 		Owner: storage.ResourceOwner{Type: storage.OwnerClient, ID: f.client.ID}}
 	must(t, s.CreateTokens(c, storage.TokenSet{Access: &never}), "create never-expiring token")
 	must(t, s.CreateAuthCode(c, f.code("old-code", now.Add(-time.Hour))), "create old code")
+	// More expired tokens than one deletion batch holds (backends delete in batches).
+	const many = 2500
+	errs := together(25, func(w int) error {
+		for i := range many / 25 {
+			old := f.tokens("bulk", fmt.Sprintf("bulk-%d-%d", w, i), now.Add(-48*time.Hour))
+			if err := s.CreateTokens(c, storage.TokenSet{Access: old.Access}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, err := range errs {
+		must(t, err, "create expired tokens")
+	}
 	n, err := s.DeleteExpired(c, now)
 	must(t, err, "delete expired")
-	equal(t, n, int64(3), "rows deleted")
+	equal(t, n, int64(3+many), "rows deleted")
+	_, err = s.GetAccessToken(c, "at-bulk-7-9")
+	wantErr(t, err, storage.ErrNotFound, "a bulk expired token")
 	_, err = s.GetAccessToken(c, "at-old")
 	wantErr(t, err, storage.ErrNotFound, "old access token")
 	for _, id := range []string{"at-new", "at-never"} {
