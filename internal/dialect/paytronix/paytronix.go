@@ -61,7 +61,7 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 			return
 		}
 		out := success{Result: "success", AccessToken: res.AccessToken, ExpiresIn: res.ExpiresInSeconds(),
-			RefreshToken: res.RefreshToken, Scope: joinScopes(res.Scopes), TokenType: "bearer"}
+			RefreshToken: res.RefreshToken, Scope: strings.Join(res.Scopes, " "), TokenType: "bearer"}
 		if res.Account != nil {
 			out.Username = res.Account.Username
 			if req.GrantType == oauth.GrantRefreshToken {
@@ -107,5 +107,3 @@ func sentence(s string) string {
 	}
 	return string(b)
 }
-
-func joinScopes(s []string) string { return strings.Join(s, " ") }
