@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -82,19 +84,67 @@ func (a *admin) print(single bool, vs ...view) error {
 	return tw.Flush()
 }
 
-// explain turns a storage error into a sentence for the command line.
+// explain turns the error of a get, update or delete of the record kind
+// id into one sentence for the command line.
 func explain(err error, kind, id string) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("%s %q not found", kind, id)
 	case errors.Is(err, storage.ErrAlreadyExists):
 		return fmt.Errorf("%s %q already exists", kind, id)
 	case errors.Is(err, storage.ErrInUse):
-		return fmt.Errorf("%s %q is still in use: delete the records that refer to it first", kind, id)
-	case errors.Is(err, storage.ErrNotFound):
-		return fmt.Errorf("%s %q not found (%v)", kind, id, err)
+		switch kind {
+		case "merchant":
+			return fmt.Errorf("merchant %q still has guest accounts, clients or staff members; delete them first", id)
+		case "organization":
+			return fmt.Errorf("organization %q still has merchants or staff members; delete them first", id)
+		}
+		return fmt.Errorf("%s %q is still referred to by other records; delete them first", kind, id)
 	}
 	return err
+}
+
+// explainCreate is explain for a create: the record exists already, or a
+// record it names is gone (the store's error then says which).
+func explainCreate(err error, kind, id string) error {
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		return fmt.Errorf("%s %q already exists", kind, id)
+	}
+	return err
+}
+
+// mustExist fails with "KIND "id" not found" unless the merchant or
+// organization id exists, so a create names the missing record plainly.
+func (a *admin) mustExist(ctx context.Context, kind storage.OwnerType, id string) error {
+	var err error
+	switch kind {
+	case storage.OwnerMerchant:
+		_, err = a.store.GetMerchant(ctx, id)
+	case storage.OwnerOrganization:
+		_, err = a.store.GetOrganization(ctx, id)
+	default:
+		return fmt.Errorf("unknown record kind %q", kind)
+	}
+	return explain(err, string(kind), id)
+}
+
+// checkID validates an id given on the command line: printable, no
+// spaces or colons (memberships and resource owners are written type:id).
+func checkID(what, id string) error {
+	if id == "" || len(id) > 255 || strings.ContainsAny(id, ": ") || strings.ContainsFunc(id, unicode.IsControl) {
+		return fmt.Errorf("%s %q must be 1 to 255 characters without spaces, colons or control characters", what, id)
+	}
+	return nil
+}
+
+// checkName validates a display name.
+func checkName(what, name string) error {
+	if strings.TrimSpace(name) == "" || len(name) > 255 || strings.ContainsFunc(name, unicode.IsControl) {
+		return fmt.Errorf("%s must be 1 to 255 characters, not blank, without control characters", what)
+	}
+	return nil
 }
 
 // jsonFlag adds --json to a command that prints records.
@@ -165,12 +215,15 @@ type merchantView struct {
 	ID             string `json:"id"`
 	Name           string `json:"name"`
 	OrganizationID string `json:"organization_id,omitempty"`
+	CreatedAt      string `json:"created_at,omitempty"`
 }
 
 func (merchantView) columns() []string { return []string{"ID", "NAME", "ORGANIZATION"} }
 func (v merchantView) row() []string   { return []string{v.ID, v.Name, dash(v.OrganizationID)} }
 
-func merchantOf(m storage.Merchant) view { return merchantView{m.ID, m.Name, m.OrganizationID} }
+func merchantOf(m storage.Merchant) view {
+	return merchantView{ID: m.ID, Name: m.Name, OrganizationID: m.OrganizationID, CreatedAt: stamp(m.CreatedAt)}
+}
 
 func newMerchantCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "merchant", Short: "Manage merchants"}
@@ -179,9 +232,25 @@ func newMerchantCmd() *cobra.Command {
 			id, _ := cmd.Flags().GetString("id")
 			name, _ := cmd.Flags().GetString("name")
 			org, _ := cmd.Flags().GetString("organization")
+			if err := checkID("--id", id); err != nil {
+				return err
+			}
+			if err := checkName("--name", name); err != nil {
+				return err
+			}
+			if org != "" {
+				if err := checkID("--organization", org); err != nil {
+					return err
+				}
+			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				m := storage.Merchant{ID: id, Name: name, OrganizationID: org}
-				if err := explain(a.store.CreateMerchant(ctx, m), "merchant", id); err != nil {
+				if org != "" {
+					if err := a.mustExist(ctx, storage.OwnerOrganization, org); err != nil {
+						return err
+					}
+				}
+				m := storage.Merchant{ID: id, Name: name, OrganizationID: org, CreatedAt: time.Now().UTC()}
+				if err := explainCreate(a.store.CreateMerchant(ctx, m), "merchant", id); err != nil {
 					return err
 				}
 				return a.print(true, merchantOf(m))
@@ -200,7 +269,7 @@ func newMerchantCmd() *cobra.Command {
 		m, err := a.store.GetMerchant(ctx, id)
 		return merchantOf(m), err
 	})
-	del := deleteCmd("merchant", " that nothing refers to", func(ctx context.Context, a *admin, id string) error {
+	del := deleteCmd("merchant", " that no account, client or membership refers to", func(ctx context.Context, a *admin, id string) error {
 		return a.store.DeleteMerchant(ctx, id)
 	})
 	cmd.AddCommand(create, list, show, del)
@@ -208,14 +277,17 @@ func newMerchantCmd() *cobra.Command {
 }
 
 type organizationView struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	CreatedAt string `json:"created_at,omitempty"`
 }
 
 func (organizationView) columns() []string { return []string{"ID", "NAME"} }
 func (v organizationView) row() []string   { return []string{v.ID, v.Name} }
 
-func organizationOf(o storage.Organization) view { return organizationView{o.ID, o.Name} }
+func organizationOf(o storage.Organization) view {
+	return organizationView{ID: o.ID, Name: o.Name, CreatedAt: stamp(o.CreatedAt)}
+}
 
 func newOrganizationCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "organization", Aliases: []string{"org"}, Short: "Manage organizations (groups of merchants)"}
@@ -223,11 +295,18 @@ func newOrganizationCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			id, _ := cmd.Flags().GetString("id")
 			name, _ := cmd.Flags().GetString("name")
+			if err := checkID("--id", id); err != nil {
+				return err
+			}
+			if err := checkName("--name", name); err != nil {
+				return err
+			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				if err := explain(a.store.CreateOrganization(ctx, storage.Organization{ID: id, Name: name}), "organization", id); err != nil {
+				o := storage.Organization{ID: id, Name: name, CreatedAt: time.Now().UTC()}
+				if err := explainCreate(a.store.CreateOrganization(ctx, o), "organization", id); err != nil {
 					return err
 				}
-				return a.print(true, organizationView{id, name})
+				return a.print(true, organizationOf(o))
 			})
 		}})
 	create.Flags().String("id", "", "organization id (required)")
@@ -235,14 +314,14 @@ func newOrganizationCmd() *cobra.Command {
 	create.MarkFlagRequired("id")
 	create.MarkFlagRequired("name")
 	list := listCmd("organization", func(ctx context.Context, _ *cobra.Command, a *admin) ([]view, error) {
-		os, err := a.store.ListOrganizations(ctx)
-		return views(os, organizationOf), err
+		orgs, err := a.store.ListOrganizations(ctx)
+		return views(orgs, organizationOf), err
 	})
 	show := showCmd("organization", func(ctx context.Context, a *admin, id string) (view, error) {
 		o, err := a.store.GetOrganization(ctx, id)
 		return organizationOf(o), err
 	})
-	del := deleteCmd("organization", " that nothing refers to", func(ctx context.Context, a *admin, id string) error {
+	del := deleteCmd("organization", " that no merchant or membership refers to", func(ctx context.Context, a *admin, id string) error {
 		return a.store.DeleteOrganization(ctx, id)
 	})
 	cmd.AddCommand(create, list, show, del)

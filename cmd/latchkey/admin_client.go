@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +36,7 @@ type clientView struct {
 	AccessTokenFormat string            `json:"access_token_format"`
 	Dialect           string            `json:"dialect,omitempty"`
 	DialectOptions    map[string]string `json:"dialect_options,omitempty"`
+	CreatedAt         string            `json:"created_at,omitempty"`
 }
 
 func (clientView) columns() []string {
@@ -47,29 +50,53 @@ func (v clientView) row() []string {
 	}
 	ttl := "never expires"
 	if v.AccessTokenTTL > 0 {
-		ttl = (time.Duration(v.AccessTokenTTL) * time.Second).String()
+		ttl = shortDuration(time.Duration(v.AccessTokenTTL) * time.Second)
 	}
-	return []string{v.ID, v.Name, typ, strings.Join(v.GrantTypes, ","), strings.Join(v.Scopes, " "), dash(v.MerchantID), ttl, dash(v.Dialect)}
+	return []string{v.ID, v.Name, typ, dash(strings.Join(v.GrantTypes, ",")), dash(strings.Join(v.Scopes, " ")),
+		dash(v.MerchantID), ttl, dash(v.Dialect)}
+}
+
+// shortDuration writes 30m rather than 30m0s, and 720h rather than 720h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// nonNil keeps empty lists as [] rather than null in JSON.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // clientOf shows a client; the secret hash is never shown.
 func clientOf(c storage.Client) clientView {
-	return clientView{ID: c.ID, Name: c.Name, Public: c.Public(), GrantTypes: c.GrantTypes, Scopes: c.Scopes,
-		DefaultScopes: c.DefaultScopes, RedirectURIs: c.RedirectURIs, AccessTokenTTL: int64(c.AccessTokenTTL / time.Second),
+	return clientView{ID: c.ID, Name: c.Name, Public: c.Public(), GrantTypes: nonNil(c.GrantTypes), Scopes: nonNil(c.Scopes),
+		DefaultScopes: nonNil(c.DefaultScopes), RedirectURIs: nonNil(c.RedirectURIs), AccessTokenTTL: int64(c.AccessTokenTTL / time.Second),
 		RefreshTokenTTL: int64(c.RefreshTokenTTL / time.Second), MerchantID: c.MerchantID, AccountKind: string(c.AccountKind),
 		SkipConsent: c.SkipConsent, RotateRefresh: c.RotateRefresh, RefreshGrace: int64(c.RefreshGrace / time.Second),
 		RequirePKCE: c.RequirePKCE, AllowPlainPKCE: c.AllowPlainPKCE, AccessTokenFormat: c.AccessTokenFormat,
-		Dialect: c.Dialect, DialectOptions: c.DialectOptions}
+		Dialect: c.Dialect, DialectOptions: c.DialectOptions, CreatedAt: stamp(c.CreatedAt)}
 }
 
 // printSecret shows a client with its new secret, once.
-func (a *admin) printSecret(c storage.Client, secret string) error {
+func (a *admin) printSecret(c storage.Client, secret string, rotated bool) error {
 	v := clientOf(c)
 	v.Secret = secret
 	if err := a.print(true, v); err != nil || a.json || secret == "" {
 		return err
 	}
 	_, err := fmt.Fprintf(a.out, "\nclient secret: %s\nStore it now: it is shown only once and cannot be recovered.\n", secret)
+	if err == nil && rotated {
+		_, err = fmt.Fprintf(a.out, "The old secret no longer works (running servers may accept it for up to %s more).\n", shortDuration(oauth.ClientCacheTTL))
+	}
 	return err
 }
 
@@ -77,7 +104,10 @@ func newClientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage client applications"}
 	create := jsonFlag(&cobra.Command{Use: "create", Short: "Register a client; a confidential client's secret is printed once", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := clientFromFlags(cmd)
+			c, err := clientFromFlags(cmd)
+			if err != nil {
+				return err
+			}
 			public, _ := cmd.Flags().GetBool("public")
 			secret := ""
 			if !public {
@@ -85,16 +115,21 @@ func newClientCmd() *cobra.Command {
 				c.SecretHash = "set once the store is open" // so validation sees a confidential client
 			}
 			if err := oauth.ValidateClient(c); err != nil {
-				return err
+				return withMerchantHint(cmd, c, err)
 			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
+				if c.MerchantID != "" {
+					if err := a.mustExist(ctx, storage.OwnerMerchant, c.MerchantID); err != nil {
+						return err
+					}
+				}
 				if !public {
 					c.SecretHash = a.keys.HashClientSecret(secret)
 				}
-				if err := explain(a.store.CreateClient(ctx, c), "client", c.ID); err != nil {
+				if err := explainCreate(a.store.CreateClient(ctx, c), "client", c.ID); err != nil {
 					return err
 				}
-				return a.printSecret(c, secret)
+				return a.printSecret(c, secret, false)
 			})
 		}})
 	f := create.Flags()
@@ -104,7 +139,7 @@ func newClientCmd() *cobra.Command {
 	f.StringSlice("grant", nil, "grant type, repeatable or comma-separated: "+strings.Join(oauth.GrantTypes, ", ")+" (required)")
 	f.StringSlice("scope", nil, "scope the client may ask for, repeatable or comma-separated")
 	f.StringSlice("default-scope", nil, "scope granted when a request names none")
-	f.StringSlice("redirect-uri", nil, "redirect URI, matched exactly (repeatable)")
+	f.StringArray("redirect-uri", nil, "redirect URI, matched exactly (repeatable; https, or http on localhost, or a native app's reverse-domain scheme)")
 	f.Duration("access-ttl", 30*time.Minute, "access token lifetime; 0 = never expires")
 	f.Duration("refresh-ttl", 30*24*time.Hour, "absolute lifetime of a refresh token family; 0 = no limit")
 	f.String("merchant", "", "bind the client to a merchant: its tokens act for it, and it logs in that merchant's guests")
@@ -116,7 +151,7 @@ func newClientCmd() *cobra.Command {
 	f.Bool("allow-plain-pkce", false, "accept the plain PKCE method as well as S256")
 	f.String("token-format", "opaque", "access token format: opaque or jwt")
 	f.String("dialect", "", "vendor dialect: paytronix, flexiti or aston")
-	f.StringToString("dialect-option", nil, "dialect option key=value (repeatable)")
+	f.StringArray("dialect-option", nil, "client option key=value (repeatable), e.g. audience=URI for JWT access tokens, client_credentials_refresh=true")
 	create.MarkFlagRequired("name")
 	create.MarkFlagRequired("grant")
 
@@ -135,27 +170,32 @@ func newClientCmd() *cobra.Command {
 		Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
 				secret := secrets.NewClientSecret()
+				isPublic := fmt.Errorf("client %q is public: it has no secret to rotate", args[0])
 				var updated storage.Client
 				err := a.store.UpdateClient(ctx, args[0], func(c storage.Client) (storage.Client, error) {
 					if c.Public() {
-						return c, fmt.Errorf("client %q is public: it has no secret to rotate", c.ID)
+						return c, isPublic
 					}
 					c.SecretHash = a.keys.HashClientSecret(secret)
 					updated = c
 					return c, nil
 				})
+				if errors.Is(err, isPublic) {
+					return isPublic
+				}
 				if err := explain(err, "client", args[0]); err != nil {
 					return err
 				}
-				return a.printSecret(updated, secret)
+				return a.printSecret(updated, secret, true)
 			})
 		}})
 	cmd.AddCommand(create, list, show, del, rotate)
 	return cmd
 }
 
-// clientFromFlags builds a client from the create flags.
-func clientFromFlags(cmd *cobra.Command) storage.Client {
+// clientFromFlags builds a client from the create flags. Checks beyond
+// the flags' syntax are oauth.ValidateClient's, shared with the server.
+func clientFromFlags(cmd *cobra.Command) (storage.Client, error) {
 	f := cmd.Flags()
 	var c storage.Client
 	c.ID, _ = f.GetString("id")
@@ -163,11 +203,15 @@ func clientFromFlags(cmd *cobra.Command) storage.Client {
 		c.ID = secrets.RandomID("lkc_")
 	}
 	c.Name, _ = f.GetString("name")
-	c.GrantTypes, _ = f.GetStringSlice("grant")
-	c.Scopes, _ = f.GetStringSlice("scope")
-	c.DefaultScopes, _ = f.GetStringSlice("default-scope")
-	c.Scopes, c.DefaultScopes = splitSpaces(c.Scopes), splitSpaces(c.DefaultScopes)
-	c.RedirectURIs, _ = f.GetStringSlice("redirect-uri")
+	if err := checkName("--name", c.Name); err != nil {
+		return c, err
+	}
+	grants, _ := f.GetStringSlice("grant")
+	scopes, _ := f.GetStringSlice("scope")
+	defaults, _ := f.GetStringSlice("default-scope")
+	uris, _ := f.GetStringArray("redirect-uri")
+	c.GrantTypes, c.Scopes, c.DefaultScopes = unique(splitSpaces(grants)), unique(splitSpaces(scopes)), unique(splitSpaces(defaults))
+	c.RedirectURIs = unique(uris)
 	c.AccessTokenTTL, _ = f.GetDuration("access-ttl")
 	c.RefreshTokenTTL, _ = f.GetDuration("refresh-ttl")
 	c.MerchantID, _ = f.GetString("merchant")
@@ -184,12 +228,47 @@ func clientFromFlags(cmd *cobra.Command) storage.Client {
 	c.AllowPlainPKCE, _ = f.GetBool("allow-plain-pkce")
 	c.AccessTokenFormat, _ = f.GetString("token-format")
 	c.Dialect, _ = f.GetString("dialect")
-	c.DialectOptions, _ = f.GetStringToString("dialect-option")
-	if len(c.DialectOptions) == 0 {
-		c.DialectOptions = nil
+	opts, _ := f.GetStringArray("dialect-option")
+	for _, kv := range opts {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return c, fmt.Errorf("--dialect-option %q must be key=value", kv)
+		}
+		if _, dup := c.DialectOptions[k]; dup {
+			return c, fmt.Errorf("--dialect-option %q is given twice", k)
+		}
+		if c.DialectOptions == nil {
+			c.DialectOptions = map[string]string{}
+		}
+		c.DialectOptions[k] = v
 	}
-	c.CreatedAt = time.Now()
-	return c
+	c.CreatedAt = time.Now().UTC()
+	return c, nil
+}
+
+// withMerchantHint adds the flags to use when err is only that a client
+// logging in guests (the default --account-kind) has no --merchant.
+func withMerchantHint(cmd *cobra.Command, c storage.Client, err error) error {
+	if c.AccountKind != storage.Guest || c.MerchantID != "" || cmd.Flags().Changed("account-kind") {
+		return err
+	}
+	bound := c
+	bound.MerchantID = "any"
+	if oauth.ValidateClient(bound) != nil {
+		return err
+	}
+	return fmt.Errorf("%w: give --merchant ID, or --account-kind staff", err)
+}
+
+// unique drops repeated values, keeping the first of each.
+func unique(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // splitSpaces lets scopes be given space-separated too, as OAuth writes them.

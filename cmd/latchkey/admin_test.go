@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/latchkey-dev/latchkey/internal/config"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
@@ -121,8 +123,61 @@ func TestAdminCLI(t *testing.T) {
 	fails(`default scope "b" is not among`, "client", "create", "--name", "x", "--grant", "client_credentials", "--scope", "a", "--default-scope", "b")
 	fails("needs --merchant", "account", "create", "--kind", "guest", "--username", "x", "--password", "long-enough")
 	fails("must use https", "client", "create", "--name", "x", "--grant", "authorization_code", "--redirect-uri", "http://evil.example/cb")
-	fails("still in use", "merchant", "delete", "777777")
+	fails(`merchant "777777" still has`, "merchant", "delete", "777777")
+	fails(`organization "o-1" still has`, "org", "delete", "o-1")
+	fails(`merchant "nope" not found`, "account", "create", "--kind", "guest", "--username", "x", "--merchant", "nope", "--password", "long-enough")
+	fails(`organization "nope" not found`, "account", "create", "--kind", "staff", "--username", "x", "--member", "organization:nope", "--password", "long-enough")
+	fails(`merchant "nope" not found`, "client", "create", "--name", "x", "--grant", "client_credentials", "--merchant", "nope")
+	fails(`organization "nope" not found`, "merchant", "create", "--id", "m-2", "--name", "Two", "--organization", "nope")
+	fails("--member is for staff", "account", "create", "--kind", "guest", "--username", "x", "--merchant", "777777", "--member", "merchant:777777", "--password", "long-enough")
+	fails("--merchant is for guest", "account", "create", "--kind", "staff", "--username", "x", "--merchant", "777777", "--password", "long-enough")
+	fails("must be 8 to 1024 bytes", "account", "create", "--kind", "staff", "--username", "x", "--password", "short")
+	fails("--name must be", "merchant", "create", "--id", "m-3", "--name", " ")
+	fails("give --merchant ID, or --account-kind staff", "client", "create", "--name", "x", "--grant", "password")
+	fails("public client cannot use the client_credentials", "client", "create", "--name", "x", "--public", "--grant", "client_credentials")
+
+	// Accounts: filtered lists, no hashes, passwords changed by id.
+	guests := ok("account", "list", "--kind", "guest", "--json").stdout
+	if strings.Contains(guests, "owner@example.com") || !strings.Contains(guests, "johndoe") || strings.Contains(guests, "argon2") {
+		t.Fatalf("account list --kind guest:\n%s", guests)
+	}
+	ok("account", "set-password", acc["id"].(string), "--password", "new-password")
+	fails(`account "acc_missing" not found`, "account", "set-password", "acc_missing", "--password", "new-password")
+
+	pub := ok("client", "create", "--id", "spa", "--name", "SPA", "--public", "--account-kind", "staff", "--grant", "authorization_code",
+		"--redirect-uri", "http://127.0.0.1:8080/callback", "--json").stdout
+	var spa map[string]any
+	if err := json.Unmarshal([]byte(pub), &spa); err != nil || spa["require_pkce"] != true || spa["client_secret"] != nil {
+		t.Fatalf("public client --json: %v %v", spa, err)
+	}
+	fails(`client "spa" is public`, "client", "rotate-secret", "spa")
 
 	ok("client", "delete", "pos-app")
 	fails(`client "pos-app" not found`, "client", "show", "pos-app")
+	fails(`client "pos-app" not found`, "client", "delete", "pos-app")
+}
+
+// TestAdminReadPassword reads --password-stdin's first line and holds
+// passwords to the CLI's length bounds.
+func TestAdminReadPassword(t *testing.T) {
+	read := func(stdin string, args ...string) (string, error) {
+		cmd := &cobra.Command{}
+		passwordFlags(cmd)
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		cmd.SetIn(strings.NewReader(stdin))
+		return readPassword(cmd)
+	}
+	if pw, err := read("correct horse\r\nignored\n", "--password-stdin"); err != nil || pw != "correct horse" {
+		t.Fatalf("stdin: %q %v", pw, err)
+	}
+	if pw, err := read("no-newline-at-end", "--password-stdin"); err != nil || pw != "no-newline-at-end" {
+		t.Fatalf("stdin without newline: %q %v", pw, err)
+	}
+	for _, tc := range [][]string{{"", "--password-stdin"}, {"short\n", "--password-stdin"}, {strings.Repeat("x", 2000), "--password-stdin"}, {""}, {"", "--password", "1234567"}} {
+		if _, err := read(tc[0], tc[1:]...); err == nil {
+			t.Errorf("read %q %v: no error", tc[0], tc[1:])
+		}
+	}
 }
