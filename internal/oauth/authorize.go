@@ -24,7 +24,6 @@ const (
 	ErrLoginRequired             = "login_required"
 	ErrConsentRequired           = "consent_required"
 	ErrAccountSelectionRequired  = "account_selection_required"
-	ErrInteractionRequired       = "interaction_required"
 	authorizeParamsMaxLen        = 2048
 	maxStateLen                  = 1024
 	promptNone, promptLogin      = "none", "login"

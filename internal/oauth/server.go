@@ -154,6 +154,3 @@ func (p *pool) do(ctx context.Context, fn func()) error {
 	fn()
 	return nil
 }
-
-// capacity is how many callers the pool holds at most, running or waiting.
-func (p *pool) capacity() int { return cap(p.tickets) }
