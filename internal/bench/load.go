@@ -23,7 +23,17 @@ type Result struct {
 	Errors   int
 	Elapsed  time.Duration
 	P50, P99 time.Duration
-	PeakRSS  int64 // bytes, of the measured process
+	PeakRSS  int64         // bytes, of the measured process
+	CPU      time.Duration // user+system time the measured process spent during the run
+}
+
+// CPUPerRequest is the measured process's CPU time per successful request:
+// unlike requests per second, it barely moves when other work shares the machine.
+func (r Result) CPUPerRequest() time.Duration {
+	if n := r.Requests - r.Errors; n > 0 {
+		return r.CPU / time.Duration(n)
+	}
+	return 0
 }
 
 // RPS is the successful requests per second.
@@ -64,6 +74,7 @@ func Run(ctx context.Context, c int, d time.Duration, pid int, next Request, che
 			}
 		}
 	}()
+	cpu0 := CPUTime(pid)
 	lat := make([][]time.Duration, c)
 	var errs atomic.Int64
 	var wg sync.WaitGroup
@@ -95,6 +106,7 @@ func Run(ctx context.Context, c int, d time.Duration, pid int, next Request, che
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := CPUTime(pid) - cpu0
 	cancel()
 	<-sampled
 	var all []time.Duration
@@ -102,7 +114,7 @@ func Run(ctx context.Context, c int, d time.Duration, pid int, next Request, che
 		all = append(all, l...)
 	}
 	slices.Sort(all)
-	r := Result{Requests: len(all), Errors: int(errs.Load()), Elapsed: elapsed, PeakRSS: peak.Load()}
+	r := Result{Requests: len(all), Errors: int(errs.Load()), Elapsed: elapsed, PeakRSS: peak.Load(), CPU: cpu}
 	if len(all) > 0 {
 		r.P50, r.P99 = all[len(all)/2], all[min(len(all)-1, len(all)*99/100)]
 	}
@@ -122,4 +134,21 @@ func RSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// CPUTime returns a process's user plus system CPU time so far, 0 when unknown.
+func CPUTime(pid int) time.Duration {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; fields after it are plain.
+	_, rest, ok := strings.Cut(string(data), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * (time.Second / 100) // /proc counts in USER_HZ, 100 on Linux
 }

@@ -359,8 +359,8 @@ func familyLabel(id string) string {
 
 // issue mints tokens for g and stores them.
 func (s *Server) issue(ctx context.Context, g grant, withRefresh bool, family string) (TokenResult, *Error) {
-	if family == "" {
-		family = secrets.RandomID("fam_")
+	if family == "" && withRefresh {
+		family = secrets.SortableID("fam_")
 	}
 	res, set := s.mint(g, family, withRefresh, s.now())
 	if oerr := s.signJWT(ctx, &res, set.Access); oerr != nil {

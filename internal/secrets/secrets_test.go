@@ -1,6 +1,8 @@
 package secrets
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -108,6 +110,52 @@ func TestTokens(t *testing.T) {
 	d3, _ := k.DeriveToken(RefreshTokenKind, tok, "access")
 	if d1 != d2 || d1 == d3 || !k.CheckToken(RefreshTokenKind, d1) {
 		t.Fatalf("derived tokens: %q %q %q", d1, d2, d3)
+	}
+}
+
+func TestTokenIDsSortByIssueTime(t *testing.T) {
+	k := testKeys(t, strings.Repeat("a", 32))
+	var prev string
+	for range 100 {
+		_, id := k.NewToken(RefreshTokenKind)
+		if id[:16] < prev { // the issue time; the hash after it is random
+			t.Fatalf("id %q sorts before the earlier %q", id, prev)
+		}
+		prev = id[:16]
+	}
+	parent, pid := k.NewToken(RefreshTokenKind)
+	_, did := k.DeriveToken(RefreshTokenKind, parent, "refresh")
+	if did[:16] != pid[:16] || did == pid {
+		t.Fatalf("derived id %q does not keep its parent's issue time %q", did, pid)
+	}
+	var prevFam string
+	for range 100 {
+		f := SortableID("fam_")
+		if f[:20] < prevFam {
+			t.Fatalf("family %q sorts before the earlier %q", f, prevFam)
+		}
+		prevFam = f[:20]
+	}
+}
+
+func TestLegacyTokensStillAccepted(t *testing.T) {
+	// Tokens issued before the issue-time prefix: 32 random bytes and the tag.
+	k := testKeys(t, strings.Repeat("a", 32))
+	raw := make([]byte, legacyLen)
+	for i := range tokenRandom {
+		raw[i] = byte(i * 7)
+	}
+	k.tag(RefreshTokenKind, raw[:tokenRandom], raw[tokenRandom:])
+	tok := string(RefreshTokenKind) + base64.RawURLEncoding.EncodeToString(raw)
+	if !k.CheckToken(RefreshTokenKind, tok) {
+		t.Fatal("legacy token refused")
+	}
+	sum := sha256.Sum256([]byte(tok))
+	if TokenID(tok) != base64.RawURLEncoding.EncodeToString(sum[:]) {
+		t.Fatalf("legacy token id %q is not its plain hash", TokenID(tok))
+	}
+	if d, _ := k.DeriveToken(RefreshTokenKind, tok, "refresh"); !k.CheckToken(RefreshTokenKind, d) || len(d) == len(tok) {
+		t.Fatalf("successor of a legacy token %q", d)
 	}
 }
 

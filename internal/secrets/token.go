@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"strings"
+	"time"
 )
 
 // TokenKind is the type prefix of an opaque token, so secret scanners can
@@ -22,31 +25,46 @@ const (
 )
 
 const (
+	tokenOrder  = 8  // bytes of issue time, big-endian, so new rows land at the end of the index
 	tokenRandom = 32 // bytes of randomness
 	tokenTag    = 8  // bytes of MAC tag
+	tokenLen    = tokenOrder + tokenRandom + tokenTag
+	// legacyLen is the body of tokens issued before the ordering prefix;
+	// they stay valid until they expire.
+	legacyLen = tokenRandom + tokenTag
+	kindLen   = len("lk_at_") // every TokenKind has this length
 )
 
 // NewToken returns a new opaque token of the given kind and the ID under
-// which it is stored (its hash). The token is 256 random bits followed by a
+// which it is stored. The token is its issue time, 256 random bits and a
 // short MAC, so forged or truncated tokens are refused without a lookup.
 func (k *Keys) NewToken(kind TokenKind) (token, id string) {
-	var raw [tokenRandom + tokenTag]byte
-	rand.Read(raw[:tokenRandom])
-	k.tag(kind, raw[:tokenRandom], raw[tokenRandom:])
-	token = string(kind) + base64.RawURLEncoding.EncodeToString(raw[:])
-	return token, TokenID(token)
+	var raw [tokenLen]byte
+	binary.BigEndian.PutUint64(raw[:tokenOrder], uint64(time.Now().UnixNano()))
+	rand.Read(raw[tokenOrder : tokenOrder+tokenRandom])
+	return k.encode(kind, &raw)
 }
 
 // DeriveToken returns the token of the given kind derived from a parent
 // token: the same parent always yields the same token. A retried refresh
 // within the grace window gets the very successor it got the first time
-// without latchkey keeping that successor in clear.
+// without latchkey keeping that successor in clear. The successor keeps its
+// parent's issue time, which places it near the parent in the index.
 func (k *Keys) DeriveToken(kind TokenKind, parent, label string) (token, id string) {
 	m := hmac.New(sha256.New, k.tokenMAC)
 	m.Write([]byte("derive\x00" + label + "\x00" + parent))
-	var raw [tokenRandom + tokenTag]byte
-	copy(raw[:tokenRandom], m.Sum(nil))
-	k.tag(kind, raw[:tokenRandom], raw[tokenRandom:])
+	var raw [tokenLen]byte
+	copy(raw[tokenOrder:], m.Sum(nil))
+	if b, ok := decodeBody(parent[min(kindLen, len(parent)):]); ok && len(b) == tokenLen {
+		copy(raw[:tokenOrder], b[:tokenOrder])
+	} else {
+		copy(raw[:tokenOrder], raw[tokenOrder:]) // a legacy parent has no issue time to keep
+	}
+	return k.encode(kind, &raw)
+}
+
+func (k *Keys) encode(kind TokenKind, raw *[tokenLen]byte) (token, id string) {
+	k.tag(kind, raw[:tokenOrder+tokenRandom], raw[tokenOrder+tokenRandom:])
 	token = string(kind) + base64.RawURLEncoding.EncodeToString(raw[:])
 	return token, TokenID(token)
 }
@@ -55,28 +73,53 @@ func (k *Keys) DeriveToken(kind TokenKind, parent, label string) (token, id stri
 // carries a valid tag. It needs no database.
 func (k *Keys) CheckToken(kind TokenKind, token string) bool {
 	body, ok := strings.CutPrefix(token, string(kind))
-	if !ok || len(body) != base64.RawURLEncoding.EncodedLen(tokenRandom+tokenTag) {
+	if !ok {
 		return false
 	}
-	var raw [tokenRandom + tokenTag]byte
-	if n, err := base64.RawURLEncoding.Decode(raw[:], []byte(body)); err != nil || n != len(raw) {
+	raw, ok := decodeBody(body)
+	if !ok {
 		return false
 	}
 	var want [tokenTag]byte
-	k.tag(kind, raw[:tokenRandom], want[:])
-	return hmac.Equal(want[:], raw[tokenRandom:])
+	k.tag(kind, raw[:len(raw)-tokenTag], want[:])
+	return hmac.Equal(want[:], raw[len(raw)-tokenTag:])
 }
 
-func (k *Keys) tag(kind TokenKind, random, out []byte) {
+// decodeBody decodes the part of a token after its kind; ok is false
+// unless it has the length of a current or a legacy token.
+func decodeBody(s string) ([]byte, bool) {
+	n := len(s)
+	if n != base64.RawURLEncoding.EncodedLen(tokenLen) && n != base64.RawURLEncoding.EncodedLen(legacyLen) {
+		return nil, false
+	}
+	raw := make([]byte, base64.RawURLEncoding.DecodedLen(n))
+	if m, err := base64.RawURLEncoding.Decode(raw, []byte(s)); err != nil || m != len(raw) {
+		return nil, false
+	}
+	return raw, true
+}
+
+func (k *Keys) tag(kind TokenKind, msg, out []byte) {
 	m := hmac.New(sha256.New, k.tokenMAC)
 	m.Write([]byte(kind))
-	m.Write(random)
+	m.Write(msg)
 	copy(out, m.Sum(nil))
 }
 
-// TokenID is the stored form of a token: base64url(SHA-256(token)). Tokens
-// carry 256 random bits, so a plain hash is enough to make a stolen table useless.
+// TokenID is the stored form of a token: its hex issue time, so that new
+// rows land together at the end of the index, then base64url(SHA-256(token)).
+// Tokens carry 256 random bits, so a plain hash is enough to make a stolen
+// table useless. Legacy tokens, with no issue time, are stored under the hash.
 func TokenID(token string) string {
 	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	h := base64.RawURLEncoding.EncodeToString(sum[:])
+	if len(token) != kindLen+base64.RawURLEncoding.EncodedLen(tokenLen) || !strings.HasPrefix(token, "lk_") {
+		return h
+	}
+	// The first 11 characters of the body hold the 8 bytes of issue time.
+	var buf [9]byte
+	if _, err := base64.RawURLEncoding.Decode(buf[:], []byte(token[kindLen:kindLen+12])); err != nil {
+		return h
+	}
+	return hex.EncodeToString(buf[:tokenOrder]) + h
 }

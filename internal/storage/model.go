@@ -123,7 +123,7 @@ type AuthCode struct {
 // AccessToken is an issued access token. Its ID is the hash of the token (or the JWT's jti).
 type AccessToken struct {
 	ID        string
-	FamilyID  string // shared with the refresh tokens of the same grant
+	FamilyID  string // shared with the refresh tokens of the same grant; empty when there are none and no code
 	ClientID  string
 	AccountID string
 	Owner     ResourceOwner

@@ -92,6 +92,20 @@ func testTokensAndRevocation(t *testing.T, s storage.Storage) {
 	must(t, s.RevokeRefreshToken(c, b.Refresh.ID, now), "revoke one refresh token")
 	equal(t, countLive(t, s, b.Refresh.ID), 0, "refresh revoked")
 	wantErr(t, s.RevokeAccessToken(c, "nope", now), storage.ErrNotFound, "revoke unknown")
+
+	// Tokens of no family (client_credentials) are untouched by family
+	// revocation, even of the empty family, and are revoked one by one.
+	loners := make([]string, 3)
+	for i := range loners {
+		loners[i] = fmt.Sprintf("at-loner-%d", i)
+		lone := storage.AccessToken{ID: loners[i], ClientID: f.client.ID,
+			Owner: storage.ResourceOwner{Type: storage.OwnerClient, ID: f.client.ID}, IssuedAt: now}
+		must(t, s.CreateTokens(c, storage.TokenSet{Access: &lone}), "create token of no family")
+	}
+	must(t, s.RevokeFamily(c, "", now), "revoke the empty family")
+	equal(t, countLive(t, s, loners...), 3, "tokens of no family after revoking the empty family")
+	must(t, s.RevokeAccessToken(c, loners[0], now), "revoke a token of no family")
+	equal(t, countLive(t, s, loners...), 2, "tokens of no family after revoking one")
 }
 
 // rotation returns the successor pair for rotating old in family.

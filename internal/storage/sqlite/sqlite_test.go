@@ -21,3 +21,16 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+func TestUpgrades(t *testing.T) {
+	conformance.RunUpgrades(t, func(t *testing.T) func(int) storage.Storage {
+		path := filepath.Join(t.TempDir(), "lk.db")
+		return func(version int) storage.Storage {
+			s, err := sqlite.Open(context.Background(), path, sqlstore.Options{Migrate: true, MigrateTo: version, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatalf("open sqlite at schema version %d: %v", version, err)
+			}
+			return s
+		}
+	})
+}

@@ -50,11 +50,15 @@ func SchemaVersion() int {
 	return len(ms)
 }
 
-// migrate applies pending migrations (apply) or checks that none are pending.
-func (s *Store) migrate(ctx context.Context, apply bool) error {
+// migrate applies pending migrations up to version to (0: all) when apply
+// is set, or checks that none are pending.
+func (s *Store) migrate(ctx context.Context, apply bool, to int) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
+	}
+	if apply && to > 0 && to < len(ms) {
+		ms = ms[:to]
 	}
 	if !apply {
 		var v sql.NullInt64

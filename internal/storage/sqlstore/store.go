@@ -21,6 +21,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Migrate applies pending schema migrations; without it an out-of-date schema is refused.
 	Migrate bool
+	// MigrateTo stops Migrate at this schema version (0: the latest), so tests
+	// can build a database as an older release left it and then upgrade it.
+	MigrateTo int
 	// SecretFingerprint, when set, is recorded on first use and checked on every
 	// open, so a node started with the wrong system secret fails at once instead
 	// of rejecting every client secret.
@@ -76,7 +79,7 @@ func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*St
 	if err := write.PingContext(pctx); err != nil {
 		return fail(fmt.Errorf("connect to %s database: %w", f.Name(), err))
 	}
-	if err := s.migrate(ctx, opts.Migrate); err != nil {
+	if err := s.migrate(ctx, opts.Migrate, opts.MigrateTo); err != nil {
 		return fail(err)
 	}
 	s.commit = newCommitter(write, f.Writers(), f.Retryable, s.log)

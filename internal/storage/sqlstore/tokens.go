@@ -196,8 +196,12 @@ func (s *Store) RevokeFamily(ctx context.Context, familyID string, now time.Time
 }
 
 func revokeFamily(ctx context.Context, tx *wtx, familyID string, now int64) error {
+	if familyID == "" {
+		return nil // tokens of no family (no refresh token, no code) are revoked one by one
+	}
 	for _, q := range []string{
-		`UPDATE access_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at = 0`,
+		// family_id <> '' lets the planner use the partial index (migration 0003).
+		`UPDATE access_tokens SET revoked_at = $2 WHERE family_id = $1 AND family_id <> '' AND revoked_at = 0`,
 		`UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at = 0`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, familyID, now); err != nil {

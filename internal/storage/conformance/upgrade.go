@@ -1,0 +1,51 @@
+package conformance
+
+import (
+	"testing"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+func testUpgrade(t *testing.T, reopen Reopener, from int) {
+	c := ctx(t)
+	open := reopen(t)
+	old := open(from)
+	f := setup(t, old)
+	// Ids as older releases wrote them: a plain hash, no issue-time prefix.
+	a := f.tokens("fam-old", "8Jq2kY0VsmR3b0pXy9Lx7c1tQe5nWz4aHfGdUo6iKjM", now)
+	gone := f.tokens("fam-gone", "Zr7", now.Add(-48*time.Hour))
+	lone := storage.AccessToken{ID: "at-lone", ClientID: f.client.ID,
+		Owner: storage.ResourceOwner{Type: storage.OwnerClient, ID: f.client.ID}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+	for _, ts := range []storage.TokenSet{a, gone, {Access: &lone}} {
+		must(t, old.CreateTokens(c, ts), "create tokens before the upgrade")
+	}
+	must(t, old.Close(), "close the old store")
+
+	s := open(0)
+	defer s.Close()
+	gotA, err := s.GetAccessToken(c, a.Access.ID)
+	must(t, err, "get access token after the upgrade")
+	equal(t, gotA, *a.Access, "access token after the upgrade")
+	gotR, err := s.GetRefreshToken(c, a.Refresh.ID)
+	must(t, err, "get refresh token after the upgrade")
+	equal(t, gotR, *a.Refresh, "refresh token after the upgrade")
+	gotL, err := s.GetAccessToken(c, lone.ID)
+	must(t, err, "get token of no family after the upgrade")
+	equal(t, gotL, lone, "token of no family after the upgrade")
+
+	rot := f.rotation(a.Refresh.ID, "new", now.Add(time.Minute), 0)
+	rot.Access.FamilyID, rot.Refresh.FamilyID = "fam-old", "fam-old"
+	res, err := s.RotateRefreshToken(c, rot)
+	must(t, err, "rotate an old refresh token after the upgrade")
+	equal(t, res.Outcome, storage.OutcomeRotated, "rotation outcome")
+	must(t, s.RevokeFamily(c, "fam-old", now.Add(2*time.Minute)), "revoke the old family")
+	equal(t, countLive(t, s, a.Access.ID, a.Refresh.ID, rot.Access.ID, rot.Refresh.ID), 0, "live tokens of the revoked family")
+	equal(t, countLive(t, s, lone.ID), 1, "token of no family after family revocation")
+
+	n, err := s.DeleteExpired(c, now.Add(-time.Hour))
+	must(t, err, "delete expired after the upgrade")
+	equal(t, n, int64(2), "expired rows swept after the upgrade")
+	_, err = s.GetRefreshToken(c, gone.Refresh.ID)
+	wantErr(t, err, storage.ErrNotFound, "swept refresh token")
+}
