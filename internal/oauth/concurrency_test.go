@@ -100,6 +100,27 @@ func TestConcurrentRefreshWithGraceGetsSameSuccessor(t *testing.T) {
 	})
 }
 
+// TestConcurrentRefreshWithMovingClock: racers that read the token before
+// the winner rotated it derive successors for their own time, and must still
+// be handed the winner's.
+func TestConcurrentRefreshWithMovingClock(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		_, rt := e.login(guestApp, guestSec)
+		e.clock.SetTick(time.Millisecond)
+		defer e.clock.SetTick(0)
+		answers := e.race(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, guestApp, guestSec)
+		first := answers[0].body
+		for i, a := range answers {
+			if a.status != http.StatusOK {
+				t.Fatalf("racer %d: %d %v", i, a.status, a.body)
+			}
+			if a.body["refresh_token"] != first["refresh_token"] || a.body["access_token"] != first["access_token"] {
+				t.Fatalf("racer %d got a different successor", i)
+			}
+		}
+	})
+}
+
 func TestConcurrentRefreshWithoutGraceRevokesFamily(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		at, rt := e.login(nograceApp, nograSec)

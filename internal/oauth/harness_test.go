@@ -43,11 +43,20 @@ const (
 
 // clock is a settable time source shared by the server and the test.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	tick time.Duration // added after every reading, when set
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.t
+	c.t = c.t.Add(c.tick)
+	return t
+}
+
+func (c *clock) SetTick(d time.Duration) { c.mu.Lock(); c.tick = d; c.mu.Unlock() }
 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 

@@ -287,10 +287,14 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 		}
 		return res, nil
 	}
-	// The successor is derived from the presented token, so a retry within
-	// the grace window can be handed the very same tokens again.
-	access, accessID := s.keys.DeriveToken(secrets.AccessTokenKind, req.RefreshToken, "access")
-	refresh, refreshID := s.keys.DeriveToken(secrets.RefreshTokenKind, req.RefreshToken, "refresh")
+	// The successor is derived from the presented token and the rotation
+	// time, so a retry within the grace window, which finds that time
+	// stored, can be handed the very same tokens again.
+	derivedAt := now
+	if !old.RotatedAt.IsZero() {
+		derivedAt = old.RotatedAt
+	}
+	access, accessID, refresh, refreshID := s.successors(req.RefreshToken, derivedAt)
 	res, set := s.mintWith(g, old.FamilyID, now, access, accessID, refresh, refreshID)
 	set.Refresh.ExpiresAt = old.ExpiresAt // the family's absolute lifetime does not restart
 	rot, err := s.store.RotateRefreshToken(ctx, storage.Rotation{OldID: oldID, Access: *set.Access, Refresh: *set.Refresh,
@@ -308,7 +312,11 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	}
 	at := *set.Access
 	if rot.Outcome == storage.OutcomeGrace {
-		// Same tokens as the first time; report what was stored then.
+		// Same tokens as the first time; report what was stored then. A
+		// concurrent first rotation may have won with another time.
+		if rot.Successor.ID != refreshID && !rot.Old.RotatedAt.Equal(derivedAt) {
+			res.AccessToken, accessID, res.RefreshToken, refreshID = s.successors(req.RefreshToken, rot.Old.RotatedAt)
+		}
 		stored, err := s.store.GetAccessToken(ctx, accessID)
 		if err != nil || rot.Successor.ID != refreshID || !stored.RevokedAt.IsZero() {
 			return TokenResult{}, invalidGrant("the refresh token was already used")
@@ -323,6 +331,13 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 		return TokenResult{}, oerr
 	}
 	return res, nil
+}
+
+// successors derives the tokens that replace a refresh token rotated at at.
+func (s *Server) successors(refreshToken string, at time.Time) (access, accessID, refresh, refreshID string) {
+	access, accessID = s.keys.DeriveToken(secrets.AccessTokenKind, refreshToken, "access", at)
+	refresh, refreshID = s.keys.DeriveToken(secrets.RefreshTokenKind, refreshToken, "refresh", at)
+	return access, accessID, refresh, refreshID
 }
 
 // Internal turns a storage failure into a server_error, logging the cause.

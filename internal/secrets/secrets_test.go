@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fastArgon2 keeps tests quick; the format and checks are the same.
@@ -105,11 +107,13 @@ func TestTokens(t *testing.T) {
 	if testKeys(t, strings.Repeat("b", 32)).CheckToken(AccessTokenKind, tok) {
 		t.Fatal("token accepted under another system secret")
 	}
-	d1, _ := k.DeriveToken(RefreshTokenKind, tok, "successor")
-	d2, _ := k.DeriveToken(RefreshTokenKind, tok, "successor")
-	d3, _ := k.DeriveToken(RefreshTokenKind, tok, "access")
-	if d1 != d2 || d1 == d3 || !k.CheckToken(RefreshTokenKind, d1) {
-		t.Fatalf("derived tokens: %q %q %q", d1, d2, d3)
+	at := time.Now()
+	d1, _ := k.DeriveToken(RefreshTokenKind, tok, "successor", at)
+	d2, _ := k.DeriveToken(RefreshTokenKind, tok, "successor", at.Truncate(time.Millisecond))
+	d3, _ := k.DeriveToken(RefreshTokenKind, tok, "access", at)
+	d4, _ := k.DeriveToken(RefreshTokenKind, tok, "successor", at.Add(time.Millisecond))
+	if d1 != d2 || d1 == d3 || d1 == d4 || !k.CheckToken(RefreshTokenKind, d1) {
+		t.Fatalf("derived tokens: %q %q %q %q", d1, d2, d3, d4)
 	}
 }
 
@@ -123,10 +127,10 @@ func TestTokenIDsSortByIssueTime(t *testing.T) {
 		}
 		prev = id[:16]
 	}
-	parent, pid := k.NewToken(RefreshTokenKind)
-	_, did := k.DeriveToken(RefreshTokenKind, parent, "refresh")
-	if did[:16] != pid[:16] || did == pid {
-		t.Fatalf("derived id %q does not keep its parent's issue time %q", did, pid)
+	parent, _ := k.NewToken(RefreshTokenKind)
+	at := time.UnixMilli(1_800_000_000_123)
+	if _, did := k.DeriveToken(RefreshTokenKind, parent, "refresh", at); did[:16] != fmt.Sprintf("%016x", at.UnixNano()) {
+		t.Fatalf("derived id %q does not begin with the time it was derived at", did)
 	}
 	var prevFam string
 	for range 100 {
@@ -154,7 +158,7 @@ func TestLegacyTokensStillAccepted(t *testing.T) {
 	if TokenID(tok) != base64.RawURLEncoding.EncodeToString(sum[:]) {
 		t.Fatalf("legacy token id %q is not its plain hash", TokenID(tok))
 	}
-	if d, _ := k.DeriveToken(RefreshTokenKind, tok, "refresh"); !k.CheckToken(RefreshTokenKind, d) || len(d) == len(tok) {
+	if d, _ := k.DeriveToken(RefreshTokenKind, tok, "refresh", time.Now()); !k.CheckToken(RefreshTokenKind, d) || len(d) == len(tok) {
 		t.Fatalf("successor of a legacy token %q", d)
 	}
 }

@@ -46,20 +46,16 @@ func (k *Keys) NewToken(kind TokenKind) (token, id string) {
 }
 
 // DeriveToken returns the token of the given kind derived from a parent
-// token: the same parent always yields the same token. A retried refresh
-// within the grace window gets the very successor it got the first time
-// without latchkey keeping that successor in clear. The successor keeps its
-// parent's issue time, which places it near the parent in the index.
-func (k *Keys) DeriveToken(kind TokenKind, parent, label string) (token, id string) {
+// token and the time it was derived at (to the millisecond): the same
+// parent and time always yield the same token. A retried refresh within the
+// grace window gets the very successor it got the first time without
+// latchkey keeping that successor in clear.
+func (k *Keys) DeriveToken(kind TokenKind, parent, label string, at time.Time) (token, id string) {
 	m := hmac.New(sha256.New, k.tokenMAC)
 	m.Write([]byte("derive\x00" + label + "\x00" + parent))
 	var raw [tokenLen]byte
+	binary.BigEndian.PutUint64(raw[:tokenOrder], uint64(at.UnixMilli())*uint64(time.Millisecond))
 	copy(raw[tokenOrder:], m.Sum(nil))
-	if b, ok := decodeBody(parent[min(kindLen, len(parent)):]); ok && len(b) == tokenLen {
-		copy(raw[:tokenOrder], b[:tokenOrder])
-	} else {
-		copy(raw[:tokenOrder], raw[tokenOrder:]) // a legacy parent has no issue time to keep
-	}
 	return k.encode(kind, &raw)
 }
 
