@@ -8,44 +8,54 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
-// ClientCacheTTL is how long a loaded client is reused. Every token request
-// authenticates its client, and reading it from the database was the
-// largest cost of the token endpoint after the write itself; a changed or
-// deleted client (a rotated secret) takes effect on every node within this time.
+// ClientCacheTTL is how long a loaded client or merchant is reused. Every
+// token request authenticates its client, and reading it from the database
+// was the largest cost of the token endpoint after the write itself;
+// introspection reads a token's merchant. A changed or deleted client (a
+// rotated secret) or merchant takes effect on every node within this time.
 const ClientCacheTTL = 5 * time.Second
 
-// maxCachedClients bounds the cache; clients are few, but ids come from callers.
-const maxCachedClients = 4096
+// maxCached bounds each cache; clients and merchants are few, but ids come from callers.
+const maxCached = 4096
 
-type clientCache struct {
+// ttlCache keeps recently loaded directory records by id. Unknown ids are
+// not cached, so a flood of made-up ids cannot push real entries out.
+type ttlCache[T any] struct {
 	mu sync.Mutex
-	m  map[string]cachedClient
+	m  map[string]cached[T]
 }
 
-type cachedClient struct {
-	c     storage.Client
+type cached[T any] struct {
+	v     T
 	until time.Time
 }
 
-// client loads a client through the cache. Unknown ids are not cached, so
-// a flood of made-up ids cannot push real clients out.
-func (s *Server) client(ctx context.Context, id string) (storage.Client, error) {
-	now := s.now()
-	s.clients.mu.Lock()
-	e, ok := s.clients.m[id]
-	s.clients.mu.Unlock()
+func (c *ttlCache[T]) get(ctx context.Context, id string, now time.Time, load func(context.Context, string) (T, error)) (T, error) {
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
 	if ok && now.Before(e.until) {
-		return e.c, nil
+		return e.v, nil
 	}
-	c, err := s.store.GetClient(ctx, id)
+	v, err := load(ctx, id)
 	if err != nil {
-		return c, err
+		return v, err
 	}
-	s.clients.mu.Lock()
-	if s.clients.m == nil || len(s.clients.m) >= maxCachedClients {
-		s.clients.m = map[string]cachedClient{}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCached {
+		c.m = map[string]cached[T]{}
 	}
-	s.clients.m[id] = cachedClient{c: c, until: now.Add(ClientCacheTTL)}
-	s.clients.mu.Unlock()
-	return c, nil
+	c.m[id] = cached[T]{v: v, until: now.Add(ClientCacheTTL)}
+	c.mu.Unlock()
+	return v, nil
+}
+
+// client loads a client through the cache.
+func (s *Server) client(ctx context.Context, id string) (storage.Client, error) {
+	return s.clients.get(ctx, id, s.now(), s.store.GetClient)
+}
+
+// merchant loads a merchant through the cache.
+func (s *Server) merchant(ctx context.Context, id string) (storage.Merchant, error) {
+	return s.merchants.get(ctx, id, s.now(), s.store.GetMerchant)
 }

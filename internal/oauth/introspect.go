@@ -124,13 +124,13 @@ func (s *Server) Introspect(ctx context.Context, token, hint string) (Introspect
 	switch ti.owner.Type {
 	case storage.OwnerMerchant:
 		out.MerchantID = ti.owner.ID
-		if m, err := s.store.GetMerchant(ctx, ti.owner.ID); err == nil {
+		if m, err := s.merchant(ctx, ti.owner.ID); err == nil {
 			out.OrganizationID = m.OrganizationID
 		}
 	case storage.OwnerOrganization:
 		out.OrganizationID = ti.owner.ID
 	case storage.OwnerClient:
-		if c, err := s.store.GetClient(ctx, ti.clientID); err == nil {
+		if c, err := s.client(ctx, ti.clientID); err == nil {
 			out.MerchantID = c.MerchantID
 		}
 	}

@@ -49,16 +49,17 @@ type Throttle struct {
 
 // Server is the OAuth 2.0 core.
 type Server struct {
-	store    storage.Storage
-	keys     *secrets.Keys
-	issuer   string
-	log      *slog.Logger
-	now      func() time.Time
-	argon2   secrets.Argon2Params
-	pool     *pool
-	throttle Throttle
-	keyring  *signing.Keyring
-	clients  clientCache
+	store     storage.Storage
+	keys      *secrets.Keys
+	issuer    string
+	log       *slog.Logger
+	now       func() time.Time
+	argon2    secrets.Argon2Params
+	pool      *pool
+	throttle  Throttle
+	keyring   *signing.Keyring
+	clients   ttlCache[storage.Client]
+	merchants ttlCache[storage.Merchant]
 	// dummyHash is checked for unknown users so they cost what a wrong password costs.
 	dummyHash string
 }

@@ -345,14 +345,14 @@ func (s *Server) Internal(ctx context.Context, what string, err error) *Error {
 	return s.internal(ctx, what, err)
 }
 
-// Client loads a client, for dialects that act on a token's client.
+// Client loads a client (cached for ClientCacheTTL), for dialects that act on a token's client.
 func (s *Server) Client(ctx context.Context, id string) (storage.Client, error) {
-	return s.store.GetClient(ctx, id)
+	return s.client(ctx, id)
 }
 
-// Merchant loads a merchant, for dialects that answer with its name.
+// Merchant loads a merchant (cached for ClientCacheTTL), for dialects that answer with its name.
 func (s *Server) Merchant(ctx context.Context, id string) (storage.Merchant, error) {
-	return s.store.GetMerchant(ctx, id)
+	return s.merchant(ctx, id)
 }
 
 func (s *Server) internal(ctx context.Context, what string, err error) *Error {
