@@ -46,6 +46,8 @@ func Open(ctx context.Context, dsn string, opts sqlstore.Options) (*sqlstore.Sto
 
 type flavor struct{}
 
+func (flavor) Embedded() bool { return false } // over the network
+
 func (flavor) Name() string { return "postgres" }
 
 func (flavor) Writers() int { return writers }

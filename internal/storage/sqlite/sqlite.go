@@ -59,6 +59,8 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 
 type flavor struct{}
 
+func (flavor) Embedded() bool { return true } // in process
+
 func (flavor) Name() string { return "sqlite" }
 
 func (flavor) Writers() int { return 1 }

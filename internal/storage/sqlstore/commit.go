@@ -13,7 +13,7 @@ import (
 // maxBatch bounds how many writes share one transaction.
 const maxBatch = 256
 
-// batchTimeout bounds one transaction, whoever is waiting on it.
+// batchTimeout bounds one transaction on a networked database, whoever is waiting on it.
 const batchTimeout = 30 * time.Second
 
 var errClosed = errors.New("storage is closed")
@@ -39,6 +39,7 @@ type committer struct {
 	stmts     *stmtCache
 	log       *slog.Logger
 	retryable func(error) bool
+	embedded  bool // see Flavor.Embedded
 	reqs      chan *writeReq
 
 	mu     sync.RWMutex // held for reading while sending, for writing to close
@@ -47,8 +48,9 @@ type committer struct {
 	wg     sync.WaitGroup
 }
 
-func newCommitter(db *sql.DB, workers int, retryable func(error) bool, log *slog.Logger) *committer {
-	c := &committer{db: db, stmts: &stmtCache{db: db}, log: log, retryable: retryable, reqs: make(chan *writeReq), quit: make(chan struct{})}
+func newCommitter(db *sql.DB, workers int, embedded bool, retryable func(error) bool, log *slog.Logger) *committer {
+	c := &committer{db: db, stmts: &stmtCache{db: db}, log: log, retryable: retryable, embedded: embedded,
+		reqs: make(chan *writeReq), quit: make(chan struct{})}
 	for range max(workers, 1) {
 		c.wg.Add(1)
 		go c.work()
@@ -162,8 +164,14 @@ func (c *committer) tx(reqs []*writeReq) error {
 }
 
 func (c *committer) tryTx(reqs []*writeReq) error {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-	defer cancel()
+	// An embedded database's statements cannot hang on a network, and its
+	// busy timeout bounds waiting for a lock, so it runs without a deadline.
+	ctx := context.Background()
+	if !c.embedded {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, batchTimeout)
+		defer cancel()
+	}
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

@@ -41,12 +41,23 @@ func (c *stmtCache) close() {
 // pool runs queries on a *sql.DB through prepared statements.
 type pool struct {
 	*sql.DB
-	stmts *stmtCache
+	stmts    *stmtCache
+	embedded bool // see Flavor.Embedded
 }
 
-func newPool(db *sql.DB) *pool { return &pool{DB: db, stmts: &stmtCache{db: db}} }
+func newPool(db *sql.DB, embedded bool) *pool {
+	return &pool{DB: db, stmts: &stmtCache{db: db}, embedded: embedded}
+}
+
+func (p *pool) ctx(ctx context.Context) context.Context {
+	if p.embedded {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
 
 func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = p.ctx(ctx)
 	st, err := p.stmts.get(ctx, query)
 	if err != nil {
 		return p.DB.QueryRowContext(ctx, query, args...) // reports the same error
@@ -55,6 +66,7 @@ func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *
 }
 
 func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = p.ctx(ctx)
 	st, err := p.stmts.get(ctx, query)
 	if err != nil {
 		return nil, err

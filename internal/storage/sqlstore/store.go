@@ -45,6 +45,12 @@ type Flavor interface {
 	LockMigrations(ctx context.Context, tx *sql.Tx) error
 	// Writers is how many transactions the group committer runs at once.
 	Writers() int
+	// Embedded reports whether the database runs inside this process, so a
+	// statement never waits on a network. The store then runs statements
+	// under a context that cannot be cancelled: a cancellable one costs a
+	// goroutine per statement in database/sql and another in the driver,
+	// more than a point lookup itself.
+	Embedded() bool
 }
 
 // Store is a storage.Storage on a SQL database.
@@ -66,7 +72,7 @@ var _ storage.Storage = (*Store)(nil)
 // answers, migrates or checks the schema, and checks the secret fingerprint.
 // read and write may be the same pool. On error the pools are closed.
 func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*Store, error) {
-	s := &Store{flavor: f, read: read, reader: newPool(read), write: write, log: opts.Logger}
+	s := &Store{flavor: f, read: read, reader: newPool(read, f.Embedded()), write: write, log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -82,7 +88,7 @@ func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*St
 	if err := s.migrate(ctx, opts.Migrate, opts.MigrateTo); err != nil {
 		return fail(err)
 	}
-	s.commit = newCommitter(write, f.Writers(), f.Retryable, s.log)
+	s.commit = newCommitter(write, f.Writers(), f.Embedded(), f.Retryable, s.log)
 	if opts.SecretFingerprint != "" {
 		if err := s.checkFingerprint(ctx, opts.SecretFingerprint); err != nil {
 			s.commit.close()
