@@ -24,6 +24,8 @@ type Keys struct {
 	clientSecret []byte // keys the client secret hash
 	tokenMAC     []byte // keys the tag opaque tokens carry
 	encryption   []byte // encrypts signing keys at rest
+
+	clientSecretMAC, tokenMACs *macer // reusable HMAC states under the two keys above
 }
 
 // NewKeys derives the keys from the system secret with HKDF-SHA256.
@@ -45,6 +47,7 @@ func NewKeys(systemSecret []byte) (*Keys, error) {
 	if k.encryption, err = derive("encryption v1"); err != nil {
 		return nil, fmt.Errorf("derive encryption key: %w", err)
 	}
+	k.clientSecretMAC, k.tokenMACs = newMacer(k.clientSecret), newMacer(k.tokenMAC)
 	return &k, nil
 }
 
@@ -57,17 +60,21 @@ const clientSecretPrefix = "hmac-sha256$v1$"
 // HashClientSecret returns what is stored for a client secret: an
 // HMAC-SHA256 of it under a key derived from the system secret.
 func (k *Keys) HashClientSecret(secret string) string {
-	m := hmac.New(sha256.New, k.clientSecret)
-	m.Write([]byte(secret))
-	return clientSecretPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	return clientSecretPrefix + base64.RawURLEncoding.EncodeToString(k.clientSecretMAC.sum(sum[:0], []byte(secret)))
 }
 
 // VerifyClientSecret reports, in constant time, whether secret matches stored.
 func (k *Keys) VerifyClientSecret(stored, secret string) bool {
-	if !strings.HasPrefix(stored, clientSecretPrefix) || secret == "" {
+	encoded, ok := strings.CutPrefix(stored, clientSecretPrefix)
+	if !ok || secret == "" || len(encoded) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
 		return false
 	}
-	return hmac.Equal([]byte(stored), []byte(k.HashClientSecret(secret)))
+	var want, got [sha256.Size]byte
+	if n, err := base64.RawURLEncoding.Decode(want[:], []byte(encoded)); err != nil || n != len(want) {
+		return false
+	}
+	return hmac.Equal(want[:], k.clientSecretMAC.sum(got[:0], []byte(secret)))
 }
 
 // Fingerprint identifies the system secret without revealing it, so a
@@ -122,8 +129,6 @@ func DecodeSystemSecret(s string) ([]byte, error) {
 // MAC returns a base64url HMAC-SHA256 of data for a named purpose (for
 // example CSRF tokens), under a key derived from the system secret.
 func (k *Keys) MAC(purpose string, data []byte) string {
-	m := hmac.New(sha256.New, k.tokenMAC)
-	m.Write([]byte("mac\x00" + purpose + "\x00"))
-	m.Write(data)
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(k.tokenMACs.sum(sum[:0], []byte("mac\x00"+purpose+"\x00"), data))
 }

@@ -51,17 +51,18 @@ func (k *Keys) NewToken(kind TokenKind) (token, id string) {
 // grace window gets the very successor it got the first time without
 // latchkey keeping that successor in clear.
 func (k *Keys) DeriveToken(kind TokenKind, parent, label string, at time.Time) (token, id string) {
-	m := hmac.New(sha256.New, k.tokenMAC)
-	m.Write([]byte("derive\x00" + label + "\x00" + parent))
 	var raw [tokenLen]byte
 	binary.BigEndian.PutUint64(raw[:tokenOrder], uint64(at.UnixMilli())*uint64(time.Millisecond))
-	copy(raw[tokenOrder:], m.Sum(nil))
+	k.tokenMACs.sum(raw[tokenOrder:tokenOrder], []byte("derive\x00"+label+"\x00"+parent))
 	return k.encode(kind, &raw)
 }
 
 func (k *Keys) encode(kind TokenKind, raw *[tokenLen]byte) (token, id string) {
 	k.tag(kind, raw[:tokenOrder+tokenRandom], raw[tokenOrder+tokenRandom:])
-	token = string(kind) + base64.RawURLEncoding.EncodeToString(raw[:])
+	var buf [kindLen + (tokenLen*8+5)/6]byte
+	n := copy(buf[:], kind)
+	base64.RawURLEncoding.Encode(buf[n:], raw[:])
+	token = string(buf[:])
 	return token, TokenID(token)
 }
 
@@ -96,10 +97,8 @@ func decodeBody(s string) ([]byte, bool) {
 }
 
 func (k *Keys) tag(kind TokenKind, msg, out []byte) {
-	m := hmac.New(sha256.New, k.tokenMAC)
-	m.Write([]byte(kind))
-	m.Write(msg)
-	copy(out, m.Sum(nil))
+	var sum [sha256.Size]byte
+	copy(out, k.tokenMACs.sum(sum[:0], []byte(kind), msg))
 }
 
 // TokenID is the stored form of a token: its hex issue time, so that new
@@ -108,14 +107,16 @@ func (k *Keys) tag(kind TokenKind, msg, out []byte) {
 // table useless. Legacy tokens, with no issue time, are stored under the hash.
 func TokenID(token string) string {
 	sum := sha256.Sum256([]byte(token))
-	h := base64.RawURLEncoding.EncodeToString(sum[:])
+	var id [2*tokenOrder + (sha256.Size*8+5)/6]byte
+	base64.RawURLEncoding.Encode(id[2*tokenOrder:], sum[:])
 	if len(token) != kindLen+base64.RawURLEncoding.EncodedLen(tokenLen) || !strings.HasPrefix(token, "lk_") {
-		return h
+		return string(id[2*tokenOrder:])
 	}
-	// The first 11 characters of the body hold the 8 bytes of issue time.
-	var buf [9]byte
-	if _, err := base64.RawURLEncoding.Decode(buf[:], []byte(token[kindLen:kindLen+12])); err != nil {
-		return h
+	// The first 12 characters of the body hold the 8 bytes of issue time (and 1 more).
+	var order [9]byte
+	if _, err := base64.RawURLEncoding.Decode(order[:], []byte(token[kindLen:kindLen+12])); err != nil {
+		return string(id[2*tokenOrder:])
 	}
-	return hex.EncodeToString(buf[:tokenOrder]) + h
+	hex.Encode(id[:2*tokenOrder], order[:tokenOrder])
+	return string(id[:])
 }
