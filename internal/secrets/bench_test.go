@@ -34,3 +34,17 @@ func BenchmarkCheckToken(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyPassword is one password check at the default (OWASP) parameters.
+func BenchmarkVerifyPassword(b *testing.B) {
+	hash, err := HashPassword("correct horse battery staple", DefaultArgon2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, _, err := VerifyPassword(hash, "correct horse battery staple", DefaultArgon2); !ok || err != nil {
+			b.Fatal("password refused")
+		}
+	}
+}
