@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -24,9 +26,10 @@ var errClosed = errors.New("storage is closed")
 type writeFn func(ctx context.Context, tx *wtx) error
 
 type writeReq struct {
-	ctx  context.Context
-	fn   writeFn
-	done chan error
+	ctx    context.Context
+	fn     writeFn
+	tokens *storage.TokenSet // instead of fn: a batch stores all its token sets together
+	done   chan error
 }
 
 // committer is the group commit: writers queue their work, and each worker
@@ -62,10 +65,19 @@ func newCommitter(db *sql.DB, workers int, embedded bool, retryable func(error) 
 // is waited for even if ctx ends, so the caller never mistakes a committed
 // write for a failed one.
 func (c *committer) do(ctx context.Context, fn writeFn) error {
+	return c.queue(ctx, &writeReq{ctx: ctx, fn: fn})
+}
+
+// doTokens stores a token set, like do.
+func (c *committer) doTokens(ctx context.Context, tokens *storage.TokenSet) error {
+	return c.queue(ctx, &writeReq{ctx: ctx, tokens: tokens})
+}
+
+func (c *committer) queue(ctx context.Context, r *writeReq) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	r.done = make(chan error, 1)
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
@@ -176,11 +188,21 @@ func (c *committer) tryTx(reqs []*writeReq) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	w := &wtx{Tx: tx, stmts: c.stmts}
+	var sets []*storage.TokenSet
 	for _, r := range reqs {
-		if err := r.fn(ctx, &wtx{Tx: tx, stmts: c.stmts}); err != nil {
-			if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-				c.log.Warn("rollback failed", "err", rbErr)
-			}
+		if r.tokens != nil {
+			sets = append(sets, r.tokens)
+			continue
+		}
+		if err := r.fn(ctx, w); err != nil {
+			c.rollback(tx)
+			return err
+		}
+	}
+	if len(sets) > 0 {
+		if err := insertTokenSets(ctx, w, sets); err != nil {
+			c.rollback(tx)
 			return err
 		}
 	}
@@ -188,4 +210,10 @@ func (c *committer) tryTx(reqs []*writeReq) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+func (c *committer) rollback(tx *sql.Tx) {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		c.log.Warn("rollback failed", "err", err)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/storage"
@@ -80,27 +82,95 @@ const accessColumns = `id, family_id, client_id, account_id, owner_type, owner_i
 const refreshColumns = `id, family_id, client_id, account_id, owner_type, owner_id, scopes, access_token_id,
 	issued_at, expires_at, rotated_at, successor_id, revoked_at`
 
-// CreateTokens stores newly issued tokens.
+// CreateTokens stores newly issued tokens. The committer gathers the token
+// sets of a whole batch into a few multi-row INSERTs.
 func (s *Store) CreateTokens(ctx context.Context, tokens storage.TokenSet) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error { return insertTokens(ctx, tx, tokens) })
-	return s.wrap(err, "store tokens")
+	return s.wrap(s.commit.doTokens(ctx, &tokens), "store tokens")
 }
 
 func insertTokens(ctx context.Context, tx *wtx, t storage.TokenSet) error {
-	if a := t.Access; a != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO access_tokens (`+accessColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			a.ID, a.FamilyID, a.ClientID, nullable(a.AccountID), string(a.Owner.Type), a.Owner.ID, words(a.Scopes),
-			ms(a.IssuedAt), ms(a.ExpiresAt), ms(a.RevokedAt)); err != nil {
-			return err
+	return insertTokenSets(ctx, tx, []*storage.TokenSet{&t})
+}
+
+// maxRowsPerInsert bounds one multi-row INSERT (13 columns: 832 parameters,
+// well under either database's limit).
+const maxRowsPerInsert = 64
+
+// Multi-row INSERTs come in power-of-two sizes up to maxRowsPerInsert, so
+// only a handful of statements are ever prepared; index k holds 1<<k rows.
+var (
+	accessInserts  = multiInserts("access_tokens", accessColumns, 10)
+	refreshInserts = multiInserts("refresh_tokens", refreshColumns, 13)
+)
+
+func multiInserts(table, columns string, width int) []string {
+	var out []string
+	for rows := 1; rows <= maxRowsPerInsert; rows *= 2 {
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
+		for r := range rows {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for c := range width {
+				if c > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("$" + strconv.Itoa(r*width+c+1))
+			}
+			b.WriteByte(')')
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// insertTokenSets stores the tokens of many sets with as few statements as
+// the power-of-two sizes allow (13 sets: 8 + 4 + 1 rows).
+func insertTokenSets(ctx context.Context, tx *wtx, sets []*storage.TokenSet) error {
+	var access []*storage.AccessToken
+	var refresh []*storage.RefreshToken
+	for _, t := range sets {
+		if t.Access != nil {
+			access = append(access, t.Access)
+		}
+		if t.Refresh != nil {
+			refresh = append(refresh, t.Refresh)
 		}
 	}
-	if r := t.Refresh; r != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES
-			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			r.ID, r.FamilyID, r.ClientID, nullable(r.AccountID), string(r.Owner.Type), r.Owner.ID, words(r.Scopes),
-			r.AccessTokenID, ms(r.IssuedAt), ms(r.ExpiresAt), ms(r.RotatedAt), r.SuccessorID, ms(r.RevokedAt)); err != nil {
+	err := insertRows(ctx, tx, accessInserts, 10, len(access), func(args []any, i int) []any {
+		a := access[i]
+		return append(args, a.ID, a.FamilyID, a.ClientID, nullable(a.AccountID), string(a.Owner.Type), a.Owner.ID,
+			words(a.Scopes), ms(a.IssuedAt), ms(a.ExpiresAt), ms(a.RevokedAt))
+	})
+	if err != nil {
+		return err
+	}
+	return insertRows(ctx, tx, refreshInserts, 13, len(refresh), func(args []any, i int) []any {
+		r := refresh[i]
+		return append(args, r.ID, r.FamilyID, r.ClientID, nullable(r.AccountID), string(r.Owner.Type), r.Owner.ID,
+			words(r.Scopes), r.AccessTokenID, ms(r.IssuedAt), ms(r.ExpiresAt), ms(r.RotatedAt), r.SuccessorID, ms(r.RevokedAt))
+	})
+}
+
+// insertRows inserts n rows, appending row i's values with row, using the
+// largest statement of inserts that fits what is left.
+func insertRows(ctx context.Context, tx *wtx, inserts []string, width, n int, row func(args []any, i int) []any) error {
+	args := make([]any, 0, min(n, maxRowsPerInsert)*width)
+	for done := 0; done < n; {
+		k := len(inserts) - 1
+		for 1<<k > n-done {
+			k--
+		}
+		args = args[:0]
+		for i := done; i < done+1<<k; i++ {
+			args = row(args, i)
+		}
+		if _, err := tx.ExecContext(ctx, inserts[k], args...); err != nil {
 			return err
 		}
+		done += 1 << k
 	}
 	return nil
 }
