@@ -59,6 +59,11 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // openStore loads the system secret and opens the database. migrate applies
 // pending schema migrations; without it an out-of-date schema is an error.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (storage.Storage, *secrets.Keys, error) {
+	return openStoreWith(ctx, cfg, log, backend.Options{Migrate: migrate})
+}
+
+// openStoreWith is openStore with more storage options (metrics hooks).
+func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts backend.Options) (storage.Storage, *secrets.Keys, error) {
 	secret, created, err := cfg.SystemSecret(true)
 	if err != nil {
 		return nil, nil, err
@@ -68,7 +73,8 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate
 		return nil, nil, err
 	}
 	db, _ := config.ParseDB(cfg.DB) // validated by config
-	st, err := backend.Open(ctx, db, backend.Options{Logger: log, Migrate: migrate, SecretFingerprint: keys.Fingerprint()})
+	opts.Logger, opts.SecretFingerprint = log, keys.Fingerprint()
+	st, err := backend.Open(ctx, db, opts)
 	if err != nil {
 		return nil, nil, err
 	}

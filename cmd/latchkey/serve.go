@@ -18,9 +18,11 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/gateway"
 	"github.com/latchkey-dev/latchkey/internal/janitor"
+	"github.com/latchkey-dev/latchkey/internal/metrics"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/server"
 	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/backend"
 )
 
 func newServeCmd() *cobra.Command {
@@ -72,11 +74,12 @@ func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	defer ln.Close()              // the server closes it too; closing twice is harmless
 	cfg.Addr = ln.Addr().String() // the real port when 0 was asked for
 	log := newLogger(cfg, os.Stderr)
-	st, keys, err := openStore(ctx, cfg, log, true)
+	m := metrics.New()
+	st, keys, err := openStoreWith(ctx, cfg, log, backend.Options{Migrate: true, OnCommit: m.ObserveCommit})
 	if err != nil {
 		return err
 	}
-	err = serveStore(ctx, cfg, ln, st, keys, log, stdout)
+	err = serveStore(ctx, cfg, ln, st, keys, m, log, stdout)
 	if cerr := st.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close database: %w", cerr)
 	}
@@ -89,7 +92,7 @@ func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 // serveStore loads the demo data if asked, then serves on ln until ctx ends.
 // The caller closes ln and st.
 func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st storage.Storage, keys *secrets.Keys,
-	log *slog.Logger, stdout io.Writer) error {
+	m *metrics.Metrics, log *slog.Logger, stdout io.Writer) error {
 	if cfg.Demo {
 		if err := demo.Load(ctx, st, keys); err != nil {
 			return err
@@ -100,7 +103,7 @@ func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st stor
 		dialects = config.KnownDialects // the demo shows every dialect
 	}
 	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
-		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects})
+		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects, Metrics: m})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -180,6 +181,7 @@ func testServeDemo(t *testing.T, dbFlag string, db config.DB) {
 			t.Fatalf("run %d: flexiti dialect under --demo: %v %v", run, err, resp)
 		}
 		resp.Body.Close()
+		checkMetrics(t, base)
 		sig := []os.Signal{syscall.SIGTERM, syscall.SIGINT}[run]
 		res := stop(sig)
 		if res.code != 0 {
@@ -196,6 +198,29 @@ func testServeDemo(t *testing.T, dbFlag string, db config.DB) {
 		}
 	}
 	checkDemoRows(t, db, secretFile)
+}
+
+// checkMetrics: /metrics counts the token requests just made, under their
+// route pattern, and the group commits that stored their tokens.
+func checkMetrics(t *testing.T, base string) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatalf("get /metrics: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	for _, want := range []string{
+		`latchkey_http_requests_total{code="200",route="POST /oauth2/token"} 1`,
+		`latchkey_http_requests_total{code="200",route="POST /flexiti/pos-api/v2.5/oauth/token"} 1`,
+		`latchkey_storage_commit_duration_seconds_count{outcome="ok"}`,
+		`go_goroutines `, `process_resident_memory_bytes `,
+	} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(text, want) {
+			t.Fatalf("/metrics (%d) lacks %s:\n%s", resp.StatusCode, want, text)
+		}
+	}
 }
 
 func TestServeDemoSQLite(t *testing.T) {

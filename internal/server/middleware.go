@@ -77,8 +77,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog logs one line per request: method, path (never the query,
-// which may carry codes), status and duration.
+// accessLog logs one line per request, method, path (never the query,
+// which may carry codes), status and duration, and counts it in the
+// metrics under the route pattern that matched (set by the ServeMux).
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -87,7 +88,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		d := time.Since(start)
+		s.metrics.ObserveRequest(r.Pattern, sw.status, d)
 		s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+			"duration_ms", float64(d.Microseconds())/1000)
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/dialect"
+	"github.com/latchkey-dev/latchkey/internal/metrics"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/reqid"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
@@ -33,12 +34,16 @@ type Options struct {
 	Product, LogoURL string
 	// Dialects are the vendor dialects to serve.
 	Dialects []string
+	// Metrics receives the request metrics and is served at /metrics; the
+	// server makes its own when nil.
+	Metrics *metrics.Metrics
 }
 
 // Server is latchkey's HTTP handler.
 type Server struct {
 	store   storage.Storage
 	log     *slog.Logger
+	metrics *metrics.Metrics
 	core    *oauth.Server
 	pages   *web.Handler
 	handler http.Handler
@@ -60,7 +65,10 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: o.Store, log: o.Logger, core: core, pages: pages}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
+	}
+	s := &Server{store: o.Store, log: o.Logger, metrics: o.Metrics, core: core, pages: pages}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	if err := dialect.Register(mux, o.Dialects, core, pages); err != nil {
@@ -75,6 +83,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	s.core.Routes(mux)
 	s.pages.Routes(mux)
 }

@@ -189,3 +189,24 @@ func TestServeDrainsInFlight(t *testing.T) {
 		t.Fatalf("Serve after a clean shutdown: %v", err)
 	}
 }
+
+// TestMetricsLabelUnmatchedPaths: paths no route matches share one label,
+// so made-up paths cannot grow the metrics without bound.
+func TestMetricsLabelUnmatchedPaths(t *testing.T) {
+	s, _ := newTestServer(t, slog.New(slog.DiscardHandler))
+	for _, p := range []string{"/nope", "/nope/2", "/healthz"} {
+		get(s, p)
+	}
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	text := w.Body.String()
+	for _, want := range []string{`latchkey_http_requests_total{code="404",route="unmatched"} 2`,
+		`latchkey_http_requests_total{code="200",route="GET /healthz"} 1`} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("/metrics lacks %s:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "/nope") {
+		t.Fatal("/metrics names an unmatched path")
+	}
+}

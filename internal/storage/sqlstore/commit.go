@@ -43,6 +43,7 @@ type committer struct {
 	log       *slog.Logger
 	retryable func(error) bool
 	embedded  bool // see Flavor.Embedded
+	onCommit  func(writes int, d time.Duration, err error)
 	reqs      chan *writeReq
 
 	mu     sync.RWMutex // held for reading while sending, for writing to close
@@ -51,8 +52,12 @@ type committer struct {
 	wg     sync.WaitGroup
 }
 
-func newCommitter(db *sql.DB, workers int, embedded bool, retryable func(error) bool, log *slog.Logger) *committer {
-	c := &committer{db: db, stmts: &stmtCache{db: db}, log: log, retryable: retryable, embedded: embedded,
+func newCommitter(db *sql.DB, workers int, embedded bool, retryable func(error) bool,
+	onCommit func(int, time.Duration, error), log *slog.Logger) *committer {
+	if onCommit == nil {
+		onCommit = func(int, time.Duration, error) {}
+	}
+	c := &committer{db: db, stmts: &stmtCache{db: db}, log: log, retryable: retryable, embedded: embedded, onCommit: onCommit,
 		reqs: make(chan *writeReq), quit: make(chan struct{})}
 	for range max(workers, 1) {
 		c.wg.Add(1)
@@ -166,12 +171,14 @@ func (c *committer) run(batch []*writeReq) {
 const maxAttempts = 5
 
 func (c *committer) tx(reqs []*writeReq) error {
+	start := time.Now()
 	var err error
 	for range maxAttempts {
 		if err = c.tryTx(reqs); err == nil || !c.retryable(err) {
-			return err
+			break
 		}
 	}
+	c.onCommit(len(reqs), time.Since(start), err)
 	return err
 }
 

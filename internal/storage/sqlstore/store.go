@@ -24,6 +24,9 @@ type Options struct {
 	// MigrateTo stops Migrate at this schema version (0: the latest), so tests
 	// can build a database as an older release left it and then upgrade it.
 	MigrateTo int
+	// OnCommit, when set, is told of every group-commit transaction: how
+	// many writes it held, how long it took and whether it failed (metrics).
+	OnCommit func(writes int, d time.Duration, err error)
 	// SecretFingerprint, when set, is recorded on first use and checked on every
 	// open, so a node started with the wrong system secret fails at once instead
 	// of rejecting every client secret.
@@ -88,7 +91,7 @@ func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*St
 	if err := s.migrate(ctx, opts.Migrate, opts.MigrateTo); err != nil {
 		return fail(err)
 	}
-	s.commit = newCommitter(write, f.Writers(), f.Embedded(), f.Retryable, s.log)
+	s.commit = newCommitter(write, f.Writers(), f.Embedded(), f.Retryable, opts.OnCommit, s.log)
 	if opts.SecretFingerprint != "" {
 		if err := s.checkFingerprint(ctx, opts.SecretFingerprint); err != nil {
 			s.commit.close()
