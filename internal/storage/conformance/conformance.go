@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"RefreshReplayAfterSuccessorUsed", testRefreshReplayAfterSuccessorUsed},
 		{"RefreshExpiredAndRevoked", testRefreshExpiredAndRevoked},
 		{"ConcurrentWritesAllDurable", testConcurrentWritesAllDurable},
+		{"RotateRacesFamilyRevocation", testRotateRacesFamilyRevocation},
 		{"Consents", testConsents},
 		{"Sessions", testSessions},
 		{"SigningKeys", testSigningKeys},

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -244,4 +245,43 @@ func testConcurrentWritesAllDurable(t *testing.T, s storage.Storage) {
 		}
 	}
 	equal(t, dups, n/50-1, "duplicate writes refused")
+}
+
+// testRotateRacesFamilyRevocation: a rotation and a revocation of its family
+// racing each other never leave a live token in the family, whichever
+// commits first and whether or not they share a transaction.
+func testRotateRacesFamilyRevocation(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	const families = 40
+	for i := range families {
+		must(t, s.CreateTokens(c, f.tokens(fmt.Sprint("race-", i), fmt.Sprint("race-", i), now)), "create family")
+	}
+	errs := together(2*families, func(i int) error {
+		fam := i / 2
+		if i%2 == 0 {
+			rot := f.rotation(fmt.Sprint("rt-race-", fam), fmt.Sprint("race-next-", fam), now.Add(time.Second), 0)
+			rot.Access.FamilyID, rot.Refresh.FamilyID = fmt.Sprint("race-", fam), fmt.Sprint("race-", fam)
+			_, err := s.RotateRefreshToken(c, rot)
+			if errors.Is(err, storage.ErrRevoked) {
+				return nil // the revocation came first
+			}
+			return err
+		}
+		return s.RevokeFamily(c, fmt.Sprint("race-", fam), now.Add(time.Second))
+	})
+	for i, err := range errs {
+		must(t, err, fmt.Sprint("racer ", i))
+	}
+	for fam := range families {
+		ids := []string{fmt.Sprint("at-race-", fam), fmt.Sprint("rt-race-", fam)}
+		for _, id := range []string{fmt.Sprint("at-race-next-", fam), fmt.Sprint("rt-race-next-", fam)} {
+			if _, err := s.GetAccessToken(c, id); err == nil {
+				ids = append(ids, id)
+			} else if _, err := s.GetRefreshToken(c, id); err == nil {
+				ids = append(ids, id)
+			}
+		}
+		equal(t, countLive(t, s, ids...), 0, fmt.Sprint("live tokens of revoked family ", fam))
+	}
 }

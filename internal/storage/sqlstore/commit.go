@@ -29,7 +29,12 @@ type writeReq struct {
 	ctx    context.Context
 	fn     writeFn
 	tokens *storage.TokenSet // instead of fn: a batch stores all its token sets together
-	done   chan error
+	// keyed marks a write that touches only rows it names by a key no token
+	// still waiting in the batch can have (the code or refresh token being
+	// redeemed), so it may run before those tokens are inserted; any other
+	// write runs after them. A keyed write that reads more calls flush first.
+	keyed bool
+	done  chan error
 }
 
 // committer is the group commit: writers queue their work, and each worker
@@ -71,6 +76,12 @@ func newCommitter(db *sql.DB, workers int, embedded bool, retryable func(error) 
 // write for a failed one.
 func (c *committer) do(ctx context.Context, fn writeFn) error {
 	return c.queue(ctx, &writeReq{ctx: ctx, fn: fn})
+}
+
+// doKeyed is do for a keyed write (see writeReq.keyed) that stores its tokens
+// with wtx.queueTokens, so a batch of them shares multi-row INSERTs.
+func (c *committer) doKeyed(ctx context.Context, fn writeFn) error {
+	return c.queue(ctx, &writeReq{ctx: ctx, fn: fn, keyed: true})
 }
 
 // doTokens stores a token set, like do.
@@ -196,22 +207,26 @@ func (c *committer) tryTx(reqs []*writeReq) error {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	w := &wtx{Tx: tx, stmts: c.stmts}
-	var sets []*storage.TokenSet
 	for _, r := range reqs {
 		if r.tokens != nil {
-			sets = append(sets, r.tokens)
+			w.queueTokens(r.tokens)
 			continue
 		}
-		if err := r.fn(ctx, w); err != nil {
+		err := error(nil)
+		if !r.keyed {
+			err = w.flush(ctx) // the write may read or revoke tokens queued before it
+		}
+		if err == nil {
+			err = r.fn(ctx, w)
+		}
+		if err != nil {
 			c.rollback(tx)
 			return err
 		}
 	}
-	if len(sets) > 0 {
-		if err := insertTokenSets(ctx, w, sets); err != nil {
-			c.rollback(tx)
-			return err
-		}
+	if err := w.flush(ctx); err != nil {
+		c.rollback(tx)
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)

@@ -209,13 +209,14 @@ func (s *Store) DecideDeviceCode(ctx context.Context, id string, d storage.Devic
 // RedeemDeviceCode marks an approved device code used and stores its tokens, exactly once.
 func (s *Store) RedeemDeviceCode(ctx context.Context, id string, now time.Time, tokens storage.TokenSet) error {
 	var outcome error
-	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.commit.doKeyed(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE device_codes SET status = $2 WHERE id = $1 AND status = $3 AND expires_at > $4`,
 			id, string(storage.DeviceUsed), string(storage.DeviceApproved), ms(now))
 		if outcome, err = deviceOutcome(ctx, tx, id, ms(now), res, err); err != nil || outcome != nil {
 			return err
 		}
-		return insertTokens(ctx, tx, tokens)
+		tx.queueTokens(&tokens)
+		return nil
 	})
 	if err == nil {
 		err = outcome

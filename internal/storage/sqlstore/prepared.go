@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"github.com/latchkey-dev/latchkey/internal/storage"
+
 	"context"
 	"database/sql"
 	"sync"
@@ -74,10 +76,25 @@ func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sq
 	return st.QueryContext(ctx, args...)
 }
 
-// wtx is a write transaction that runs its statements prepared.
+// wtx is a write transaction that runs its statements prepared and holds
+// the token sets its batch will insert together.
 type wtx struct {
 	*sql.Tx
-	stmts *stmtCache
+	stmts   *stmtCache
+	pending []*storage.TokenSet
+}
+
+// queueTokens adds a token set to the batch's next multi-row INSERT.
+func (t *wtx) queueTokens(ts *storage.TokenSet) { t.pending = append(t.pending, ts) }
+
+// flush inserts the queued token sets now.
+func (t *wtx) flush(ctx context.Context) error {
+	if len(t.pending) == 0 {
+		return nil
+	}
+	err := insertTokenSets(ctx, t, t.pending)
+	t.pending = t.pending[:0]
+	return err
 }
 
 func (t *wtx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

@@ -35,7 +35,7 @@ func (s *Store) GetAuthCode(ctx context.Context, id string) (storage.AuthCode, e
 // RedeemAuthCode marks the code used and stores its tokens, exactly once.
 func (s *Store) RedeemAuthCode(ctx context.Context, id string, now time.Time, tokens storage.TokenSet) error {
 	var outcome error
-	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.commit.doKeyed(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE auth_codes SET used_at = $2 WHERE id = $1 AND used_at = 0 AND expires_at > $2`, id, ms(now))
 		if err != nil {
 			return err
@@ -44,7 +44,8 @@ func (s *Store) RedeemAuthCode(ctx context.Context, id string, now time.Time, to
 			return err
 		} else if n == 1 {
 			outcome = nil
-			return insertTokens(ctx, tx, tokens)
+			tx.queueTokens(&tokens)
+			return nil
 		}
 		c, err := scanCode(tx.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE id = $1`, id))
 		switch {
@@ -86,10 +87,6 @@ const refreshColumns = `id, family_id, client_id, account_id, owner_type, owner_
 // sets of a whole batch into a few multi-row INSERTs.
 func (s *Store) CreateTokens(ctx context.Context, tokens storage.TokenSet) error {
 	return s.wrap(s.commit.doTokens(ctx, &tokens), "store tokens")
-}
-
-func insertTokens(ctx context.Context, tx *wtx, t storage.TokenSet) error {
-	return insertTokenSets(ctx, tx, []*storage.TokenSet{&t})
 }
 
 // maxRowsPerInsert bounds one multi-row INSERT (13 columns: 832 parameters,
@@ -192,7 +189,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 	var res storage.RotationResult
 	var outcome error
 	now := ms(r.Now)
-	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.commit.doKeyed(ctx, func(ctx context.Context, tx *wtx) error {
 		res, outcome = storage.RotationResult{}, nil
 		// The conditional update is the lock: of concurrent rotations of
 		// one token exactly one sees rotated_at = 0 and changes the row.
@@ -201,9 +198,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 			RETURNING `+refreshColumns, r.OldID, now, r.Refresh.ID))
 		if err == nil {
 			res = storage.RotationResult{Outcome: storage.OutcomeRotated, Old: old, Successor: r.Refresh}
-			return insertTokens(ctx, tx, storage.TokenSet{Access: &r.Access, Refresh: &r.Refresh})
+			tx.queueTokens(&storage.TokenSet{Access: &r.Access, Refresh: &r.Refresh})
+			return nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// Not rotated here: a replay or a retry. What follows reads the
+		// successor and may revoke the family, so the batch's tokens go in first.
+		if err := tx.flush(ctx); err != nil {
 			return err
 		}
 		old, err = scanRefresh(tx.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, r.OldID))
@@ -269,7 +272,14 @@ func revokeFamily(ctx context.Context, tx *wtx, familyID string, now int64) erro
 	if familyID == "" {
 		return nil // tokens of no family (no refresh token, no code) are revoked one by one
 	}
+	// Refresh tokens first, and then again: on PostgreSQL a rotation of this
+	// family may be committing in parallel. The first UPDATE waits for the
+	// rotation's lock on the old token; each later statement sees what the
+	// rotation committed (READ COMMITTED takes a new snapshot per statement),
+	// so the successor and its access token are revoked too. A rotation that
+	// comes after finds the old token revoked and stores nothing.
 	for _, q := range []string{
+		`UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at = 0`,
 		// family_id <> '' lets the planner use the partial index (migration 0003).
 		`UPDATE access_tokens SET revoked_at = $2 WHERE family_id = $1 AND family_id <> '' AND revoked_at = 0`,
 		`UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at = 0`,
