@@ -39,6 +39,7 @@ type Options struct {
 	Concurrency []int
 	Scenarios   []string
 	Prefill     int
+	Runs        int // alternating baseline/scenario pairs per scenario and concurrency; medians are reported
 	Out         io.Writer
 	Log         *slog.Logger
 }
@@ -103,25 +104,29 @@ func Main(ctx context.Context, o Options) error {
 			}
 		}
 		for _, c := range o.Concurrency {
-			s, err := newScenario(ctx, sc, server.url, st, keys, c, o.Duration)
-			if err != nil {
-				return fmt.Errorf("scenario %s: %w", sc, err)
+			var bases, results []Result
+			for range max(o.Runs, 1) {
+				s, err := newScenario(ctx, sc, server.url, st, keys, c, o.Duration)
+				if err != nil {
+					return fmt.Errorf("scenario %s: %w", sc, err)
+				}
+				bases = append(bases, Run(ctx, c, o.Duration, baseline.pid(), s.baseline(baseline.url), func(int, int, []byte) bool { return true }))
+				results = append(results, Run(ctx, c, o.Duration, server.pid(), s.next, s.check))
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 			}
-			base := Run(ctx, c, o.Duration, baseline.pid(), s.baseline(baseline.url), func(int, int, []byte) bool { return true })
-			res := Run(ctx, c, o.Duration, server.pid(), s.next, s.check)
-			ratio := 0.0
-			if base.RPS() > 0 {
-				ratio = res.RPS() / base.RPS()
-			}
+			base, res, ratio, lo, hi := summarize(bases, results)
 			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 			us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%.0f\t%.3f\t%.1f\t%.0f\t%.0f\t%.2f\t\n", sc, dbKind, c, res.RPS(), ms(res.P50), ms(res.P99),
-				res.Errors, base.RPS(), ratio, float64(res.PeakRSS)/(1<<20), us(res.CPUPerRequest()), us(base.CPUPerRequest()), ms(base.P99))
+			ratios := fmt.Sprintf("%.3f", ratio)
+			if len(results) > 1 {
+				ratios += fmt.Sprintf(" (%.3f–%.3f)", lo, hi)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%.0f\t%s\t%.1f\t%.0f\t%.0f\t%.2f\t\n", sc, dbKind, c, res.RPS(), ms(res.P50), ms(res.P99),
+				res.Errors, base.RPS(), ratios, float64(res.PeakRSS)/(1<<20), us(res.CPUPerRequest()), us(base.CPUPerRequest()), ms(base.P99))
 			lines = append(lines, fmt.Sprintf("BENCH scenario=%s db=%s c=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=%d baseline_rps=%.1f ratio=%.3f server_rss_mb=%.1f",
 				sc, dbKind, c, res.RPS(), ms(res.P50), ms(res.P99), res.Errors, base.RPS(), ratio, float64(res.PeakRSS)/(1<<20)))
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
 		}
 	}
 	tw.Flush()

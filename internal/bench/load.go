@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"net/http"
@@ -151,4 +152,27 @@ func CPUTime(pid int) time.Duration {
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(utime+stime) * (time.Second / 100) // /proc counts in USER_HZ, 100 on Linux
+}
+
+// summarize reduces paired runs to one: the run with the median ratio
+// supplies throughput and latencies (so they belong together), errors are
+// summed and RSS is the peak of all runs; lo and hi are the ratio's range.
+func summarize(bases, results []Result) (base, res Result, ratio, lo, hi float64) {
+	idx := make([]int, len(results))
+	ratios := make([]float64, len(results))
+	errs := 0
+	var peak int64
+	for i := range results {
+		idx[i] = i
+		if b := bases[i].RPS(); b > 0 {
+			ratios[i] = results[i].RPS() / b
+		}
+		errs += results[i].Errors
+		peak = max(peak, results[i].PeakRSS)
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(ratios[a], ratios[b]) })
+	m := idx[len(idx)/2]
+	base, res = bases[m], results[m]
+	res.Errors, res.PeakRSS = errs, peak
+	return base, res, ratios[m], ratios[idx[0]], ratios[idx[len(idx)-1]]
 }
