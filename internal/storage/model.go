@@ -181,7 +181,9 @@ const (
 
 // RotationResult reports a successful rotation.
 type RotationResult struct {
-	Outcome   RotationOutcome
+	Outcome RotationOutcome
+	// Old is the presented token. After OutcomeRotated only its ID,
+	// RotatedAt and SuccessorID are filled: the caller has read the rest.
 	Old       RefreshToken
 	Successor RefreshToken
 }

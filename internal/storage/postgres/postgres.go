@@ -52,6 +52,8 @@ func (flavor) Name() string { return "postgres" }
 
 func (flavor) Writers() int { return writers }
 
+func (flavor) Rebind(query string) string { return query } // pgx takes $n as is
+
 func (flavor) Classify(err error) error {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {

@@ -31,6 +31,9 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 	// survives power loss too; group commit keeps that to one sync per batch.
 	pragmas := url.Values{"_pragma": {
 		"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)",
+		// Statement journals (a multi-row INSERT's undo) in memory, not in a
+		// temporary file written with a system call per page.
+		"temp_store(MEMORY)",
 	}}
 	write, err := sql.Open("sqlite", path+"?"+pragmas.Encode()+"&_txlock=immediate")
 	if err != nil {
@@ -64,6 +67,8 @@ func (flavor) Embedded() bool { return true } // in process
 func (flavor) Name() string { return "sqlite" }
 
 func (flavor) Writers() int { return 1 }
+
+func (flavor) Rebind(query string) string { return sqlstore.AnonymousPlaceholders(query) }
 
 func (flavor) Classify(err error) error {
 	var se *sqlite.Error

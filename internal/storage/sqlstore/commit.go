@@ -57,14 +57,14 @@ type committer struct {
 	wg     sync.WaitGroup
 }
 
-func newCommitter(db *sql.DB, workers int, embedded bool, retryable func(error) bool,
-	onCommit func(int, time.Duration, error), log *slog.Logger) *committer {
+func newCommitter(db *sql.DB, f Flavor, onCommit func(int, time.Duration, error), log *slog.Logger) *committer {
 	if onCommit == nil {
 		onCommit = func(int, time.Duration, error) {}
 	}
-	c := &committer{db: db, stmts: &stmtCache{db: db}, log: log, retryable: retryable, embedded: embedded, onCommit: onCommit,
+	c := &committer{db: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, log: log, retryable: f.Retryable,
+		embedded: f.Embedded(), onCommit: onCommit,
 		reqs: make(chan *writeReq), quit: make(chan struct{})}
-	for range max(workers, 1) {
+	for range max(f.Writers(), 1) {
 		c.wg.Add(1)
 		go c.work()
 	}

@@ -336,3 +336,11 @@ func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
 	})
 	return s.wrap(err, "clear login failures")
 }
+
+// rowsAffected is how many rows the statement that returned res changed.
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -54,6 +54,9 @@ type Flavor interface {
 	// goroutine per statement in database/sql and another in the driver,
 	// more than a point lookup itself.
 	Embedded() bool
+	// Rebind rewrites a query written with $n placeholders into the form the
+	// driver binds fastest; it must mean the same.
+	Rebind(query string) string
 }
 
 // Store is a storage.Storage on a SQL database.
@@ -75,7 +78,7 @@ var _ storage.Storage = (*Store)(nil)
 // answers, migrates or checks the schema, and checks the secret fingerprint.
 // read and write may be the same pool. On error the pools are closed.
 func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*Store, error) {
-	s := &Store{flavor: f, read: read, reader: newPool(read, f.Embedded()), write: write, log: opts.Logger}
+	s := &Store{flavor: f, read: read, reader: newPool(read, f), write: write, log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -91,7 +94,7 @@ func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*St
 	if err := s.migrate(ctx, opts.Migrate, opts.MigrateTo); err != nil {
 		return fail(err)
 	}
-	s.commit = newCommitter(write, f.Writers(), f.Embedded(), f.Retryable, opts.OnCommit, s.log)
+	s.commit = newCommitter(write, f, opts.OnCommit, s.log)
 	if opts.SecretFingerprint != "" {
 		if err := s.checkFingerprint(ctx, opts.SecretFingerprint); err != nil {
 			s.commit.close()

@@ -193,23 +193,26 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 		res, outcome = storage.RotationResult{}, nil
 		// The conditional update is the lock: of concurrent rotations of
 		// one token exactly one sees rotated_at = 0 and changes the row.
-		old, err := scanRefresh(tx.QueryRowContext(ctx, `UPDATE refresh_tokens SET rotated_at = $2, successor_id = $3
-			WHERE id = $1 AND rotated_at = 0 AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $2)
-			RETURNING `+refreshColumns, r.OldID, now, r.Refresh.ID))
-		if err == nil {
+		// Rows affected, not RETURNING: scanning the row back cost the
+		// single writer more than the update itself.
+		n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $2, successor_id = $3
+			WHERE id = $1 AND rotated_at = 0 AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $2)`,
+			r.OldID, now, r.Refresh.ID))
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			old := storage.RefreshToken{ID: r.OldID, RotatedAt: fromMS(now), SuccessorID: r.Refresh.ID}
 			res = storage.RotationResult{Outcome: storage.OutcomeRotated, Old: old, Successor: r.Refresh}
 			tx.queueTokens(&storage.TokenSet{Access: &r.Access, Refresh: &r.Refresh})
 			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
 		}
 		// Not rotated here: a replay or a retry. What follows reads the
 		// successor and may revoke the family, so the batch's tokens go in first.
 		if err := tx.flush(ctx); err != nil {
 			return err
 		}
-		old, err = scanRefresh(tx.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, r.OldID))
+		old, err := scanRefresh(tx.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, r.OldID))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			outcome = storage.ErrNotFound
