@@ -153,7 +153,7 @@ func (s *Server) Revoke(ctx context.Context, c storage.Client, token, hint strin
 	}
 	now := s.now()
 	if ti.refresh {
-		err = s.store.RevokeFamily(ctx, ti.family, now)
+		err = s.store.RevokeFamily(ctx, ti.family, now, familyExpiresAt(c, ti.expires))
 	} else {
 		err = s.store.RevokeAccessToken(ctx, ti.id, now)
 	}

@@ -148,7 +148,7 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	case code.ClientID != c.ID:
 		return TokenResult{}, invalidGrant("the authorization code was issued to another client")
 	case !code.UsedAt.IsZero():
-		s.replayedCode(ctx, code)
+		s.replayedCode(ctx, c, code)
 		return TokenResult{}, invalidGrant("the authorization code was already used")
 	case !now.Before(code.ExpiresAt):
 		return TokenResult{}, invalidGrant("the authorization code has expired")
@@ -177,7 +177,7 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	}
 	switch err := s.store.RedeemAuthCode(ctx, code.ID, now, set); {
 	case errors.Is(err, storage.ErrAlreadyUsed):
-		s.replayedCode(ctx, code)
+		s.replayedCode(ctx, c, code)
 		return TokenResult{}, invalidGrant("the authorization code was already used")
 	case errors.Is(err, storage.ErrExpired), errors.Is(err, storage.ErrNotFound):
 		return TokenResult{}, invalidGrant("the authorization code has expired")
@@ -189,11 +189,31 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 }
 
 // replayedCode revokes everything issued from a code presented twice (RFC 6749 §4.1.2).
-func (s *Server) replayedCode(ctx context.Context, code storage.AuthCode) {
+func (s *Server) replayedCode(ctx context.Context, c storage.Client, code storage.AuthCode) {
 	s.log.WarnContext(ctx, "authorization code replayed; revoking the tokens issued from it", "client_id", code.ClientID, "family", familyLabel(code.ID))
-	if err := s.store.RevokeFamily(ctx, code.ID, s.now()); err != nil {
+	// The code was redeemed before it expired, and its refresh tokens, if
+	// any, expire at most RefreshTokenTTL after that.
+	var refreshExpiry time.Time
+	if c.RefreshTokenTTL > 0 {
+		refreshExpiry = code.ExpiresAt.Add(c.RefreshTokenTTL)
+	}
+	if err := s.store.RevokeFamily(ctx, code.ID, s.now(), familyExpiresAt(c, refreshExpiry)); err != nil {
 		s.log.ErrorContext(ctx, "revoke tokens of replayed code", "err", err)
 	}
+}
+
+// familyMargin is kept beyond a family's computed end, for a client whose
+// access token lifetime was shortened after some of its tokens were issued.
+const familyMargin = 24 * time.Hour
+
+// familyExpiresAt is when the last token of a family whose refresh tokens
+// expire at refreshExpiry expires (zero: never, or not known): no access
+// token of the family is issued after its refresh tokens expire.
+func familyExpiresAt(c storage.Client, refreshExpiry time.Time) time.Time {
+	if refreshExpiry.IsZero() || c.AccessTokenTTL <= 0 {
+		return time.Time{}
+	}
+	return refreshExpiry.Add(c.AccessTokenTTL + familyMargin)
 }
 
 // verifyPKCE checks the code_verifier against the code's challenge (RFC 7636).
@@ -298,7 +318,7 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	res, set := s.mintWith(g, old.FamilyID, now, access, accessID, refresh, refreshID)
 	set.Refresh.ExpiresAt = old.ExpiresAt // the family's absolute lifetime does not restart
 	rot, err := s.store.RotateRefreshToken(ctx, storage.Rotation{OldID: oldID, Access: *set.Access, Refresh: *set.Refresh,
-		Now: now, Grace: c.RefreshGrace})
+		Now: now, Grace: c.RefreshGrace, FamilyExpiresAt: familyExpiresAt(c, old.ExpiresAt)})
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
 		s.log.WarnContext(ctx, "refresh token reused; token family revoked", "client_id", c.ID, "family", familyLabel(old.FamilyID))

@@ -168,6 +168,9 @@ type Rotation struct {
 	Refresh RefreshToken
 	Now     time.Time
 	Grace   time.Duration
+	// FamilyExpiresAt is when the family's last token expires (zero:
+	// never), for the revocation a replay records (see RevokeFamily).
+	FamilyExpiresAt time.Time
 }
 
 // RotationOutcome says which rule of Rotation applied.

@@ -81,8 +81,11 @@ type Storage interface {
 	RotateRefreshToken(ctx context.Context, r Rotation) (RotationResult, error)
 	RevokeAccessToken(ctx context.Context, id string, now time.Time) error
 	RevokeRefreshToken(ctx context.Context, id string, now time.Time) error
-	// RevokeFamily revokes every live access and refresh token of a family.
-	RevokeFamily(ctx context.Context, familyID string, now time.Time) error
+	// RevokeFamily revokes every access and refresh token of a family, those
+	// a rotation racing it stores included. expiresAt is when the family's
+	// last token expires (zero: never); the revocation is kept until then.
+	// Revoking the empty family does nothing.
+	RevokeFamily(ctx context.Context, familyID string, now, expiresAt time.Time) error
 
 	GetConsent(ctx context.Context, accountID, clientID string, owner ResourceOwner) (Consent, error)
 	// SaveConsent creates or replaces the consent for its account, client and owner.

@@ -103,6 +103,11 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 		Owner: storage.ResourceOwner{Type: storage.OwnerClient, ID: f.client.ID}}
 	must(t, s.CreateTokens(c, storage.TokenSet{Access: &never}), "create never-expiring token")
 	must(t, s.CreateAuthCode(c, f.code("old-code", now.Add(-time.Hour))), "create old code")
+	// Family revocations are forgotten once the family's tokens have expired,
+	// never when they do not expire.
+	must(t, s.RevokeFamily(c, "f1", now.Add(-47*time.Hour), now.Add(-time.Hour)), "revoke an expired family")
+	must(t, s.RevokeFamily(c, "f2", now, now.Add(time.Hour)), "revoke a live family")
+	must(t, s.RevokeFamily(c, "f3", now, time.Time{}), "revoke a family that never expires")
 	// More expired tokens than one deletion batch holds (backends delete in batches).
 	const many = 2500
 	errs := together(25, func(w int) error {
@@ -119,14 +124,15 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 	}
 	n, err := s.DeleteExpired(c, now)
 	must(t, err, "delete expired")
-	equal(t, n, int64(3+many), "rows deleted")
+	equal(t, n, int64(4+many), "rows deleted (3 tokens or codes, 1 family revocation, the bulk)")
 	_, err = s.GetAccessToken(c, "at-bulk-7-9")
 	wantErr(t, err, storage.ErrNotFound, "a bulk expired token")
 	_, err = s.GetAccessToken(c, "at-old")
 	wantErr(t, err, storage.ErrNotFound, "old access token")
 	for _, id := range []string{"at-new", "at-never"} {
-		_, err = s.GetAccessToken(c, id)
+		got, err := s.GetAccessToken(c, id)
 		must(t, err, "kept "+id)
+		equal(t, got.RevokedAt.IsZero(), false, "revocation of "+id+"'s family kept")
 	}
 }
 

@@ -44,7 +44,7 @@ func testAuthCodeRedeemedOnce(t *testing.T, s storage.Storage) {
 	equal(t, got.UsedAt, now.Add(time.Second), "used at")
 
 	// A replayed code lets the caller revoke what was issued from it: the family is the code.
-	must(t, s.RevokeFamily(c, code.ID, now.Add(2*time.Second)), "revoke tokens issued from the code")
+	must(t, s.RevokeFamily(c, code.ID, now.Add(2*time.Second), time.Time{}), "revoke tokens issued from the code")
 	equal(t, countLive(t, s, fmt.Sprint("at-code-", winner), fmt.Sprint("rt-code-", winner)), 0, "live tokens after revocation")
 }
 
@@ -82,11 +82,26 @@ func testTokensAndRevocation(t *testing.T, s storage.Storage) {
 	equal(t, gotN, never, "never-expiring token keeps zero expiry and no account")
 	wantErr(t, s.CreateTokens(c, a), storage.ErrAlreadyExists, "duplicate token id")
 
-	must(t, s.RevokeFamily(c, "fam-a", now.Add(time.Minute)), "revoke family a")
+	must(t, s.RevokeFamily(c, "fam-a", now.Add(time.Minute), now.Add(time.Hour)), "revoke family a")
 	equal(t, countLive(t, s, a.Access.ID, a.Refresh.ID), 0, "family a live tokens")
 	equal(t, countLive(t, s, b.Access.ID, b.Refresh.ID), 2, "family b untouched")
 	gotA, _ = s.GetAccessToken(c, a.Access.ID)
 	equal(t, gotA.RevokedAt, now.Add(time.Minute), "revoked at")
+	// Revoking again keeps the first time; a token of the family stored
+	// after the revocation (a rotation that raced it) is revoked too.
+	must(t, s.RevokeFamily(c, "fam-a", now.Add(2*time.Minute), now.Add(time.Hour)), "revoke family a again")
+	late := f.tokens("fam-a", "a-late", now.Add(3*time.Minute))
+	must(t, s.CreateTokens(c, late), "store a token of the revoked family")
+	equal(t, countLive(t, s, late.Access.ID, late.Refresh.ID), 0, "late tokens of the revoked family")
+	gotR, _ = s.GetRefreshToken(c, late.Refresh.ID)
+	equal(t, gotR.RevokedAt, now.Add(time.Minute), "late token revoked at the first revocation")
+	// A refresh token of a revoked family is not rotated, and stores nothing.
+	rot := f.rotation(a.Refresh.ID, "a-succ", now.Add(4*time.Minute), 0)
+	rot.Access.FamilyID, rot.Refresh.FamilyID = "fam-a", "fam-a"
+	_, err = s.RotateRefreshToken(c, rot)
+	wantErr(t, err, storage.ErrRevoked, "rotate a token of a revoked family")
+	_, err = s.GetRefreshToken(c, rot.Refresh.ID)
+	wantErr(t, err, storage.ErrNotFound, "successor of a token of a revoked family")
 
 	must(t, s.RevokeAccessToken(c, b.Access.ID, now), "revoke one access token")
 	equal(t, countLive(t, s, b.Access.ID, b.Refresh.ID), 1, "family b after access revocation")
@@ -103,7 +118,7 @@ func testTokensAndRevocation(t *testing.T, s storage.Storage) {
 			Owner: storage.ResourceOwner{Type: storage.OwnerClient, ID: f.client.ID}, IssuedAt: now}
 		must(t, s.CreateTokens(c, storage.TokenSet{Access: &lone}), "create token of no family")
 	}
-	must(t, s.RevokeFamily(c, "", now), "revoke the empty family")
+	must(t, s.RevokeFamily(c, "", now, time.Time{}), "revoke the empty family")
 	equal(t, countLive(t, s, loners...), 3, "tokens of no family after revoking the empty family")
 	must(t, s.RevokeAccessToken(c, loners[0], now), "revoke a token of no family")
 	equal(t, countLive(t, s, loners...), 2, "tokens of no family after revoking one")
@@ -268,7 +283,7 @@ func testRotateRacesFamilyRevocation(t *testing.T, s storage.Storage) {
 			}
 			return err
 		}
-		return s.RevokeFamily(c, fmt.Sprint("race-", fam), now.Add(time.Second))
+		return s.RevokeFamily(c, fmt.Sprint("race-", fam), now.Add(time.Second), time.Time{})
 	})
 	for i, err := range errs {
 		must(t, err, fmt.Sprint("racer ", i))

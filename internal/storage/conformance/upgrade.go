@@ -39,7 +39,7 @@ func testUpgrade(t *testing.T, reopen Reopener, from int) {
 	res, err := s.RotateRefreshToken(c, rot)
 	must(t, err, "rotate an old refresh token after the upgrade")
 	equal(t, res.Outcome, storage.OutcomeRotated, "rotation outcome")
-	must(t, s.RevokeFamily(c, "fam-old", now.Add(2*time.Minute)), "revoke the old family")
+	must(t, s.RevokeFamily(c, "fam-old", now.Add(2*time.Minute), time.Time{}), "revoke the old family")
 	equal(t, countLive(t, s, a.Access.ID, a.Refresh.ID, rot.Access.ID, rot.Refresh.ID), 0, "live tokens of the revoked family")
 	equal(t, countLive(t, s, lone.ID), 1, "token of no family after family revocation")
 

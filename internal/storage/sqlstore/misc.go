@@ -270,7 +270,8 @@ const sweepBatch = 2000
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for _, t := range []struct{ table, column string }{{"auth_codes", "expires_at"}, {"access_tokens", "expires_at"},
-		{"refresh_tokens", "expires_at"}, {"sessions", "expires_at"}, {"device_codes", "expires_at"}, {"login_failures", "reset_at"}} {
+		{"refresh_tokens", "expires_at"}, {"revoked_families", "expires_at"}, {"sessions", "expires_at"}, {"device_codes", "expires_at"},
+		{"login_failures", "reset_at"}} {
 		key := "id"
 		if t.table == "login_failures" {
 			key = "key"

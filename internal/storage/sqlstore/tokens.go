@@ -83,6 +83,15 @@ const accessColumns = `id, family_id, client_id, account_id, owner_type, owner_i
 const refreshColumns = `id, family_id, client_id, account_id, owner_type, owner_id, scopes, access_token_id,
 	issued_at, expires_at, rotated_at, successor_id, revoked_at`
 
+// familyRevokedAt is the extra column every token read selects: when the
+// token's family was revoked, 0 if it was not (see revokeFamily).
+const familyRevokedAt = `, COALESCE((SELECT f.revoked_at FROM revoked_families f WHERE f.id = family_id), 0)`
+
+const (
+	selectAccess  = `SELECT ` + accessColumns + familyRevokedAt + ` FROM access_tokens WHERE id = $1`
+	selectRefresh = `SELECT ` + refreshColumns + familyRevokedAt + ` FROM refresh_tokens WHERE id = $1`
+)
+
 // CreateTokens stores newly issued tokens. The committer gathers the token
 // sets of a whole batch into a few multi-row INSERTs.
 func (s *Store) CreateTokens(ctx context.Context, tokens storage.TokenSet) error {
@@ -174,13 +183,13 @@ func insertRows(ctx context.Context, tx *wtx, inserts []string, width, n int, ro
 
 // GetAccessToken loads an access token, live or not.
 func (s *Store) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
-	t, err := scanAccess(s.reader.QueryRowContext(ctx, `SELECT `+accessColumns+` FROM access_tokens WHERE id = $1`, id))
+	t, err := scanAccess(s.reader.QueryRowContext(ctx, selectAccess, id))
 	return t, s.wrap(err, "get access token")
 }
 
 // GetRefreshToken loads a refresh token, live or not.
 func (s *Store) GetRefreshToken(ctx context.Context, id string) (storage.RefreshToken, error) {
-	t, err := scanRefresh(s.reader.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, id))
+	t, err := scanRefresh(s.reader.QueryRowContext(ctx, selectRefresh, id))
 	return t, s.wrap(err, "get refresh token")
 }
 
@@ -196,7 +205,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 		// Rows affected, not RETURNING: scanning the row back cost the
 		// single writer more than the update itself.
 		n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $2, successor_id = $3
-			WHERE id = $1 AND rotated_at = 0 AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $2)`,
+			WHERE id = $1 AND rotated_at = 0 AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $2)
+			AND NOT EXISTS (SELECT 1 FROM revoked_families f WHERE f.id = refresh_tokens.family_id)`,
 			r.OldID, now, r.Refresh.ID))
 		if err != nil {
 			return err
@@ -212,7 +222,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 		if err := tx.flush(ctx); err != nil {
 			return err
 		}
-		old, err := scanRefresh(tx.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, r.OldID))
+		old, err := scanRefresh(tx.QueryRowContext(ctx, selectRefresh, r.OldID))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			outcome = storage.ErrNotFound
@@ -226,7 +236,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 			outcome = storage.ErrExpired
 			return nil
 		}
-		succ, err := scanRefresh(tx.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE id = $1`, old.SuccessorID))
+		succ, err := scanRefresh(tx.QueryRowContext(ctx, selectRefresh, old.SuccessorID))
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -235,7 +245,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 			return nil
 		}
 		outcome = storage.ErrTokenReused
-		return revokeFamily(ctx, tx, old.FamilyID, now)
+		return revokeFamily(ctx, tx, old.FamilyID, now, ms(r.FamilyExpiresAt))
 	})
 	if err == nil {
 		err = outcome
@@ -266,42 +276,36 @@ func (s *Store) revokeOne(ctx context.Context, table, id string, now time.Time) 
 }
 
 // RevokeFamily revokes every live token of a family.
-func (s *Store) RevokeFamily(ctx context.Context, familyID string, now time.Time) error {
-	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error { return revokeFamily(ctx, tx, familyID, ms(now)) })
+func (s *Store) RevokeFamily(ctx context.Context, familyID string, now, expiresAt time.Time) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+		return revokeFamily(ctx, tx, familyID, ms(now), ms(expiresAt))
+	})
 	return s.wrap(err, "revoke token family")
 }
 
-func revokeFamily(ctx context.Context, tx *wtx, familyID string, now int64) error {
+// revokeFamily records the family as revoked; every token read joins the
+// record, so one row revokes the whole family whatever its size. A rotation
+// committing in parallel (PostgreSQL) either sees the record and does not
+// rotate, or stores a successor that reads as revoked: no token of a revoked
+// family is ever live. The first revocation's time stands.
+func revokeFamily(ctx context.Context, tx *wtx, familyID string, now, expiresAt int64) error {
 	if familyID == "" {
 		return nil // tokens of no family (no refresh token, no code) are revoked one by one
 	}
-	// Refresh tokens first, and then again: on PostgreSQL a rotation of this
-	// family may be committing in parallel. The first UPDATE waits for the
-	// rotation's lock on the old token; each later statement sees what the
-	// rotation committed (READ COMMITTED takes a new snapshot per statement),
-	// so the successor and its access token are revoked too. A rotation that
-	// comes after finds the old token revoked and stores nothing.
-	for _, q := range []string{
-		`UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at = 0`,
-		// family_id <> '' lets the planner use the partial index (migration 0003).
-		`UPDATE access_tokens SET revoked_at = $2 WHERE family_id = $1 AND family_id <> '' AND revoked_at = 0`,
-		`UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at = 0`,
-	} {
-		if _, err := tx.ExecContext(ctx, q, familyID, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := tx.ExecContext(ctx, `INSERT INTO revoked_families (id, revoked_at, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO NOTHING`, familyID, now, expiresAt)
+	return err
 }
 
 func scanAccess(row scanner) (storage.AccessToken, error) {
 	var t storage.AccessToken
 	var account nullString
 	var ownerType, scopes string
-	var issued, expires, revoked int64
-	err := row.Scan(&t.ID, &t.FamilyID, &t.ClientID, &account, &ownerType, &t.Owner.ID, &scopes, &issued, &expires, &revoked)
+	var issued, expires, revoked, familyRevoked int64
+	err := row.Scan(&t.ID, &t.FamilyID, &t.ClientID, &account, &ownerType, &t.Owner.ID, &scopes, &issued, &expires, &revoked,
+		&familyRevoked)
 	t.AccountID, t.Owner.Type, t.Scopes = account.String, storage.OwnerType(ownerType), fromWords(scopes)
-	t.IssuedAt, t.ExpiresAt, t.RevokedAt = fromMS(issued), fromMS(expires), fromMS(revoked)
+	t.IssuedAt, t.ExpiresAt, t.RevokedAt = fromMS(issued), fromMS(expires), fromMS(revokedAt(revoked, familyRevoked))
 	return t, err
 }
 
@@ -309,10 +313,19 @@ func scanRefresh(row scanner) (storage.RefreshToken, error) {
 	var t storage.RefreshToken
 	var account nullString
 	var ownerType, scopes string
-	var issued, expires, rotated, revoked int64
+	var issued, expires, rotated, revoked, familyRevoked int64
 	err := row.Scan(&t.ID, &t.FamilyID, &t.ClientID, &account, &ownerType, &t.Owner.ID, &scopes, &t.AccessTokenID,
-		&issued, &expires, &rotated, &t.SuccessorID, &revoked)
+		&issued, &expires, &rotated, &t.SuccessorID, &revoked, &familyRevoked)
 	t.AccountID, t.Owner.Type, t.Scopes = account.String, storage.OwnerType(ownerType), fromWords(scopes)
-	t.IssuedAt, t.ExpiresAt, t.RotatedAt, t.RevokedAt = fromMS(issued), fromMS(expires), fromMS(rotated), fromMS(revoked)
+	t.IssuedAt, t.ExpiresAt, t.RotatedAt = fromMS(issued), fromMS(expires), fromMS(rotated)
+	t.RevokedAt = fromMS(revokedAt(revoked, familyRevoked))
 	return t, err
+}
+
+// revokedAt is when a token was revoked: by itself, or else with its family.
+func revokedAt(own, family int64) int64 {
+	if own != 0 {
+		return own
+	}
+	return family
 }
