@@ -191,11 +191,14 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 // replayedCode revokes everything issued from a code presented twice (RFC 6749 §4.1.2).
 func (s *Server) replayedCode(ctx context.Context, c storage.Client, code storage.AuthCode) {
 	s.log.WarnContext(ctx, "authorization code replayed; revoking the tokens issued from it", "client_id", code.ClientID, "family", familyLabel(code.ID))
-	// The code was redeemed before it expired, and its refresh tokens, if
-	// any, expire at most RefreshTokenTTL after that.
-	var refreshExpiry time.Time
-	if c.RefreshTokenTTL > 0 {
-		refreshExpiry = code.ExpiresAt.Add(c.RefreshTokenTTL)
+	// The code was redeemed before it expired; its refresh tokens, if the
+	// client gets any, expire at most RefreshTokenTTL after that.
+	refreshExpiry := code.ExpiresAt
+	if c.AllowsGrant(GrantRefreshToken) {
+		refreshExpiry = time.Time{}
+		if c.RefreshTokenTTL > 0 {
+			refreshExpiry = code.ExpiresAt.Add(c.RefreshTokenTTL)
+		}
 	}
 	if err := s.store.RevokeFamily(ctx, code.ID, s.now(), familyExpiresAt(c, refreshExpiry)); err != nil {
 		s.log.ErrorContext(ctx, "revoke tokens of replayed code", "err", err)

@@ -84,8 +84,10 @@ const refreshColumns = `id, family_id, client_id, account_id, owner_type, owner_
 	issued_at, expires_at, rotated_at, successor_id, revoked_at`
 
 // familyRevokedAt is the extra column every token read selects: when the
-// token's family was revoked, 0 if it was not (see revokeFamily).
-const familyRevokedAt = `, COALESCE((SELECT f.revoked_at FROM revoked_families f WHERE f.id = family_id), 0)`
+// token's family was revoked, 0 if it was not (see revokeFamily). Tokens of
+// no family skip the lookup.
+const familyRevokedAt = `, CASE WHEN family_id = '' THEN 0
+	ELSE COALESCE((SELECT f.revoked_at FROM revoked_families f WHERE f.id = family_id), 0) END`
 
 const (
 	selectAccess  = `SELECT ` + accessColumns + familyRevokedAt + ` FROM access_tokens WHERE id = $1`
