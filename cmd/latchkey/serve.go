@@ -36,6 +36,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			tuneGC(os.Getenv)
 			// LATCHKEY_CPUPROFILE=FILE profiles the whole run (docs/PERFORMANCE.md).
 			if path := os.Getenv("LATCHKEY_CPUPROFILE"); path != "" {
 				f, err := os.Create(path)
