@@ -191,16 +191,7 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 // replayedCode revokes everything issued from a code presented twice (RFC 6749 §4.1.2).
 func (s *Server) replayedCode(ctx context.Context, c storage.Client, code storage.AuthCode) {
 	s.log.WarnContext(ctx, "authorization code replayed; revoking the tokens issued from it", "client_id", code.ClientID, "family", familyLabel(code.ID))
-	// The code was redeemed before it expired; its refresh tokens, if the
-	// client gets any, expire at most RefreshTokenTTL after that.
-	refreshExpiry := code.ExpiresAt
-	if c.AllowsGrant(GrantRefreshToken) {
-		refreshExpiry = time.Time{}
-		if c.RefreshTokenTTL > 0 {
-			refreshExpiry = code.ExpiresAt.Add(c.RefreshTokenTTL)
-		}
-	}
-	if err := s.store.RevokeFamily(ctx, code.ID, s.now(), familyExpiresAt(c, refreshExpiry)); err != nil {
+	if err := s.store.RevokeFamily(ctx, code.ID, s.now(), codeFamilyExpiresAt(c, code)); err != nil {
 		s.log.ErrorContext(ctx, "revoke tokens of replayed code", "err", err)
 	}
 }
@@ -217,6 +208,19 @@ func familyExpiresAt(c storage.Client, refreshExpiry time.Time) time.Time {
 		return time.Time{}
 	}
 	return refreshExpiry.Add(c.AccessTokenTTL + familyMargin)
+}
+
+// codeFamilyExpiresAt is familyExpiresAt for the tokens issued from code.
+// The code was redeemed before it expired; its refresh tokens, if the client
+// gets any, expire at most RefreshTokenTTL after that.
+func codeFamilyExpiresAt(c storage.Client, code storage.AuthCode) time.Time {
+	if !c.AllowsGrant(GrantRefreshToken) {
+		return familyExpiresAt(c, code.ExpiresAt)
+	}
+	if c.RefreshTokenTTL <= 0 {
+		return time.Time{} // refresh tokens that never expire
+	}
+	return familyExpiresAt(c, code.ExpiresAt.Add(c.RefreshTokenTTL))
 }
 
 // verifyPKCE checks the code_verifier against the code's challenge (RFC 7636).

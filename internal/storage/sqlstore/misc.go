@@ -60,17 +60,11 @@ func scanConsent(row scanner) (storage.Consent, error) {
 
 // oneRow turns a statement that changed no row into storage.ErrNotFound.
 func oneRow(res sql.Result, err error) error {
-	if err != nil {
-		return err
+	n, err := rowsAffected(res, err)
+	if err == nil && n == 0 {
+		err = storage.ErrNotFound
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return storage.ErrNotFound
-	}
-	return nil
+	return err
 }
 
 // CreateSession stores a browser session.
@@ -226,10 +220,7 @@ func (s *Store) RedeemDeviceCode(ctx context.Context, id string, now time.Time, 
 
 // deviceOutcome explains why a conditional device code update changed nothing.
 func deviceOutcome(ctx context.Context, tx *wtx, id string, now int64, res sql.Result, err error) (outcome, _ error) {
-	if err != nil {
-		return nil, err
-	}
-	n, err := res.RowsAffected()
+	n, err := rowsAffected(res, err)
 	if err != nil || n == 1 {
 		return nil, err
 	}

@@ -127,16 +127,7 @@ func mustExist(ctx context.Context, tx *wtx, table, id string) error {
 
 // deleteRow deletes by id; storage.ErrNotFound when there was none.
 func deleteRow(ctx context.Context, tx *wtx, table, id string) error {
-	res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return storage.ErrNotFound
-	}
-	return nil
+	return oneRow(tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id))
 }
 
 // unreferenced returns storage.ErrInUse when a membership names the owner.

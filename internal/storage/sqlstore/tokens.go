@@ -36,13 +36,12 @@ func (s *Store) GetAuthCode(ctx context.Context, id string) (storage.AuthCode, e
 func (s *Store) RedeemAuthCode(ctx context.Context, id string, now time.Time, tokens storage.TokenSet) error {
 	var outcome error
 	err := s.commit.doKeyed(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE auth_codes SET used_at = $2 WHERE id = $1 AND used_at = 0 AND expires_at > $2`, id, ms(now))
+		n, err := rowsAffected(tx.ExecContext(ctx,
+			`UPDATE auth_codes SET used_at = $2 WHERE id = $1 AND used_at = 0 AND expires_at > $2`, id, ms(now)))
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 1 {
+		if n == 1 {
 			outcome = nil
 			tx.queueTokens(&tokens)
 			return nil
@@ -83,11 +82,15 @@ const accessColumns = `id, family_id, client_id, account_id, owner_type, owner_i
 const refreshColumns = `id, family_id, client_id, account_id, owner_type, owner_id, scopes, access_token_id,
 	issued_at, expires_at, rotated_at, successor_id, revoked_at`
 
+// familyRevocation finds the revocation of the current token row's family
+// (see revokeFamily); revoked_families has no family_id column, so the name
+// is the token's.
+const familyRevocation = `(SELECT f.revoked_at FROM revoked_families f WHERE f.id = family_id)`
+
 // familyRevokedAt is the extra column every token read selects: when the
-// token's family was revoked, 0 if it was not (see revokeFamily). Tokens of
-// no family skip the lookup.
-const familyRevokedAt = `, CASE WHEN family_id = '' THEN 0
-	ELSE COALESCE((SELECT f.revoked_at FROM revoked_families f WHERE f.id = family_id), 0) END`
+// token's family was revoked, 0 if it was not. Tokens of no family skip the
+// lookup.
+const familyRevokedAt = `, CASE WHEN family_id = '' THEN 0 ELSE COALESCE(` + familyRevocation + `, 0) END`
 
 const (
 	selectAccess  = `SELECT ` + accessColumns + familyRevokedAt + ` FROM access_tokens WHERE id = $1`
@@ -208,7 +211,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 		// single writer more than the update itself.
 		n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $2, successor_id = $3
 			WHERE id = $1 AND rotated_at = 0 AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $2)
-			AND NOT EXISTS (SELECT 1 FROM revoked_families f WHERE f.id = refresh_tokens.family_id)`,
+			AND NOT EXISTS `+familyRevocation,
 			r.OldID, now, r.Refresh.ID))
 		if err != nil {
 			return err
