@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -22,6 +23,52 @@ func FuzzDecodeForm(f *testing.F) {
 			t.Fatalf("error code %q", err.Code)
 		}
 	})
+}
+
+// FuzzDecodeFormMatchesParseQuery checks the hand-written form decoder
+// against net/url: the same parameters, and an error wherever url.ParseQuery
+// fails or a name repeats.
+func FuzzDecodeFormMatchesParseQuery(f *testing.F) {
+	for _, s := range []string{"grant_type=password&username=a+b&password=%C3%A9", "a=%zz", "%zz=1", "a=1&a=2", "a&a=",
+		"=&&=", "a=1;b=2", "a", "&&a=b&&", "a=b=c", "scope=x+y%20z", "a=%00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		got, err := DecodeForm([]byte(body))
+		want, werr := url.ParseQuery(body)
+		repeated := false
+		for _, vs := range want {
+			repeated = repeated || len(vs) > 1
+		}
+		if werr != nil || repeated {
+			if err == nil {
+				t.Fatalf("%q: accepted %v; url.ParseQuery: %v, %v", body, got, want, werr)
+			}
+			return
+		}
+		if err != nil {
+			if paramsOf(want).check() != nil {
+				return // refused for length or text, which url does not check
+			}
+			t.Fatalf("%q: refused (%s) what url.ParseQuery accepts: %v", body, err.Description, want)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %v, url.ParseQuery: %v", body, got, want)
+		}
+		for k, vs := range want {
+			if got[k] != vs[0] {
+				t.Fatalf("%q: %q=%q, url.ParseQuery: %q", body, k, got[k], vs[0])
+			}
+		}
+	})
+}
+
+func paramsOf(v url.Values) Params {
+	p := Params{}
+	for k, vs := range v {
+		p[k] = vs[0]
+	}
+	return p
 }
 
 func FuzzDecodeJSON(f *testing.F) {

@@ -44,7 +44,10 @@ func ReadParams(w http.ResponseWriter, r *http.Request) (Params, *Error) {
 		}
 		return nil, invalidRequest("the request body could not be read")
 	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if ct != "application/x-www-form-urlencoded" && ct != "application/json" {
+		ct, _, _ = mime.ParseMediaType(ct) // parameters, case, spaces
+	}
 	switch ct {
 	case "application/json":
 		return DecodeJSON(body)
@@ -55,18 +58,32 @@ func ReadParams(w http.ResponseWriter, r *http.Request) (Params, *Error) {
 	}
 }
 
-// DecodeForm decodes an application/x-www-form-urlencoded body.
+// DecodeForm decodes an application/x-www-form-urlencoded body. It reads
+// the pairs straight into Params (url.ParseQuery would build a map of
+// slices first) and, like url.ParseQuery, refuses semicolons as separators
+// and bad escapes.
 func DecodeForm(body []byte) (Params, *Error) {
-	vals, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, invalidRequest("the form body is malformed")
-	}
-	p := make(Params, len(vals))
-	for k, vs := range vals {
-		if len(vs) > 1 {
+	s := string(body)
+	p := make(Params, min(strings.Count(s, "&")+1, 16))
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if strings.Contains(pair, ";") {
+			return nil, invalidRequest("the form body is malformed: parameters are separated by &, not ;")
+		}
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, errK := url.QueryUnescape(k)
+		v, errV := url.QueryUnescape(v)
+		if errK != nil || errV != nil {
+			return nil, invalidRequest("the form body is malformed")
+		}
+		if _, dup := p[k]; dup {
 			return nil, invalidRequest("parameter %q is given more than once", clip(k))
 		}
-		p[k] = vs[0]
+		p[k] = v
 	}
 	return p, p.check()
 }

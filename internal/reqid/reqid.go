@@ -47,7 +47,7 @@ func Middleware(next http.Handler) http.Handler {
 			rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
-		w.Header().Set(header, id)
+		w.Header()[header] = []string{id} // Headers are canonical
 		next.ServeHTTP(w, r.WithContext(With(r.Context(), id)))
 	})
 }

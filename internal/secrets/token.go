@@ -33,6 +33,8 @@ const (
 	// they stay valid until they expire.
 	legacyLen = tokenRandom + tokenTag
 	kindLen   = len("lk_at_") // every TokenKind has this length
+	// tokenTextLen is the length of a token as text.
+	tokenTextLen = kindLen + (tokenLen*8+5)/6
 )
 
 // NewToken returns a new opaque token of the given kind and the ID under
@@ -73,7 +75,8 @@ func (k *Keys) CheckToken(kind TokenKind, token string) bool {
 	if !ok {
 		return false
 	}
-	raw, ok := decodeBody(body)
+	var buf [tokenLen]byte
+	raw, ok := decodeBody(&buf, body)
 	if !ok {
 		return false
 	}
@@ -82,15 +85,16 @@ func (k *Keys) CheckToken(kind TokenKind, token string) bool {
 	return hmac.Equal(want[:], raw[len(raw)-tokenTag:])
 }
 
-// decodeBody decodes the part of a token after its kind; ok is false
-// unless it has the length of a current or a legacy token.
-func decodeBody(s string) ([]byte, bool) {
+// decodeBody decodes the part of a token after its kind into buf; ok is
+// false unless it has the length of a current or a legacy token.
+func decodeBody(buf *[tokenLen]byte, s string) ([]byte, bool) {
 	n := len(s)
 	if n != base64.RawURLEncoding.EncodedLen(tokenLen) && n != base64.RawURLEncoding.EncodedLen(legacyLen) {
 		return nil, false
 	}
-	raw := make([]byte, base64.RawURLEncoding.DecodedLen(n))
-	if m, err := base64.RawURLEncoding.Decode(raw, []byte(s)); err != nil || m != len(raw) {
+	var src [(tokenLen*8 + 5) / 6]byte // on the stack: []byte(s) of this length would be allocated
+	raw := buf[:base64.RawURLEncoding.DecodedLen(n)]
+	if m, err := base64.RawURLEncoding.Decode(raw, src[:copy(src[:], s)]); err != nil || m != len(raw) {
 		return nil, false
 	}
 	return raw, true
@@ -106,7 +110,13 @@ func (k *Keys) tag(kind TokenKind, msg, out []byte) {
 // Tokens carry 256 random bits, so a plain hash is enough to make a stolen
 // table useless. Legacy tokens, with no issue time, are stored under the hash.
 func TokenID(token string) string {
-	sum := sha256.Sum256([]byte(token))
+	var sum [sha256.Size]byte
+	if len(token) <= tokenTextLen {
+		var b [tokenTextLen]byte // on the stack: []byte(token) of this length would be allocated
+		sum = sha256.Sum256(b[:copy(b[:], token)])
+	} else {
+		sum = sha256.Sum256([]byte(token))
+	}
 	var id [2*tokenOrder + (sha256.Size*8+5)/6]byte
 	base64.RawURLEncoding.Encode(id[2*tokenOrder:], sum[:])
 	if len(token) != kindLen+base64.RawURLEncoding.EncodedLen(tokenLen) || !strings.HasPrefix(token, "lk_") {

@@ -24,14 +24,17 @@ type Opener func(t *testing.T) storage.Storage
 // it, migrated up to schema version (0: the latest); the caller closes it.
 type Reopener func(t *testing.T) func(version int) storage.Storage
 
-// RunUpgrades checks that data written under older schema versions is read
-// back, revoked and swept the same after an upgrade to the latest.
-func RunUpgrades(t *testing.T, open Reopener) {
+// RunReopen checks what must hold from one opening of a database to the
+// next: data written under older schema versions is read back, revoked and
+// swept the same after an upgrade to the latest, and every write answered
+// before Close is there after it.
+func RunReopen(t *testing.T, open Reopener) {
 	for _, from := range []int{2} { // versions whose upgrade changes how tokens are stored
-		t.Run(fmt.Sprintf("FromVersion%d", from), func(t *testing.T) {
+		t.Run(fmt.Sprintf("UpgradeFromVersion%d", from), func(t *testing.T) {
 			testUpgrade(t, open, from)
 		})
 	}
+	t.Run("CloseKeepsAnsweredWrites", func(t *testing.T) { testCloseKeepsAnsweredWrites(t, open) })
 }
 
 // Run runs the whole suite against the backend open returns.

@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,4 +50,42 @@ func testUpgrade(t *testing.T, reopen Reopener, from int) {
 	equal(t, n, int64(2), "expired rows swept after the upgrade")
 	_, err = s.GetRefreshToken(c, gone.Refresh.ID)
 	wantErr(t, err, storage.ErrNotFound, "swept refresh token")
+}
+
+// testCloseKeepsAnsweredWrites closes a store while writes are still
+// queued for the group commit: each write either fails or, if it was
+// answered without error, is in the database when it is opened again.
+func testCloseKeepsAnsweredWrites(t *testing.T, reopen Reopener) {
+	c := ctx(t)
+	open := reopen(t)
+	s := open(0)
+	f := setup(t, s)
+	const n = 300
+	errs := make([]error, n)
+	var started, done sync.WaitGroup
+	started.Add(n)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			started.Done()
+			errs[i] = s.CreateTokens(c, f.tokens(fmt.Sprintf("fam-close-%d", i), fmt.Sprintf("close-%d", i), now))
+		}()
+	}
+	started.Wait()
+	must(t, s.Close(), "close while writes are queued")
+	done.Wait()
+
+	s = open(0)
+	defer s.Close()
+	answered := 0
+	for i, err := range errs {
+		if err != nil {
+			continue // refused because the store was closing: the caller knows
+		}
+		answered++
+		_, err := s.GetAccessToken(c, fmt.Sprintf("at-close-%d", i))
+		must(t, err, fmt.Sprintf("read write %d, answered before Close, after reopening", i))
+	}
+	t.Logf("%d of %d writes answered before Close, all found after reopening", answered, n)
 }

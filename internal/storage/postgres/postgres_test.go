@@ -22,8 +22,8 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func TestUpgrades(t *testing.T) {
-	conformance.RunUpgrades(t, func(t *testing.T) func(int) storage.Storage {
+func TestReopen(t *testing.T) {
+	conformance.RunReopen(t, func(t *testing.T) func(int) storage.Storage {
 		dsn := pgtest.DSN(t)
 		return func(version int) storage.Storage {
 			s, err := postgres.Open(context.Background(), dsn, sqlstore.Options{Migrate: true, MigrateTo: version, Logger: slog.New(slog.DiscardHandler)})
