@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -61,5 +62,50 @@ func TestBenchRunsReportTheMedian(t *testing.T) {
 	}
 	if bad := runCLI(t, t.TempDir(), nil, "bench", "--runs", "0"); bad.code == 0 || !strings.Contains(bad.stderr, "--runs") {
 		t.Fatalf("--runs 0 accepted: %d %s", bad.code, bad.stderr)
+	}
+}
+
+// compareLine is the machine-readable line of bench --compare.
+var compareLine = regexp.MustCompile(`^COMPARE scenario=(\w+) db=sqlite c=2 pairs=2 rps=([0-9.]+) other_rps=([0-9.]+) rps_ratio=([0-9.]+) ` +
+	`cpu_us=[0-9.]+ other_cpu_us=[0-9.]+ cpu_ratio=[0-9.]+ errors=(\d+) other_errors=(\d+)$`)
+
+// TestBenchCompare measures the binary against itself: one COMPARE line per
+// scenario, in the documented form, both sides served without errors.
+func TestBenchCompare(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two servers for several seconds")
+	}
+	res := runCLI(t, t.TempDir(), nil, "bench", "--compare", latchkeyBin, "--duration", "1s", "--concurrency", "2", "--runs", "2",
+		"--scenario", "client_credentials,refresh_token")
+	if res.code != 0 {
+		t.Fatalf("bench --compare exited %d:\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	seen := map[string]bool{}
+	for line := range strings.SplitSeq(res.stdout, "\n") {
+		if !strings.HasPrefix(line, "COMPARE ") {
+			continue
+		}
+		m := compareLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("COMPARE line not in the documented form:\n%s", line)
+		}
+		seen[m[1]] = true
+		if m[5] != "0" || m[6] != "0" {
+			t.Errorf("errors in %s", line)
+		}
+		rps, _ := strconv.ParseFloat(m[2], 64)
+		other, _ := strconv.ParseFloat(m[3], 64)
+		if rps <= 0 || other <= 0 {
+			t.Errorf("no throughput on one side: %s", line)
+		}
+	}
+	if len(seen) != 2 || !seen["client_credentials"] || !seen["refresh_token"] {
+		t.Fatalf("COMPARE lines for %v, want client_credentials and refresh_token:\n%s", seen, res.stdout)
+	}
+	if strings.Contains(res.stdout, "BENCH ") {
+		t.Fatalf("BENCH lines in a comparison, which has no baseline:\n%s", res.stdout)
+	}
+	if bad := runCLI(t, t.TempDir(), nil, "bench", "--compare", "/nonexistent/latchkey"); bad.code == 0 || !strings.Contains(bad.stderr, "--compare") {
+		t.Fatalf("a missing --compare binary accepted: %d %s", bad.code, bad.stderr)
 	}
 }

@@ -39,7 +39,8 @@ type Options struct {
 	Concurrency []int
 	Scenarios   []string
 	Prefill     int
-	Runs        int // alternating baseline/scenario pairs per scenario and concurrency; medians are reported
+	Runs        int    // alternating baseline/scenario pairs per scenario and concurrency; medians are reported
+	Compare     string // another latchkey binary: measure Exe against it, in pairs, instead of against the baseline
 	Out         io.Writer
 	Log         *slog.Logger
 }
@@ -56,42 +57,20 @@ const (
 
 // Main runs the benchmark and prints the table and the BENCH lines.
 func Main(ctx context.Context, o Options) error {
-	dir, err := os.MkdirTemp("", "latchkey-bench-")
+	if o.Compare != "" {
+		return compare(ctx, o)
+	}
+	server, dbKind, stop, err := startServer(ctx, o.Exe, o.DB)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	dsn, dbKind, drop, err := scratchDB(ctx, o.DB, dir)
-	if err != nil {
-		return err
-	}
-	defer drop()
-	secretFile := filepath.Join(dir, "secret")
-	server, err := start(ctx, o.Exe, `latchkey listening on (http://\S+)`, "serve", "--demo", "--addr", "127.0.0.1:0",
-		"--db", dsn, "--secret-file", secretFile, "--log-level", "warn")
-	if err != nil {
-		return fmt.Errorf("start server: %w", err)
-	}
-	defer server.stop()
+	defer stop()
 	baseline, err := start(ctx, o.Exe, `baseline listening on (http://\S+)`, "bench-baseline", "--addr", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("start baseline: %w", err)
 	}
 	defer baseline.stop()
-
-	st, keys, err := openStore(ctx, dsn, secretFile)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	// A plain RFC 6749 client for the client_credentials scenarios: no refresh
-	// token (the Flexiti demo client gets one, as its seed shows).
-	if err := st.CreateClient(ctx, storage.Client{ID: benchClient, Name: "bench", SecretHash: keys.HashClientSecret(benchSecret),
-		GrantTypes: []string{"client_credentials"}, Scopes: []string{"merchant"}, DefaultScopes: []string{"merchant"},
-		AccessTokenTTL: 20 * time.Minute, MerchantID: "123456", AccountKind: storage.Staff, AccessTokenFormat: "opaque",
-		CreatedAt: time.Now()}); err != nil {
-		return fmt.Errorf("create the bench client: %w", err)
-	}
+	st, keys := server.st, server.keys
 
 	tw := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tdb\tc\trps\tp50 ms\tp99 ms\terrors\tbaseline rps\tratio\tserver RSS MB\tserver CPU µs/req\tbaseline CPU µs/req\tbaseline p99 ms\t")
@@ -135,6 +114,60 @@ func Main(ctx context.Context, o Options) error {
 		fmt.Fprintln(o.Out, l)
 	}
 	return nil
+}
+
+// target is a running server and the store it uses, for setting up scenarios.
+type target struct {
+	*proc
+	st   storage.Storage
+	keys *secrets.Keys
+}
+
+// startServer starts exe as a demo server on a scratch database (see
+// scratchDB) with the bench's client registered, and returns it, the
+// database's kind and what stops it and removes the database.
+func startServer(ctx context.Context, exe, db string) (*target, string, func(), error) {
+	dir, err := os.MkdirTemp("", "latchkey-bench-")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	var undo []func()
+	stop := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	undo = append(undo, func() { os.RemoveAll(dir) })
+	fail := func(err error) (*target, string, func(), error) {
+		stop()
+		return nil, "", nil, err
+	}
+	dsn, dbKind, drop, err := scratchDB(ctx, db, dir)
+	if err != nil {
+		return fail(err)
+	}
+	undo = append(undo, drop)
+	secretFile := filepath.Join(dir, "secret")
+	server, err := start(ctx, exe, `latchkey listening on (http://\S+)`, "serve", "--demo", "--addr", "127.0.0.1:0",
+		"--db", dsn, "--secret-file", secretFile, "--log-level", "warn")
+	if err != nil {
+		return fail(fmt.Errorf("start server %s: %w", exe, err))
+	}
+	undo = append(undo, server.stop)
+	st, keys, err := openStore(ctx, dsn, secretFile)
+	if err != nil {
+		return fail(err)
+	}
+	undo = append(undo, func() { st.Close() })
+	// A plain RFC 6749 client for the client_credentials scenarios: no refresh
+	// token (the Flexiti demo client gets one, as its seed shows).
+	if err := st.CreateClient(ctx, storage.Client{ID: benchClient, Name: "bench", SecretHash: keys.HashClientSecret(benchSecret),
+		GrantTypes: []string{"client_credentials"}, Scopes: []string{"merchant"}, DefaultScopes: []string{"merchant"},
+		AccessTokenTTL: 20 * time.Minute, MerchantID: "123456", AccountKind: storage.Staff, AccessTokenFormat: "opaque",
+		CreatedAt: time.Now()}); err != nil {
+		return fail(fmt.Errorf("create the bench client: %w", err))
+	}
+	return &target{proc: server, st: st, keys: keys}, dbKind, stop, nil
 }
 
 // proc is a child process that printed the URL it listens on.
