@@ -31,7 +31,8 @@ no baseline: this binary and OTHER run side by side, each scenario is run
 against one and then the other, --runs times in alternating order, and the
 medians of the pairs' ratios of throughput and of server CPU per request
 (this over OTHER) are printed, with one COMPARE line each. Use --runs 10 or
-more: a pair's ratio moves by about ±5 %, the median of 16 by about 1 %.`,
+more: a pair's ratio moves by about ±5 %, the median of 16 by about 1 %.
+OTHER must use the same database schema version as this binary.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()

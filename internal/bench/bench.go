@@ -154,9 +154,11 @@ func startServer(ctx context.Context, exe, db string) (*target, string, func(), 
 		return fail(fmt.Errorf("start server %s: %w", exe, err))
 	}
 	undo = append(undo, server.stop)
+	// The scenarios are set up through this build's storage layer, so a
+	// build compared with this one must use the same schema version.
 	st, keys, err := openStore(ctx, dsn, secretFile)
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("open the database of %s with this build (a compared build must share its schema version): %w", exe, err))
 	}
 	undo = append(undo, func() { st.Close() })
 	// A plain RFC 6749 client for the client_credentials scenarios: no refresh
