@@ -210,3 +210,25 @@ func TestMetricsLabelUnmatchedPaths(t *testing.T) {
 		t.Fatal("/metrics names an unmatched path")
 	}
 }
+
+// TestSecurityHeadersSurvivePagesOwn: the fixed headers share their value
+// slices between responses, so a page that sets its own policy must not
+// change what the next response carries.
+func TestSecurityHeadersSurvivePagesOwn(t *testing.T) {
+	s, _ := newTestServer(t, slog.New(slog.DiscardHandler))
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/oauth2/authorize?client_id=nobody&response_type=code", nil))
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Fatalf("the error page's own policy is missing (status %d): %q", w.Code, csp)
+	}
+	want := map[string]string{"Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY",
+		"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+	for range 2 {
+		_, _, h := get(s, "/healthz")
+		for k, v := range want {
+			if got := h.Values(k); len(got) != 1 || got[0] != v {
+				t.Errorf("%s after a page set its own: %q, want %q", k, got, v)
+			}
+		}
+	}
+}
