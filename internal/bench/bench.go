@@ -70,42 +70,58 @@ func Main(ctx context.Context, o Options) error {
 		return fmt.Errorf("start baseline: %w", err)
 	}
 	defer baseline.stop()
-	st, keys := server.st, server.keys
 
+	header := "scenario\tdb\tc\trps\tp50 ms\tp99 ms\terrors\tbaseline rps\tratio\tserver RSS MB\tserver CPU µs/req\tbaseline CPU µs/req\tbaseline p99 ms\t"
+	return sweep(ctx, o, []*target{server}, header, func(sc string, c int) (string, string, error) {
+		var bases, results []Result
+		for range max(o.Runs, 1) {
+			s, err := newScenario(ctx, sc, server.url, server.st, server.keys, c, o.Duration)
+			if err != nil {
+				return "", "", fmt.Errorf("scenario %s: %w", sc, err)
+			}
+			bases = append(bases, Run(ctx, c, o.Duration, baseline.pid(), s.baseline(baseline.url), func(int, int, []byte) bool { return true }))
+			results = append(results, Run(ctx, c, o.Duration, server.pid(), s.next, s.check))
+			if ctx.Err() != nil {
+				return "", "", ctx.Err()
+			}
+		}
+		base, res, ratio, lo, hi := summarize(bases, results)
+		ratios := fmt.Sprintf("%.3f", ratio)
+		if len(results) > 1 {
+			ratios += fmt.Sprintf(" (%.3f–%.3f)", lo, hi)
+		}
+		row := fmt.Sprintf("%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%.0f\t%s\t%.1f\t%.0f\t%.0f\t%.2f\t", sc, dbKind, c, res.RPS(), millis(res.P50), millis(res.P99),
+			res.Errors, base.RPS(), ratios, float64(res.PeakRSS)/(1<<20), micros(res.CPUPerRequest()), micros(base.CPUPerRequest()), millis(base.P99))
+		line := fmt.Sprintf("BENCH scenario=%s db=%s c=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=%d baseline_rps=%.1f ratio=%.3f server_rss_mb=%.1f",
+			sc, dbKind, c, res.RPS(), millis(res.P50), millis(res.P99), res.Errors, base.RPS(), ratio, float64(res.PeakRSS)/(1<<20))
+		return row, line, nil
+	})
+}
+
+// sweep measures every scenario of o at every concurrency with measure,
+// which returns a table row (tab-separated, as header is) and a
+// machine-readable line; before the prefilled scenario it fills the token
+// tables of targets. It prints the table, then the lines.
+func sweep(ctx context.Context, o Options, targets []*target, header string, measure func(sc string, c int) (row, line string, err error)) error {
 	tw := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tdb\tc\trps\tp50 ms\tp99 ms\terrors\tbaseline rps\tratio\tserver RSS MB\tserver CPU µs/req\tbaseline CPU µs/req\tbaseline p99 ms\t")
+	fmt.Fprintln(tw, header)
 	var lines []string
 	for _, sc := range o.Scenarios {
 		if sc == "client_credentials_prefilled" && o.Prefill > 0 {
-			o.Log.Info("prefilling the token table", "tokens", o.Prefill)
-			if err := prefill(ctx, st, keys, o.Prefill); err != nil {
-				return err
+			o.Log.Info("prefilling the token tables", "tokens", o.Prefill, "servers", len(targets))
+			for _, t := range targets {
+				if err := prefill(ctx, t.st, t.keys, o.Prefill); err != nil {
+					return err
+				}
 			}
 		}
 		for _, c := range o.Concurrency {
-			var bases, results []Result
-			for range max(o.Runs, 1) {
-				s, err := newScenario(ctx, sc, server.url, st, keys, c, o.Duration)
-				if err != nil {
-					return fmt.Errorf("scenario %s: %w", sc, err)
-				}
-				bases = append(bases, Run(ctx, c, o.Duration, baseline.pid(), s.baseline(baseline.url), func(int, int, []byte) bool { return true }))
-				results = append(results, Run(ctx, c, o.Duration, server.pid(), s.next, s.check))
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
+			row, line, err := measure(sc, c)
+			if err != nil {
+				return err
 			}
-			base, res, ratio, lo, hi := summarize(bases, results)
-			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-			us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
-			ratios := fmt.Sprintf("%.3f", ratio)
-			if len(results) > 1 {
-				ratios += fmt.Sprintf(" (%.3f–%.3f)", lo, hi)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%.0f\t%s\t%.1f\t%.0f\t%.0f\t%.2f\t\n", sc, dbKind, c, res.RPS(), ms(res.P50), ms(res.P99),
-				res.Errors, base.RPS(), ratios, float64(res.PeakRSS)/(1<<20), us(res.CPUPerRequest()), us(base.CPUPerRequest()), ms(base.P99))
-			lines = append(lines, fmt.Sprintf("BENCH scenario=%s db=%s c=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=%d baseline_rps=%.1f ratio=%.3f server_rss_mb=%.1f",
-				sc, dbKind, c, res.RPS(), ms(res.P50), ms(res.P99), res.Errors, base.RPS(), ratio, float64(res.PeakRSS)/(1<<20)))
+			fmt.Fprintln(tw, row)
+			lines = append(lines, line)
 		}
 	}
 	tw.Flush()
@@ -115,6 +131,10 @@ func Main(ctx context.Context, o Options) error {
 	}
 	return nil
 }
+
+// millis and micros express a duration in the units the output uses.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func micros(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
 
 // target is a running server and the store it uses, for setting up scenarios.
 type target struct {

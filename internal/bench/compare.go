@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"text/tabwriter"
-	"time"
 )
 
 // compare measures o.Exe against o.Compare: both run as servers side by side,
@@ -27,55 +25,38 @@ func compare(ctx context.Context, o Options) error {
 	}
 	defer stopOther()
 
-	tw := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tdb\tc\tpairs\trps\tother rps\trps ratio\tCPU µs/req\tother CPU µs/req\tCPU ratio\terrors\tother errors\t")
-	var lines []string
-	for _, sc := range o.Scenarios {
-		if sc == "client_credentials_prefilled" && o.Prefill > 0 {
-			o.Log.Info("prefilling the token tables", "tokens", o.Prefill)
-			for _, t := range []*target{this, other} {
-				if err := prefill(ctx, t.st, t.keys, o.Prefill); err != nil {
-					return err
+	header := "scenario\tdb\tc\tpairs\trps\tother rps\trps ratio\tCPU µs/req\tother CPU µs/req\tCPU ratio\terrors\tother errors\t"
+	return sweep(ctx, o, []*target{this, other}, header, func(sc string, c int) (string, string, error) {
+		var mine, theirs []Result
+		for i := range max(o.Runs, 1) {
+			order := []*target{this, other}
+			if i%2 == 1 {
+				order[0], order[1] = other, this
+			}
+			for _, t := range order {
+				s, err := newScenario(ctx, sc, t.url, t.st, t.keys, c, o.Duration)
+				if err != nil {
+					return "", "", fmt.Errorf("scenario %s: %w", sc, err)
+				}
+				r := Run(ctx, c, o.Duration, t.pid(), s.next, s.check)
+				if t == this {
+					mine = append(mine, r)
+				} else {
+					theirs = append(theirs, r)
 				}
 			}
-		}
-		for _, c := range o.Concurrency {
-			var mine, theirs []Result
-			for i := range max(o.Runs, 1) {
-				order := []*target{this, other}
-				if i%2 == 1 {
-					order[0], order[1] = other, this
-				}
-				for _, t := range order {
-					s, err := newScenario(ctx, sc, t.url, t.st, t.keys, c, o.Duration)
-					if err != nil {
-						return fmt.Errorf("scenario %s: %w", sc, err)
-					}
-					r := Run(ctx, c, o.Duration, t.pid(), s.next, s.check)
-					if t == this {
-						mine = append(mine, r)
-					} else {
-						theirs = append(theirs, r)
-					}
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
+			if ctx.Err() != nil {
+				return "", "", ctx.Err()
 			}
-			p := pairRatios(mine, theirs)
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%.0f\t%.3f (%.3f–%.3f)\t%.1f\t%.1f\t%.3f (%.3f–%.3f)\t%d\t%d\t\n", sc, dbKind, c, len(mine),
-				p.rps, p.otherRPS, p.rpsRatio[1], p.rpsRatio[0], p.rpsRatio[2], p.cpu, p.otherCPU, p.cpuRatio[1], p.cpuRatio[0], p.cpuRatio[2],
-				p.errors, p.otherErrors)
-			lines = append(lines, fmt.Sprintf("COMPARE scenario=%s db=%s c=%d pairs=%d rps=%.1f other_rps=%.1f rps_ratio=%.3f cpu_us=%.1f other_cpu_us=%.1f cpu_ratio=%.3f errors=%d other_errors=%d",
-				sc, dbKind, c, len(mine), p.rps, p.otherRPS, p.rpsRatio[1], p.cpu, p.otherCPU, p.cpuRatio[1], p.errors, p.otherErrors))
 		}
-	}
-	tw.Flush()
-	fmt.Fprintln(o.Out)
-	for _, l := range lines {
-		fmt.Fprintln(o.Out, l)
-	}
-	return nil
+		p := pairRatios(mine, theirs)
+		row := fmt.Sprintf("%s\t%s\t%d\t%d\t%.0f\t%.0f\t%.3f (%.3f–%.3f)\t%.1f\t%.1f\t%.3f (%.3f–%.3f)\t%d\t%d\t", sc, dbKind, c, len(mine),
+			p.rps, p.otherRPS, p.rpsRatio[1], p.rpsRatio[0], p.rpsRatio[2], p.cpu, p.otherCPU, p.cpuRatio[1], p.cpuRatio[0], p.cpuRatio[2],
+			p.errors, p.otherErrors)
+		line := fmt.Sprintf("COMPARE scenario=%s db=%s c=%d pairs=%d rps=%.1f other_rps=%.1f rps_ratio=%.3f cpu_us=%.1f other_cpu_us=%.1f cpu_ratio=%.3f errors=%d other_errors=%d",
+			sc, dbKind, c, len(mine), p.rps, p.otherRPS, p.rpsRatio[1], p.cpu, p.otherCPU, p.cpuRatio[1], p.errors, p.otherErrors)
+		return row, line, nil
+	})
 }
 
 // pairs summarizes paired runs: medians of each side's throughput and CPU
@@ -89,11 +70,10 @@ type pairs struct {
 func pairRatios(mine, theirs []Result) pairs {
 	var p pairs
 	var rps, otherRPS, cpu, otherCPU, rr, cr []float64
-	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
 	for i := range mine {
 		a, b := mine[i], theirs[i]
 		rps, otherRPS = append(rps, a.RPS()), append(otherRPS, b.RPS())
-		cpu, otherCPU = append(cpu, us(a.CPUPerRequest())), append(otherCPU, us(b.CPUPerRequest()))
+		cpu, otherCPU = append(cpu, micros(a.CPUPerRequest())), append(otherCPU, micros(b.CPUPerRequest()))
 		if b.RPS() > 0 {
 			rr = append(rr, a.RPS()/b.RPS())
 		}

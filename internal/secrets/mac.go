@@ -17,13 +17,13 @@ type macer struct{ pool sync.Pool }
 type macState struct {
 	h   hash.Hash
 	buf []byte
-	mac []byte
+	mac [sha256.Size]byte
 }
 
 func newMacer(key []byte) *macer {
 	m := &macer{}
 	m.pool.New = func() any {
-		return &macState{h: hmac.New(sha256.New, key), buf: make([]byte, 0, 128), mac: make([]byte, 0, sha256.Size)}
+		return &macState{h: hmac.New(sha256.New, key), buf: make([]byte, 0, 128)}
 	}
 	return m
 }
@@ -37,8 +37,7 @@ func (m *macer) sum(out []byte, parts ...[]byte) []byte {
 	}
 	st.h.Reset()
 	st.h.Write(st.buf)
-	st.mac = st.h.Sum(st.mac[:0])
-	out = append(out, st.mac...)
+	out = append(out, st.h.Sum(st.mac[:0])...)
 	if cap(st.buf) > 4<<10 {
 		st.buf = make([]byte, 0, 128) // keep no large message alive in the pool
 	}

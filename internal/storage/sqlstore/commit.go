@@ -43,7 +43,7 @@ type writeReq struct {
 // SQLite), then answers everyone in it. Callers return only after the commit,
 // so every answered write is durable. While a batch commits the next one
 // gathers, so batches grow with load; no timed wait is ever added (see
-// gather for the one yield).
+// gatherAndRun for the one yield).
 type committer struct {
 	db        *sql.DB
 	stmts     *stmtCache
@@ -144,17 +144,17 @@ func (c *committer) work() {
 			batch = append(batch[:0], r)
 		case <-c.quit:
 			// close has stopped new writes; commit what is still queued.
-			for c.gather(batch[:0]) {
+			for c.gatherAndRun(batch[:0]) {
 			}
 			return
 		}
-		c.gather(batch)
+		c.gatherAndRun(batch)
 	}
 }
 
-// gather adds whatever else is queued to batch, up to maxBatch, and runs
-// it; it reports whether it ran anything.
-func (c *committer) gather(batch []*writeReq) bool {
+// gatherAndRun adds whatever else is queued to batch, up to maxBatch, and
+// runs it; it reports whether it ran anything.
+func (c *committer) gatherAndRun(batch []*writeReq) bool {
 	batch = c.drain(batch)
 	if len(batch) == 0 {
 		return false
