@@ -6,12 +6,13 @@ package bearer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/respond"
 )
 
 // Claims are what a valid token says.
@@ -29,6 +30,13 @@ type Claims struct {
 
 // HasScope reports whether the claims carry scope s.
 func (c *Claims) HasScope(s string) bool { return slices.Contains(c.Scopes, s) }
+
+// The error codes Require answers (RFC 6750 §3.1, RFC 6749 §4.1.2.1).
+const (
+	CodeInvalidToken      = "invalid_token"
+	CodeInsufficientScope = "insufficient_scope"
+	CodeUnavailable       = "temporarily_unavailable"
+)
 
 // ErrInvalidToken means the token is missing, unknown, expired or revoked.
 var ErrInvalidToken = errors.New("invalid token")
@@ -62,6 +70,12 @@ func Token(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
+// LooksLikeJWT tells a compact JWS from an opaque latchkey token without
+// parsing it, so each can go to the check that fits.
+func LooksLikeJWT(token string) bool {
+	return strings.HasPrefix(token, "eyJ") && strings.Count(token, ".") == 2 && len(token) < 8192
+}
+
 // Require returns middleware that lets a request through only with a valid
 // token carrying at least one of scopes (any scope when none are given),
 // with the token's claims in its context. Failures answer RFC 6750 errors.
@@ -70,20 +84,20 @@ func Require(v Verifier, scopes ...string) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			token, ok := Token(r)
 			if !ok {
-				Fail(w, http.StatusUnauthorized, "invalid_token", "a bearer token is required")
+				Fail(w, http.StatusUnauthorized, CodeInvalidToken, "a bearer token is required")
 				return
 			}
 			c, err := v.Verify(r.Context(), token)
 			if errors.Is(err, ErrInvalidToken) {
-				Fail(w, http.StatusUnauthorized, "invalid_token", "the access token is missing, unknown, expired or revoked")
+				Fail(w, http.StatusUnauthorized, CodeInvalidToken, "the access token is missing, unknown, expired or revoked")
 				return
 			}
 			if err != nil {
-				Fail(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the token could not be checked; try again")
+				Fail(w, http.StatusServiceUnavailable, CodeUnavailable, "the token could not be checked; try again")
 				return
 			}
 			if len(scopes) > 0 && !slices.ContainsFunc(scopes, c.HasScope) {
-				Fail(w, http.StatusForbidden, "insufficient_scope", "the access token lacks the scope this call needs: "+strings.Join(scopes, " or "))
+				Fail(w, http.StatusForbidden, CodeInsufficientScope, "the access token lacks the scope this call needs: "+strings.Join(scopes, " or "))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))
@@ -94,10 +108,7 @@ func Require(v Verifier, scopes ...string) func(http.Handler) http.Handler {
 // Fail writes an RFC 6750 error: the WWW-Authenticate challenge and a JSON body.
 func Fail(w http.ResponseWriter, status int, code, description string) {
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
-		w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+description+`"`)
+		respond.BearerChallenge(w, code, description)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
+	respond.JSON(w, status, map[string]string{"error": code, "error_description": description})
 }

@@ -1,4 +1,4 @@
-package bearer
+package bearer_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/latchkey-dev/latchkey/bearer"
 	"github.com/latchkey-dev/latchkey/internal/testutil/demoserver"
 )
 
@@ -63,13 +64,13 @@ func call(t *testing.T, h http.Handler, token string) (int, string) {
 func TestRequireWithLiveIntrospection(t *testing.T) {
 	base := liveLatchkey(t)
 	clock := &fakeClock{t: time.Now()}
-	in := NewIntrospector(base+"/oauth2/introspect", "flexitidemo", flexitiSecret, IntrospectorOptions{CacheTTL: 5 * time.Second})
-	in.now = clock.now
+	in := bearer.NewIntrospector(base+"/oauth2/introspect", "flexitidemo", flexitiSecret, bearer.IntrospectorOptions{CacheTTL: 5 * time.Second})
+	bearer.SetClock(in, clock.now)
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, _ := FromContext(r.Context())
+		c, _ := bearer.FromContext(r.Context())
 		w.Write([]byte(c.ClientID + " " + c.MerchantID + " " + c.ResourceOwnerType))
 	})
-	merchantOnly := Require(in, "merchant")(api)
+	merchantOnly := bearer.Require(in, "merchant")(api)
 	customer, _ := tokenFor(t, base, "customer")
 	merchant, refresh := tokenFor(t, base, "merchant")
 
@@ -107,8 +108,8 @@ func TestCacheNeverOutlivesTheToken(t *testing.T) {
 	}))
 	defer srv.Close()
 	clock := &fakeClock{t: time.Now()}
-	in := NewIntrospector(srv.URL, "rs", "secret", IntrospectorOptions{CacheTTL: time.Hour, CacheSize: 2})
-	in.now = clock.now
+	in := bearer.NewIntrospector(srv.URL, "rs", "secret", bearer.IntrospectorOptions{CacheTTL: time.Hour, CacheSize: 2})
+	bearer.SetClock(in, clock.now)
 	for range 3 {
 		if _, err := in.Verify(context.Background(), "tok"); err != nil {
 			t.Fatal(err)
@@ -125,8 +126,8 @@ func TestCacheNeverOutlivesTheToken(t *testing.T) {
 	for i := range 10 { // the cache stays bounded
 		in.Verify(context.Background(), "other"+string(rune('a'+i)))
 	}
-	if len(in.cache) > 2 {
-		t.Fatalf("cache holds %d entries, bound is 2", len(in.cache))
+	if bearer.CacheLen(in) > 2 {
+		t.Fatalf("cache holds %d entries, bound is 2", bearer.CacheLen(in))
 	}
 }
 
@@ -137,12 +138,12 @@ func TestJWTVerifierRefetchesOnUnknownKid(t *testing.T) {
 	base := liveLatchkey(t)
 	ctx := context.Background()
 	clock := &fakeClock{t: time.Now()}
-	v := NewJWTVerifier(base, "", "")
-	v.now = clock.now
+	v := bearer.NewJWTVerifier(base, "", "")
+	bearer.SetClock(v, clock.now)
 	var fetches atomic.Int32
-	v.client = &http.Client{Transport: countingTransport{&fetches, http.DefaultTransport}}
+	bearer.SetHTTPClient(v, &http.Client{Transport: countingTransport{&fetches, http.DefaultTransport}})
 	for range 3 {
-		if _, err := v.Verify(ctx, forgedJWT(t, "kid-unknown")); err != ErrInvalidToken {
+		if _, err := v.Verify(ctx, forgedJWT(t, "kid-unknown")); err != bearer.ErrInvalidToken {
 			t.Fatalf("forged token: %v", err)
 		}
 	}

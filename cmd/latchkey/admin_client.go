@@ -10,33 +10,35 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey-dev/latchkey/internal/dialect"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
 type clientView struct {
-	ID                string            `json:"client_id"`
-	Name              string            `json:"name"`
-	Public            bool              `json:"public"`
-	Secret            string            `json:"client_secret,omitempty"` // only right after create or rotate
-	GrantTypes        []string          `json:"grant_types"`
-	Scopes            []string          `json:"scopes"`
-	DefaultScopes     []string          `json:"default_scopes"`
-	RedirectURIs      []string          `json:"redirect_uris"`
-	AccessTokenTTL    int64             `json:"access_token_ttl"`
-	RefreshTokenTTL   int64             `json:"refresh_token_ttl"`
-	MerchantID        string            `json:"merchant_id,omitempty"`
-	AccountKind       string            `json:"account_kind"`
-	SkipConsent       bool              `json:"skip_consent"`
-	RotateRefresh     bool              `json:"refresh_rotation"`
-	RefreshGrace      int64             `json:"refresh_grace"`
-	RequirePKCE       bool              `json:"require_pkce"`
-	AllowPlainPKCE    bool              `json:"allow_plain_pkce"`
-	AccessTokenFormat string            `json:"access_token_format"`
-	Dialect           string            `json:"dialect,omitempty"`
-	DialectOptions    map[string]string `json:"dialect_options,omitempty"`
-	CreatedAt         string            `json:"created_at,omitempty"`
+	ID                string   `json:"client_id"`
+	Name              string   `json:"name"`
+	Public            bool     `json:"public"`
+	Secret            string   `json:"client_secret,omitempty"` // only right after create or rotate
+	GrantTypes        []string `json:"grant_types"`
+	Scopes            []string `json:"scopes"`
+	DefaultScopes     []string `json:"default_scopes"`
+	RedirectURIs      []string `json:"redirect_uris"`
+	AccessTokenTTL    int64    `json:"access_token_ttl"`
+	RefreshTokenTTL   int64    `json:"refresh_token_ttl"`
+	MerchantID        string   `json:"merchant_id,omitempty"`
+	AccountKind       string   `json:"account_kind"`
+	SkipConsent       bool     `json:"skip_consent"`
+	RotateRefresh     bool     `json:"refresh_rotation"`
+	RefreshGrace      int64    `json:"refresh_grace"`
+	RequirePKCE       bool     `json:"require_pkce"`
+	AllowPlainPKCE    bool     `json:"allow_plain_pkce"`
+	AccessTokenFormat string   `json:"access_token_format"`
+	Dialect           string   `json:"dialect,omitempty"`
+	Audience          string   `json:"audience,omitempty"`
+	CCRefresh         bool     `json:"client_credentials_refresh,omitempty"`
+	CreatedAt         string   `json:"created_at,omitempty"`
 }
 
 func (clientView) columns() []string {
@@ -83,7 +85,7 @@ func clientOf(c storage.Client) clientView {
 		RefreshTokenTTL: int64(c.RefreshTokenTTL / time.Second), MerchantID: c.MerchantID, AccountKind: string(c.AccountKind),
 		SkipConsent: c.SkipConsent, RotateRefresh: c.RotateRefresh, RefreshGrace: int64(c.RefreshGrace / time.Second),
 		RequirePKCE: c.RequirePKCE, AllowPlainPKCE: c.AllowPlainPKCE, AccessTokenFormat: c.AccessTokenFormat,
-		Dialect: c.Dialect, DialectOptions: c.DialectOptions, CreatedAt: stamp(c.CreatedAt)}
+		Dialect: c.Dialect, Audience: c.Audience, CCRefresh: c.ClientCredentialsRefresh, CreatedAt: stamp(c.CreatedAt)}
 }
 
 // printSecret shows a client with its new secret, once.
@@ -114,7 +116,7 @@ func newClientCmd() *cobra.Command {
 				secret = secrets.NewClientSecret()
 				c.SecretHash = "set once the store is open" // so validation sees a confidential client
 			}
-			if err := oauth.ValidateClient(c); err != nil {
+			if err := oauth.ValidateClient(c, dialect.Names()); err != nil {
 				return withMerchantHint(cmd, c, err)
 			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
@@ -150,8 +152,9 @@ func newClientCmd() *cobra.Command {
 	f.Bool("require-pkce", false, "require PKCE (always on for public clients)")
 	f.Bool("allow-plain-pkce", false, "accept the plain PKCE method as well as S256")
 	f.String("token-format", "opaque", "access token format: opaque or jwt")
-	f.String("dialect", "", "vendor dialect: paytronix, flexiti or aston")
-	f.StringArray("dialect-option", nil, "client option key=value (repeatable), e.g. audience=URI for JWT access tokens, client_credentials_refresh=true")
+	f.String("dialect", "", "vendor dialect the client is registered for: "+strings.Join(dialect.Names(), ", "))
+	f.String("audience", "", "the aud of the client's JWT access tokens (default: the issuer)")
+	f.Bool("client-credentials-refresh", false, "issue a refresh token with client_credentials too (Flexiti's clients expect one)")
 	create.MarkFlagRequired("name")
 	create.MarkFlagRequired("grant")
 
@@ -228,20 +231,8 @@ func clientFromFlags(cmd *cobra.Command) (storage.Client, error) {
 	c.AllowPlainPKCE, _ = f.GetBool("allow-plain-pkce")
 	c.AccessTokenFormat, _ = f.GetString("token-format")
 	c.Dialect, _ = f.GetString("dialect")
-	opts, _ := f.GetStringArray("dialect-option")
-	for _, kv := range opts {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return c, fmt.Errorf("--dialect-option %q must be key=value", kv)
-		}
-		if _, dup := c.DialectOptions[k]; dup {
-			return c, fmt.Errorf("--dialect-option %q is given twice", k)
-		}
-		if c.DialectOptions == nil {
-			c.DialectOptions = map[string]string{}
-		}
-		c.DialectOptions[k] = v
-	}
+	c.Audience, _ = f.GetString("audience")
+	c.ClientCredentialsRefresh, _ = f.GetBool("client-credentials-refresh")
 	c.CreatedAt = time.Now().UTC()
 	return c, nil
 }
@@ -254,7 +245,7 @@ func withMerchantHint(cmd *cobra.Command, c storage.Client, err error) error {
 	}
 	bound := c
 	bound.MerchantID = "any"
-	if oauth.ValidateClient(bound) != nil {
+	if oauth.ValidateClient(bound, dialect.Names()) != nil {
 		return err
 	}
 	return fmt.Errorf("%w: give --merchant ID, or --account-kind staff", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/internal/config"
 	"github.com/latchkey-dev/latchkey/internal/demo"
+	"github.com/latchkey-dev/latchkey/internal/dialect"
 	"github.com/latchkey-dev/latchkey/internal/gateway"
 	"github.com/latchkey-dev/latchkey/internal/janitor"
 	"github.com/latchkey-dev/latchkey/internal/metrics"
@@ -58,7 +59,7 @@ func newServeCmd() *cobra.Command {
 	f.Bool("demo", false, "load the demo data if missing and print example requests (env LATCHKEY_DEMO)")
 	f.String("product-name", "", "product name shown on the login pages (env LATCHKEY_PRODUCT_NAME)")
 	f.String("logo-url", "", "logo shown on the login pages (env LATCHKEY_LOGO_URL)")
-	f.StringSlice("dialects", nil, "vendor dialects to serve: paytronix, flexiti, aston (env LATCHKEY_DIALECTS)")
+	f.StringSlice("dialects", nil, "vendor dialects to serve: "+strings.Join(dialect.Names(), ", ")+" (env LATCHKEY_DIALECTS)")
 	return cmd
 }
 
@@ -101,7 +102,7 @@ func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st stor
 	}
 	dialects := cfg.Dialects
 	if cfg.Demo && len(dialects) == 0 {
-		dialects = config.KnownDialects // the demo shows every dialect
+		dialects = dialect.Names() // the demo shows every dialect
 	}
 	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
 		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects, Metrics: m})

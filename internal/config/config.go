@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/latchkey-dev/latchkey/internal/dialect"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 )
 
@@ -56,9 +57,6 @@ func Defaults() Config {
 		LogFormat:  "text",
 	}
 }
-
-// Dialects latchkey knows.
-var KnownDialects = []string{"paytronix", "flexiti", "aston"}
 
 // field binds a setting's flag/env name to its place in Config.
 type field struct {
@@ -191,8 +189,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, d := range c.Dialects {
-		if !slices.Contains(KnownDialects, d) {
-			return fmt.Errorf("dialect %q is unknown (known: %s)", d, strings.Join(KnownDialects, ", "))
+		if err := dialect.Check(d); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-// Package demo holds the demo data of DESIGN.md, taken from the vendor
+// Package demo holds the demo data of docs/DEMO.md, taken from the vendor
 // documents the dialects imitate, and loads it into a store.
 package demo
 
@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/latchkey-dev/latchkey/internal/dialect"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
@@ -70,24 +71,24 @@ var Clients = []Client{
 	{Client: storage.Client{ID: "3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK", Name: "Demo Loyalty app",
 		GrantTypes: []string{password, refresh, code}, Scopes: guestScopes, DefaultScopes: guestScopes,
 		AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL, MerchantID: "777777", AccountKind: storage.Guest,
-		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: "paytronix"}, Secret: "654secretnx4"},
+		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: dialect.Paytronix}, Secret: "654secretnx4"},
 	{Client: storage.Client{ID: "awesomesite", Name: "My Awesome Website",
 		GrantTypes: []string{code, refresh}, Scopes: guestScopes, DefaultScopes: guestScopes,
 		RedirectURIs: []string{"https://www.myawesomewebsite.com/login"}, AccessTokenTTL: 1800 * time.Second,
 		RefreshTokenTTL: refreshTTL, MerchantID: "777777", AccountKind: storage.Guest, SkipConsent: true,
-		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: "paytronix"}, Secret: "awesomesite-demo-secret"},
+		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: dialect.Paytronix}, Secret: "awesomesite-demo-secret"},
 	{Client: storage.Client{ID: "flexitidemo", Name: "Flexiti POS demo",
 		GrantTypes: []string{clientCr, password, refresh}, Scopes: []string{"merchant", "customer"}, DefaultScopes: []string{"merchant"},
 		AccessTokenTTL: 1200 * time.Second, RefreshTokenTTL: refreshTTL, MerchantID: "123456", AccountKind: storage.Staff,
-		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: "flexiti",
-		DialectOptions: map[string]string{"client_credentials_refresh": "true"}}, Secret: "77xde15a-9d33-4c15-930a-3se4b3as33e9"},
+		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: dialect.Flexiti,
+		ClientCredentialsRefresh: true}, Secret: "77xde15a-9d33-4c15-930a-3se4b3as33e9"},
 	// The Aston seed's client keeps one refresh token for good: no rotation,
 	// no family lifetime (RefreshTokenTTL 0), access tokens for a year.
 	{Client: storage.Client{ID: "test_client", Name: "Aston test app",
 		GrantTypes: []string{code, refresh}, Scopes: []string{"posapi", "aston-api:transaction.read", "aston-api:transaction.submit"},
 		DefaultScopes: []string{"posapi", "aston-api:transaction.read", "aston-api:transaction.submit"},
 		RedirectURIs:  []string{"https://youwebapp.com/oauth"}, AccessTokenTTL: 31536000 * time.Second, AccountKind: storage.Staff,
-		RotateRefresh: false, AccessTokenFormat: "opaque", Dialect: "aston"}, Secret: "asdajsjk@#$fjaksbfgjsabglbuwe@#@bfjesbj"},
+		RotateRefresh: false, AccessTokenFormat: "opaque", Dialect: dialect.Aston}, Secret: "asdajsjk@#$fjaksbfgjsabglbuwe@#@bfjesbj"},
 	{Client: storage.Client{ID: "demo-spa", Name: "Demo single-page app",
 		GrantTypes: []string{code, refresh}, Scopes: []string{"user_read", "account_read"}, DefaultScopes: []string{"user_read", "account_read"},
 		RedirectURIs: []string{"http://127.0.0.1:8080/callback"}, AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL,

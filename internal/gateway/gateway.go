@@ -14,10 +14,12 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/latchkey-dev/latchkey/bearer"
-	"github.com/latchkey-dev/latchkey/internal/dialect/paytronix"
+	"github.com/latchkey-dev/latchkey/internal/dialect"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
+	"github.com/latchkey-dev/latchkey/internal/respond"
 )
 
 // The headers the gateway sets for the upstream; callers' copies are removed.
@@ -48,7 +50,11 @@ func New(rules Rules, upstream *url.URL, v bearer.Verifier, log *slog.Logger) (h
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	g := &gateway{rules: rules, proxy: proxy, verifier: v, log: log}
+	shape, err := dialect.ErrorShape(rules.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	g := &gateway{rules: rules, proxy: proxy, verifier: v, log: log, writeError: shape}
 	mux := http.NewServeMux()
 	catchAll := false
 	for _, rt := range rules.Routes {
@@ -59,7 +65,7 @@ func New(rules Rules, upstream *url.URL, v bearer.Verifier, log *slog.Logger) (h
 	}
 	if !catchAll {
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			g.fail(w, &oauth.Error{Code: "access_denied", Status: http.StatusForbidden, Description: "no gateway rule allows " + r.Method + " " + r.URL.Path})
+			g.fail(w, r, oauth.AccessDenied("no gateway rule allows %s %s", r.Method, r.URL.Path))
 		})
 	}
 	return g.strip(mux), nil
@@ -77,10 +83,11 @@ func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 }
 
 type gateway struct {
-	rules    Rules
-	proxy    *httputil.ReverseProxy
-	verifier bearer.Verifier
-	log      *slog.Logger
+	rules      Rules
+	proxy      *httputil.ReverseProxy
+	verifier   bearer.Verifier
+	log        *slog.Logger
+	writeError dialect.ErrorWriter
 }
 
 // strip removes every identity header a caller sent, before any rule runs.
@@ -98,8 +105,7 @@ func (g *gateway) strip(next http.Handler) http.Handler {
 func (g *gateway) route(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Has("access_token") {
-			g.fail(w, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
-				Description: "access tokens in the query string are not accepted: send Authorization: Bearer"})
+			g.fail(w, r, oauth.InvalidRequest("access tokens in the query string are not accepted: send Authorization: Bearer"))
 			return
 		}
 		if rt.Public {
@@ -109,11 +115,11 @@ func (g *gateway) route(rt Route) http.Handler {
 		token, _ := bearer.Token(r)
 		claims, oerr := g.check(r.Context(), token)
 		if oerr != nil {
-			g.fail(w, oerr)
+			g.fail(w, r, oerr)
 			return
 		}
 		if oerr := allowed(rt, claims, r); oerr != nil {
-			g.fail(w, oerr)
+			g.fail(w, r, oerr)
 			return
 		}
 		h := r.Header
@@ -132,8 +138,7 @@ func (g *gateway) route(rt Route) http.Handler {
 }
 
 func (g *gateway) check(ctx context.Context, token string) (*bearer.Claims, *oauth.Error) {
-	invalid := &oauth.Error{Code: oauth.ErrInvalidToken, Status: http.StatusUnauthorized,
-		Description: "the access token is missing, unknown, expired or revoked"}
+	invalid := oauth.InvalidToken("the access token is missing, unknown, expired or revoked")
 	if token == "" {
 		return nil, invalid
 	}
@@ -143,7 +148,7 @@ func (g *gateway) check(ctx context.Context, token string) (*bearer.Claims, *oau
 		return nil, invalid
 	case err != nil:
 		g.log.ErrorContext(ctx, "gateway: check token", "err", err)
-		return nil, &oauth.Error{Code: oauth.ErrTemporarilyUnavail, Status: http.StatusServiceUnavailable, Description: "the token could not be checked; try again"}
+		return nil, oauth.Unavailable(time.Second, "the token could not be checked; try again")
 	}
 	return claims, nil
 }
@@ -161,23 +166,18 @@ func allowed(rt Route, c *bearer.Claims, r *http.Request) *oauth.Error {
 	for param, field := range rt.Bind {
 		want := map[string]string{"client": c.ClientID, "merchant": c.MerchantID, "organization": c.OrganizationID, "subject": c.Subject}[field]
 		if got := r.PathValue(param); got == "" || got != want {
-			return &oauth.Error{Code: "insufficient_scope", Status: http.StatusForbidden,
-				Description: fmt.Sprintf("the access token is not valid for this %s: {%s} must be the token's %s", param, param, field)}
+			return oauth.Forbidden("the access token is not valid for this %s: {%s} must be the token's %s", param, param, field)
 		}
 	}
 	return nil
 }
 
 // fail answers in the rule file's dialect, with RFC 6750's challenge.
-func (g *gateway) fail(w http.ResponseWriter, e *oauth.Error) {
+func (g *gateway) fail(w http.ResponseWriter, r *http.Request, e *oauth.Error) {
 	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
-		w.Header().Set("WWW-Authenticate", `Bearer error="`+e.Code+`", error_description="`+e.Description+`"`)
+		respond.BearerChallenge(w, e.Code, e.Description)
 	}
-	if g.rules.Dialect == "paytronix" {
-		paytronix.WriteError(w, e)
-		return
-	}
-	oauth.WriteError(w, e)
+	g.writeError(w, r, e)
 }
 
 // WithJWT returns a verifier that checks JWTs locally with jwt and every
@@ -187,7 +187,7 @@ func WithJWT(jwt, next bearer.Verifier) bearer.Verifier { return jwtFirst{jwt, n
 type jwtFirst struct{ jwt, next bearer.Verifier }
 
 func (v jwtFirst) Verify(ctx context.Context, token string) (*bearer.Claims, error) {
-	if strings.HasPrefix(token, "eyJ") && strings.Count(token, ".") == 2 {
+	if bearer.LooksLikeJWT(token) {
 		return v.jwt.Verify(ctx, token)
 	}
 	return v.next.Verify(ctx, token)

@@ -11,11 +11,13 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/latchkey-dev/latchkey/internal/dialect"
 )
 
 // Rules is a gateway rule file.
 type Rules struct {
-	// Dialect picks the error shape: rfc6750 (the default), paytronix, flexiti or aston.
+	// Dialect picks the error shape: rfc6750 (the default) or a dialect's name.
 	Dialect string `yaml:"dialect"`
 	// Upstream is the API the gateway forwards to; --upstream overrides it.
 	Upstream string `yaml:"upstream"`
@@ -60,10 +62,7 @@ type ScopeRule struct {
 	All []string `yaml:"all"`
 }
 
-var (
-	dialects   = []string{"", "rfc6750", "paytronix", "flexiti", "aston"}
-	bindFields = []string{"client", "merchant", "organization", "subject"}
-)
+var bindFields = []string{"client", "merchant", "organization", "subject"}
 
 // LoadRules reads and checks a rule file.
 func LoadRules(path string) (Rules, error) {
@@ -89,8 +88,8 @@ func ParseRules(data []byte, name string) (Rules, error) {
 }
 
 func (r Rules) check() error {
-	if !slices.Contains(dialects, r.Dialect) {
-		return fmt.Errorf("dialect %q must be rfc6750, paytronix, flexiti or aston", r.Dialect)
+	if _, err := dialect.ErrorShape(r.Dialect); err != nil {
+		return err
 	}
 	if r.Upstream != "" {
 		if u, err := url.Parse(r.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -3,10 +3,8 @@ package oauth
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,13 +15,7 @@ import (
 // CodeTTL is how long an authorization code lives.
 const CodeTTL = 5 * time.Minute
 
-// Error codes of the authorization endpoint (RFC 6749 §4.1.2.1, OIDC prompt=none).
 const (
-	ErrAccessDenied              = "access_denied"
-	ErrUnsupportedResponseType   = "unsupported_response_type"
-	ErrLoginRequired             = "login_required"
-	ErrConsentRequired           = "consent_required"
-	ErrAccountSelectionRequired  = "account_selection_required"
 	authorizeParamsMaxLen        = 2048
 	maxStateLen                  = 1024
 	promptNone, promptLogin      = "none", "login"
@@ -43,15 +35,17 @@ type AuthorizeRequest struct {
 	Prompt              []string
 	LoginHint           string
 	UILocales           string
-	// OwnerTypes limits which resource owners a staff account may pick
-	// (empty: merchants and organizations); dialects narrow it.
+	Profile             AuthorizeProfile
+}
+
+// AuthorizeProfile is what an authorization page of a dialect changes in
+// the flow, as data: the core applies it, the dialect only names it.
+type AuthorizeProfile struct {
+	// OwnerTypes limits whom a staff account may pick (empty: merchants and organizations).
 	OwnerTypes []storage.OwnerType
-	// AnnounceCodeTTL adds expires_in (the code's lifetime in seconds) to
-	// the redirect, as the Paytronix dialect's clients expect.
-	AnnounceCodeTTL bool
-	// AnnounceGrantType adds grant_type=authorization_code to the redirect,
-	// as the Aston dialect's clients expect.
-	AnnounceGrantType bool
+	// RedirectParams are added to the redirect that delivers the code; they
+	// never replace code, state or iss.
+	RedirectParams map[string]string
 }
 
 // HasPrompt reports whether the request asked for prompt p.
@@ -65,11 +59,12 @@ type AuthorizeError struct {
 	Redirect bool
 }
 
-// ParseAuthorize validates an authorization request. Unknown clients and
-// redirect URIs that are not registered exactly are never redirected to.
-func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (AuthorizeRequest, *AuthorizeError) {
+// ParseAuthorize validates an authorization request made on a page with
+// the given profile. Unknown clients and redirect URIs that are not
+// registered exactly are never redirected to.
+func (s *Server) ParseAuthorize(ctx context.Context, q url.Values, profile AuthorizeProfile) (AuthorizeRequest, *AuthorizeError) {
 	page := func(format string, args ...any) (AuthorizeRequest, *AuthorizeError) {
-		return AuthorizeRequest{}, &AuthorizeError{Error: invalidRequest(format, args...)}
+		return AuthorizeRequest{}, &AuthorizeError{Error: InvalidRequest(format, args...)}
 	}
 	for k, vs := range q {
 		if len(vs) > 1 {
@@ -88,7 +83,7 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (AuthorizeReq
 		return page("the application %q is not registered", clip(clientID))
 	}
 	if err != nil {
-		return AuthorizeRequest{}, &AuthorizeError{Error: s.internal(ctx, "load client", err)}
+		return AuthorizeRequest{}, &AuthorizeError{Error: s.unavailable(ctx, "load client", err)}
 	}
 	redirect := q.Get("redirect_uri")
 	switch {
@@ -100,31 +95,31 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (AuthorizeReq
 		return page("the redirect_uri is not registered for this application")
 	}
 	req := AuthorizeRequest{Client: c, RedirectURI: redirect, RedirectGiven: q.Get("redirect_uri") != "", State: q.Get("state"), Nonce: q.Get("nonce"),
-		LoginHint: q.Get("login_hint"), UILocales: q.Get("ui_locales"), Prompt: strings.Fields(q.Get("prompt"))}
+		LoginHint: q.Get("login_hint"), UILocales: q.Get("ui_locales"), Prompt: strings.Fields(q.Get("prompt")), Profile: profile}
 	back := func(e *Error) (AuthorizeRequest, *AuthorizeError) {
 		return req, &AuthorizeError{Error: e, Redirect: true}
 	}
 	if len(req.State) > maxStateLen {
 		req.State = ""
-		return back(invalidRequest("state is longer than %d characters", maxStateLen))
+		return back(InvalidRequest("state is longer than %d characters", maxStateLen))
 	}
 	switch rt := q.Get("response_type"); rt {
 	case "code":
 	case "":
-		return back(invalidRequest("response_type is missing"))
+		return back(InvalidRequest("response_type is missing"))
 	default:
-		return back(newError(http.StatusBadRequest, ErrUnsupportedResponseType, "only response_type=code is supported"))
+		return back(UnsupportedResponseType("only response_type=code is supported"))
 	}
 	if !c.AllowsGrant(GrantAuthorizationCode) {
-		return back(unauthorizedClient("this application may not use the authorization code flow"))
+		return back(UnauthorizedClient("this application may not use the authorization code flow"))
 	}
 	for _, p := range req.Prompt {
 		if !slices.Contains([]string{promptNone, promptLogin, promptConsent, promptAccount}, p) {
-			return back(invalidRequest("prompt %q is not supported", clip(p)))
+			return back(InvalidRequest("prompt %q is not supported", clip(p)))
 		}
 	}
 	if req.HasPrompt(promptNone) && len(req.Prompt) > 1 {
-		return back(invalidRequest("prompt=none cannot be combined with other prompts"))
+		return back(InvalidRequest("prompt=none cannot be combined with other prompts"))
 	}
 	scopes, oerr := ResolveScopes(c, q.Get("scope"))
 	if oerr != nil {
@@ -143,10 +138,10 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (AuthorizeReq
 func checkChallenge(c storage.Client, req *AuthorizeRequest) *Error {
 	if req.CodeChallenge == "" {
 		if req.CodeChallengeMethod != "" {
-			return invalidRequest("code_challenge_method was sent without code_challenge")
+			return InvalidRequest("code_challenge_method was sent without code_challenge")
 		}
 		if c.Public() || c.RequirePKCE {
-			return invalidRequest("code_challenge is required: this application must use PKCE (S256)")
+			return InvalidRequest("code_challenge is required: this application must use PKCE (S256)")
 		}
 		return nil
 	}
@@ -157,13 +152,13 @@ func checkChallenge(c storage.Client, req *AuthorizeRequest) *Error {
 	case "S256":
 	case "plain":
 		if !c.AllowPlainPKCE {
-			return invalidRequest("code_challenge_method must be S256")
+			return InvalidRequest("code_challenge_method must be S256")
 		}
 	default:
-		return invalidRequest("code_challenge_method %q is not supported: use S256", clip(req.CodeChallengeMethod))
+		return InvalidRequest("code_challenge_method %q is not supported: use S256", clip(req.CodeChallengeMethod))
 	}
 	if !validVerifier(req.CodeChallenge) {
-		return invalidRequest("code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+		return InvalidRequest("code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
 	}
 	return nil
 }
@@ -203,7 +198,7 @@ func (s *Server) OwnerChoices(ctx context.Context, req AuthorizeRequest, a stora
 	}
 	var out []OwnerChoice
 	for _, m := range a.Memberships {
-		if len(req.OwnerTypes) > 0 && !slices.Contains(req.OwnerTypes, m.Type) {
+		if len(req.Profile.OwnerTypes) > 0 && !slices.Contains(req.Profile.OwnerTypes, m.Type) {
 			continue
 		}
 		if req.Client.MerchantID != "" && (m.Type != storage.OwnerMerchant || m.ID != req.Client.MerchantID) {
@@ -296,22 +291,10 @@ func (s *Server) IssueCode(ctx context.Context, req AuthorizeRequest, a storage.
 		return "", err
 	}
 	s.log.InfoContext(ctx, "authorization code issued", "client_id", req.Client.ID, "owner_type", owner.Type)
-	v := url.Values{"code": {code}}
-	if req.AnnounceCodeTTL {
-		v.Set("expires_in", strconv.Itoa(int(CodeTTL/time.Second)))
+	v := url.Values{}
+	for k, val := range req.Profile.RedirectParams {
+		v.Set(k, val)
 	}
-	if req.AnnounceGrantType {
-		v.Set("grant_type", GrantAuthorizationCode)
-	}
+	v.Set("code", code) // set after the profile's, which cannot replace it (nor state and iss, set by redirect)
 	return s.redirect(req, v), nil
-}
-
-// PromptNoneError is the error for prompt=none when a person would be needed.
-func PromptNoneError(code, what string) *Error {
-	return newError(http.StatusBadRequest, code, "%s, but prompt=none was asked", what)
-}
-
-// AccessDenied is the error sent back when the person denies the request.
-func AccessDenied() *Error {
-	return newError(http.StatusBadRequest, ErrAccessDenied, "the person denied the request")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,27 +36,23 @@ func ReadClientCredentials(r *http.Request, p Params) (ClientCredentials, *Error
 	if auth == "" {
 		switch {
 		case p.Get("client_secret") != "" && p.Get("client_id") == "":
-			return ClientCredentials{}, newError(http.StatusUnauthorized, ErrInvalidClient, "client_secret was sent without client_id")
+			return ClientCredentials{}, InvalidClient(false, "client_secret was sent without client_id")
 		case p.Get("client_secret") != "":
 			return ClientCredentials{ID: p.Get("client_id"), Secret: p.Get("client_secret"), Method: AuthPost}, nil
 		case p.Get("client_id") != "":
 			return ClientCredentials{ID: p.Get("client_id"), Method: AuthNone}, nil
 		}
-		e := newError(http.StatusUnauthorized, ErrInvalidClient, "client authentication is missing: send HTTP Basic credentials or client_id")
-		e.BasicChallenge = true
-		return ClientCredentials{}, e
+		return ClientCredentials{}, InvalidClient(true, "client authentication is missing: send HTTP Basic credentials or client_id")
 	}
 	id, secret, err := ParseBasic(auth)
 	if err != nil {
-		e := newError(http.StatusUnauthorized, ErrInvalidClient, "the Authorization header is not valid HTTP Basic client authentication")
-		e.BasicChallenge = true
-		return ClientCredentials{}, e
+		return ClientCredentials{}, InvalidClient(true, "the Authorization header is not valid HTTP Basic client authentication")
 	}
 	if p.Get("client_secret") != "" {
-		return ClientCredentials{}, invalidRequest("the client authenticated twice: use either HTTP Basic or client_secret, not both")
+		return ClientCredentials{}, InvalidRequest("the client authenticated twice: use either HTTP Basic or client_secret, not both")
 	}
 	if b := p.Get("client_id"); b != "" && b != id {
-		return ClientCredentials{}, invalidRequest("client_id differs from the client in the Authorization header")
+		return ClientCredentials{}, InvalidRequest("client_id differs from the client in the Authorization header")
 	}
 	return ClientCredentials{ID: id, Secret: secret, Method: AuthBasic}, nil
 }
@@ -94,9 +91,7 @@ func ParseBasic(header string) (id, secret string, err error) {
 // client from a wrong secret.
 func (s *Server) AuthenticateClient(ctx context.Context, cr ClientCredentials) (storage.Client, *Error) {
 	fail := func() (storage.Client, *Error) {
-		e := newError(http.StatusUnauthorized, ErrInvalidClient, "client authentication failed")
-		e.BasicChallenge = cr.Method == AuthBasic
-		return storage.Client{}, e
+		return storage.Client{}, InvalidClient(cr.Method == AuthBasic, "client authentication failed")
 	}
 	if len(cr.ID) > 255 {
 		return fail()
@@ -106,8 +101,7 @@ func (s *Server) AuthenticateClient(ctx context.Context, cr ClientCredentials) (
 		return fail()
 	}
 	if err != nil {
-		s.log.ErrorContext(ctx, "load client", "client_id", cr.ID, "err", err)
-		return storage.Client{}, serverError()
+		return storage.Client{}, s.unavailable(ctx, fmt.Sprintf("load client %q", clip(cr.ID)), err)
 	}
 	switch {
 	case c.Public() && cr.Method != AuthNone:

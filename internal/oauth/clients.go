@@ -5,13 +5,15 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
 // ValidateClient checks a client's registration before it is stored, and
-// names the first field that is wrong.
-func ValidateClient(c storage.Client) error {
+// names the first field that is wrong; dialects are the names a client may
+// be registered for (the dialect registry's, which the core does not import).
+func ValidateClient(c storage.Client, dialects []string) error {
 	if c.ID == "" || len(c.ID) > 255 || strings.ContainsAny(c.ID, ": \t\r\n") {
 		return fmt.Errorf("client id %q must be 1 to 255 characters without spaces or colons", c.ID)
 	}
@@ -53,8 +55,17 @@ func ValidateClient(c storage.Client) error {
 	if f := c.AccessTokenFormat; f != "" && f != "opaque" && f != "jwt" {
 		return fmt.Errorf("access token format %q must be opaque or jwt", f)
 	}
-	if d := c.Dialect; d != "" && !slices.Contains([]string{"paytronix", "flexiti", "aston"}, d) {
-		return fmt.Errorf("dialect %q is unknown (known: paytronix, flexiti, aston)", d)
+	if d := c.Dialect; d != "" && !slices.Contains(dialects, d) {
+		return fmt.Errorf("dialect %q is unknown (known: %s)", d, strings.Join(dialects, ", "))
+	}
+	if len(c.Audience) > 255 || strings.TrimSpace(c.Audience) != c.Audience || strings.ContainsFunc(c.Audience, unicode.IsControl) {
+		return fmt.Errorf("audience %q must be at most 255 characters, without control characters or surrounding spaces", c.Audience)
+	}
+	if c.Audience != "" && c.AccessTokenFormat != "jwt" {
+		return fmt.Errorf("an audience is only for clients with JWT access tokens (--token-format jwt)")
+	}
+	if c.ClientCredentialsRefresh && (!c.AllowsGrant(GrantClientCredentials) || !c.AllowsGrant(GrantRefreshToken)) {
+		return fmt.Errorf("client_credentials refresh tokens need both the client_credentials and refresh_token grants")
 	}
 	return nil
 }

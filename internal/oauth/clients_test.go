@@ -11,7 +11,7 @@ func TestValidateClient(t *testing.T) {
 	good := storage.Client{ID: "app", SecretHash: "h", GrantTypes: []string{GrantAuthorizationCode, GrantRefreshToken},
 		Scopes: []string{"a", "b"}, DefaultScopes: []string{"a"}, MerchantID: "m", AccountKind: storage.Guest,
 		RedirectURIs: []string{"https://app.example/cb", "http://127.0.0.1:8080/callback", "com.example.app:/cb"}}
-	if err := ValidateClient(good); err != nil {
+	if err := ValidateClient(good, []string{"paytronix"}); err != nil {
 		t.Fatalf("good client: %v", err)
 	}
 	cases := map[string]func(*storage.Client){
@@ -36,7 +36,7 @@ func TestValidateClient(t *testing.T) {
 		c := good
 		c.RedirectURIs = append([]string(nil), good.RedirectURIs...)
 		edit(&c)
-		if err := ValidateClient(c); err == nil || !strings.Contains(err.Error(), want) {
+		if err := ValidateClient(c, []string{"paytronix"}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v", want, err)
 		}
 	}

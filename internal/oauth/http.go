@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/latchkey-dev/latchkey/internal/respond"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
@@ -48,7 +49,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, oerr)
 		return
 	}
-	WriteJSON(w, http.StatusOK, res.Response())
+	respond.JSON(w, http.StatusOK, res.Response())
 }
 
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +58,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.Public() {
-		WriteError(w, unauthorizedClient("a public client may not introspect tokens"))
+		WriteError(w, UnauthorizedClient("a public client may not introspect tokens"))
 		return
 	}
 	out, oerr := s.Introspect(r.Context(), p.Get("token"), p.Get("token_type_hint"))
@@ -65,7 +66,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, oerr)
 		return
 	}
-	WriteJSON(w, http.StatusOK, out)
+	respond.JSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +78,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, oerr)
 		return
 	}
-	noStore(w)
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -115,19 +116,6 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(s.Metadata())
 }
 
-func noStore(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-}
-
-// WriteJSON writes v with the headers every token-endpoint answer carries.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	noStore(w)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 // ErrorBody is the RFC 6749 §5.2 error body.
 type ErrorBody struct {
 	Error       string `json:"error"`
@@ -147,7 +135,7 @@ func SetErrorHeaders(w http.ResponseWriter, e *Error) {
 // WriteError writes e in the standard shape.
 func WriteError(w http.ResponseWriter, e *Error) {
 	SetErrorHeaders(w, e)
-	WriteJSON(w, e.Status, ErrorBody{Error: e.Code, Description: e.Description})
+	respond.JSON(w, e.Status, ErrorBody{Error: e.Code, Description: e.Description})
 }
 
 // RemoteIP is the caller's IP address, from the connection.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey-dev/latchkey/bearer"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
@@ -44,7 +45,7 @@ type tokenInfo struct {
 // any database read, so garbage costs nothing. A nil result means unknown.
 func (s *Server) lookup(ctx context.Context, token, hint string) (*tokenInfo, error) {
 	now := s.now()
-	if looksLikeJWT(token) {
+	if bearer.LooksLikeJWT(token) {
 		jti, err := s.jwtID(ctx, token)
 		if err != nil || jti == "" {
 			return nil, err
@@ -95,11 +96,11 @@ func (s *Server) accessInfo(ctx context.Context, id string, now time.Time) (*tok
 // {"active": false}, with nothing else said about it.
 func (s *Server) Introspect(ctx context.Context, token, hint string) (Introspection, *Error) {
 	if token == "" {
-		return Introspection{}, invalidRequest("token is missing")
+		return Introspection{}, InvalidRequest("token is missing")
 	}
 	ti, err := s.lookup(ctx, token, hint)
 	if err != nil {
-		return Introspection{}, s.internal(ctx, "introspect token", err)
+		return Introspection{}, s.unavailable(ctx, "introspect token", err)
 	}
 	if ti == nil || !ti.active {
 		return Introspection{Active: false}, nil
@@ -142,11 +143,11 @@ func (s *Server) Introspect(ctx context.Context, token, hint string) (Introspect
 // tokens and tokens of other clients are ignored, as the RFC asks.
 func (s *Server) Revoke(ctx context.Context, c storage.Client, token, hint string) *Error {
 	if token == "" {
-		return invalidRequest("token is missing")
+		return InvalidRequest("token is missing")
 	}
 	ti, err := s.lookup(ctx, token, hint)
 	if err != nil {
-		return s.internal(ctx, "revoke token", err)
+		return s.unavailable(ctx, "revoke token", err)
 	}
 	if ti == nil || ti.clientID != c.ID {
 		return nil
@@ -158,7 +159,7 @@ func (s *Server) Revoke(ctx context.Context, c storage.Client, token, hint strin
 		err = s.store.RevokeAccessToken(ctx, ti.id, now)
 	}
 	if err != nil {
-		return s.internal(ctx, "revoke token", err)
+		return s.unavailable(ctx, "revoke token", err)
 	}
 	s.log.InfoContext(ctx, "token revoked", "client_id", c.ID, "refresh", ti.refresh)
 	return nil

@@ -29,9 +29,9 @@ type JWTClaims struct {
 	ResourceOwnerType string `json:"resource_owner_type,omitempty"`
 }
 
-// audience is the aud of a client's JWTs: its "audience" option, or the issuer.
+// audience is the aud of a client's JWTs: its registered audience, or the issuer.
 func (s *Server) audience(c storage.Client) string {
-	if a := c.DialectOptions["audience"]; a != "" {
+	if a := c.Audience; a != "" {
 		return a
 	}
 	return s.issuer
@@ -46,7 +46,7 @@ func (s *Server) signJWT(ctx context.Context, res *TokenResult, at *storage.Acce
 	}
 	signer, err := s.keyring.Signer(ctx)
 	if err != nil {
-		return s.internal(ctx, "load signing key", err)
+		return s.unavailable(ctx, "load signing key", err)
 	}
 	c := JWTClaims{Issuer: s.issuer, Subject: res.Client.ID, Audience: s.audience(res.Client), ClientID: res.Client.ID,
 		Scope: strings.Join(at.Scopes, " "), IssuedAt: at.IssuedAt.Unix(), ID: at.ID, ResourceOwnerType: string(at.Owner.Type)}
@@ -69,21 +69,16 @@ func (s *Server) signJWT(ctx context.Context, res *TokenResult, at *storage.Acce
 	}
 	payload, err := json.Marshal(c)
 	if err != nil {
-		return s.internal(ctx, "encode JWT claims", err)
+		return s.unavailable(ctx, "encode JWT claims", err)
 	}
 	jws, err := signer.Sign(payload)
 	if err != nil {
-		return s.internal(ctx, "sign JWT", err)
+		return s.unavailable(ctx, "sign JWT", err)
 	}
 	if res.AccessToken, err = jws.CompactSerialize(); err != nil {
-		return s.internal(ctx, "serialize JWT", err)
+		return s.unavailable(ctx, "serialize JWT", err)
 	}
 	return nil
-}
-
-// looksLikeJWT tells a compact JWS from an opaque token without parsing it.
-func looksLikeJWT(token string) bool {
-	return strings.HasPrefix(token, "eyJ") && strings.Count(token, ".") == 2 && len(token) < 8192
 }
 
 // jwtID verifies one of our JWTs and returns its jti; "" when it is not valid.
@@ -117,7 +112,7 @@ func (s *Server) jwtID(ctx context.Context, token string) (string, error) {
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	set, err := s.keyring.JWKS(r.Context())
 	if err != nil {
-		WriteError(w, s.internal(r.Context(), "publish JWKS", err))
+		WriteError(w, s.unavailable(r.Context(), "publish JWKS", err))
 		return
 	}
 	if set.Keys == nil {

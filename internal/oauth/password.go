@@ -13,14 +13,14 @@ import (
 )
 
 // errBadLogin is the one answer for an unknown user and a wrong password.
-func errBadLogin() *Error { return invalidGrant("the username or password is incorrect") }
+func errBadLogin() *Error { return InvalidGrant("the username or password is incorrect") }
 
 func (s *Server) password(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
 	if req.Username == "" {
-		return TokenResult{}, invalidRequest("username is missing")
+		return TokenResult{}, InvalidRequest("username is missing")
 	}
 	if req.Password == "" {
-		return TokenResult{}, invalidRequest("password is missing")
+		return TokenResult{}, InvalidRequest("password is missing")
 	}
 	scopes, oerr := ResolveScopes(c, req.Scope)
 	if oerr != nil {
@@ -48,7 +48,7 @@ func passwordOwner(c storage.Client, a storage.Account) (storage.ResourceOwner, 
 	if len(a.Memberships) == 1 {
 		return storage.ResourceOwner{Type: a.Memberships[0].Type, ID: a.Memberships[0].ID}, nil
 	}
-	return storage.ResourceOwner{}, invalidGrant("this account acts for several merchants; use the authorization code flow to choose one")
+	return storage.ResourceOwner{}, InvalidGrant("this account acts for several merchants; use the authorization code flow to choose one")
 }
 
 // Login checks a username and password for the kind of account client c
@@ -61,7 +61,7 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 		kind = storage.Guest
 	}
 	if kind == storage.Guest && c.MerchantID == "" {
-		return storage.Account{}, unauthorizedClient("this client is bound to no merchant, so it cannot log in guests")
+		return storage.Account{}, UnauthorizedClient("this client is bound to no merchant, so it cannot log in guests")
 	}
 	if len(username) > 256 || len(password) > 1024 {
 		return storage.Account{}, errBadLogin()
@@ -75,7 +75,7 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 	for i, key := range keys {
 		f, err := s.store.LoginFailures(ctx, key, now)
 		if err != nil {
-			return storage.Account{}, s.internal(ctx, "read login failures", err)
+			return storage.Account{}, s.unavailable(ctx, "read login failures", err)
 		}
 		if f.Count >= limits[i] {
 			return storage.Account{}, tooManyAttempts(f.ResetAt.Sub(now))
@@ -85,7 +85,7 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 	account, err := s.store.GetAccountByUsername(ctx, kind, c.MerchantID, username)
 	found := err == nil
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return storage.Account{}, s.internal(ctx, "load account", err)
+		return storage.Account{}, s.unavailable(ctx, "load account", err)
 	}
 	hash := s.dummyHash
 	if found {
@@ -98,7 +98,7 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 			s.log.WarnContext(ctx, "password check pool full; refusing login", "client_id", c.ID)
 			return storage.Account{}, busy(time.Second)
 		}
-		return storage.Account{}, s.internal(ctx, "wait for password check", err)
+		return storage.Account{}, s.unavailable(ctx, "wait for password check", err)
 	}
 	if verr != nil {
 		s.log.ErrorContext(ctx, "stored password hash is malformed", "account_id", account.ID, "err", verr)
@@ -146,7 +146,7 @@ func (s *Server) upgradeHash(ctx context.Context, accountID, password string) {
 
 func tooManyAttempts(retry time.Duration) *Error {
 	retry = max(retry, time.Second)
-	e := newError(http.StatusTooManyRequests, ErrInvalidGrant, "too many failed login attempts; retry in %d seconds", secondsCeil(retry))
+	e := Errorf(http.StatusTooManyRequests, ErrInvalidGrant, "too many failed login attempts; retry in %d seconds", secondsCeil(retry))
 	e.RetryAfter = retry
 	return e
 }

@@ -32,17 +32,17 @@ func (p Params) Get(name string) string { return p[name] }
 // invalid_request naming the problem.
 func ReadParams(w http.ResponseWriter, r *http.Request) (Params, *Error) {
 	if r.Method != http.MethodPost {
-		return nil, invalidRequest("use POST")
+		return nil, InvalidRequest("use POST")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			e := invalidRequest("the request body is larger than %d bytes", MaxBodyBytes)
+			e := InvalidRequest("the request body is larger than %d bytes", MaxBodyBytes)
 			e.Status = http.StatusRequestEntityTooLarge
 			return nil, e
 		}
-		return nil, invalidRequest("the request body could not be read")
+		return nil, InvalidRequest("the request body could not be read")
 	}
 	ct := r.Header.Get("Content-Type")
 	if ct != "application/x-www-form-urlencoded" && ct != "application/json" {
@@ -54,7 +54,7 @@ func ReadParams(w http.ResponseWriter, r *http.Request) (Params, *Error) {
 	case "application/x-www-form-urlencoded", "":
 		return DecodeForm(body)
 	default:
-		return nil, invalidRequest("Content-Type %q is not supported: send application/x-www-form-urlencoded or application/json", ct)
+		return nil, InvalidRequest("Content-Type %q is not supported: send application/x-www-form-urlencoded or application/json", ct)
 	}
 }
 
@@ -69,7 +69,7 @@ func DecodeForm(body []byte) (Params, *Error) {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
 		if strings.Contains(pair, ";") {
-			return nil, invalidRequest("the form body is malformed: parameters are separated by &, not ;")
+			return nil, InvalidRequest("the form body is malformed: parameters are separated by &, not ;")
 		}
 		if pair == "" {
 			continue
@@ -78,10 +78,10 @@ func DecodeForm(body []byte) (Params, *Error) {
 		k, errK := url.QueryUnescape(k)
 		v, errV := url.QueryUnescape(v)
 		if errK != nil || errV != nil {
-			return nil, invalidRequest("the form body is malformed")
+			return nil, InvalidRequest("the form body is malformed")
 		}
 		if _, dup := p[k]; dup {
-			return nil, invalidRequest("parameter %q is given more than once", clip(k))
+			return nil, InvalidRequest("parameter %q is given more than once", clip(k))
 		}
 		p[k] = v
 	}
@@ -94,10 +94,10 @@ func DecodeJSON(body []byte) (Params, *Error) {
 	dec.UseNumber()
 	var raw map[string]any
 	if err := dec.Decode(&raw); err != nil {
-		return nil, invalidRequest("the JSON body is malformed: it must be one object")
+		return nil, InvalidRequest("the JSON body is malformed: it must be one object")
 	}
 	if dec.More() {
-		return nil, invalidRequest("the JSON body has data after its object")
+		return nil, InvalidRequest("the JSON body has data after its object")
 	}
 	p := make(Params, len(raw))
 	for k, v := range raw {
@@ -111,12 +111,12 @@ func DecodeJSON(body []byte) (Params, *Error) {
 		case bool:
 			p[k] = fmt.Sprint(v)
 		default:
-			return nil, invalidRequest("parameter %q must be a string", clip(k))
+			return nil, InvalidRequest("parameter %q must be a string", clip(k))
 		}
 	}
 	// encoding/json keeps the last of duplicate keys; refuse them as the form decoder does.
 	if dup := duplicateKey(body); dup != "" {
-		return nil, invalidRequest("parameter %q is given more than once", clip(dup))
+		return nil, InvalidRequest("parameter %q is given more than once", clip(dup))
 	}
 	return p, p.check()
 }
@@ -149,10 +149,10 @@ func duplicateKey(body []byte) string {
 func (p Params) check() *Error {
 	for k, v := range p {
 		if len(v) > maxParamLen {
-			return invalidRequest("parameter %q is longer than %d bytes", clip(k), maxParamLen)
+			return InvalidRequest("parameter %q is longer than %d bytes", clip(k), maxParamLen)
 		}
 		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
-			return invalidRequest("parameter %q is not valid text", clip(k))
+			return InvalidRequest("parameter %q is not valid text", clip(k))
 		}
 	}
 	return nil

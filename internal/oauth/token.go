@@ -87,20 +87,20 @@ type grant struct {
 // the grant, and runs the grant.
 func (s *Server) Token(ctx context.Context, req TokenRequest) (TokenResult, *Error) {
 	if req.GrantType == "" {
-		return TokenResult{}, invalidRequest("grant_type is missing")
+		return TokenResult{}, InvalidRequest("grant_type is missing")
 	}
 	if !slices.Contains(GrantTypes, req.GrantType) {
-		return TokenResult{}, newError(http.StatusBadRequest, ErrUnsupportedGrantType, "grant_type %q is not supported", clip(req.GrantType))
+		return TokenResult{}, UnsupportedGrantType("grant_type %q is not supported", clip(req.GrantType))
 	}
 	client, oerr := s.AuthenticateClient(ctx, req.Client)
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
 	if !client.AllowsGrant(req.GrantType) {
-		return TokenResult{}, unauthorizedClient("this client may not use the %s grant", req.GrantType)
+		return TokenResult{}, UnauthorizedClient("this client may not use the %s grant", req.GrantType)
 	}
 	if req.MerchantID != "" && client.MerchantID != "" && req.MerchantID != client.MerchantID {
-		return TokenResult{}, invalidRequest("merchantId does not match this client's merchant")
+		return TokenResult{}, InvalidRequest("merchantId does not match this client's merchant")
 	}
 	switch req.GrantType {
 	case GrantClientCredentials:
@@ -116,7 +116,7 @@ func (s *Server) Token(ctx context.Context, req TokenRequest) (TokenResult, *Err
 
 func (s *Server) clientCredentials(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
 	if c.Public() {
-		return TokenResult{}, unauthorizedClient("a public client may not use the client_credentials grant")
+		return TokenResult{}, UnauthorizedClient("a public client may not use the client_credentials grant")
 	}
 	scopes, oerr := ResolveScopes(c, req.Scope)
 	if oerr != nil {
@@ -126,34 +126,34 @@ func (s *Server) clientCredentials(ctx context.Context, c storage.Client, req To
 	if c.MerchantID != "" {
 		owner = storage.ResourceOwner{Type: storage.OwnerMerchant, ID: c.MerchantID}
 	}
-	// RFC 6749 §4.4.3: no refresh token, unless the client's dialect needs one.
-	withRefresh := c.DialectOptions["client_credentials_refresh"] == "true" && c.AllowsGrant(GrantRefreshToken)
+	// RFC 6749 §4.4.3: no refresh token, unless the client is registered for one.
+	withRefresh := c.ClientCredentialsRefresh && c.AllowsGrant(GrantRefreshToken)
 	return s.issue(ctx, grant{client: c, owner: owner, scopes: scopes}, withRefresh, "")
 }
 
 func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
 	if req.Code == "" {
-		return TokenResult{}, invalidRequest("code is missing")
+		return TokenResult{}, InvalidRequest("code is missing")
 	}
 	if !s.keys.CheckToken(secrets.AuthCodeKind, req.Code) {
-		return TokenResult{}, invalidGrant("the authorization code is invalid")
+		return TokenResult{}, InvalidGrant("the authorization code is invalid")
 	}
 	now := s.now()
 	code, err := s.store.GetAuthCode(ctx, secrets.TokenID(req.Code))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return TokenResult{}, invalidGrant("the authorization code is invalid")
+		return TokenResult{}, InvalidGrant("the authorization code is invalid")
 	case err != nil:
-		return TokenResult{}, s.internal(ctx, "load authorization code", err)
+		return TokenResult{}, s.unavailable(ctx, "load authorization code", err)
 	case code.ClientID != c.ID:
-		return TokenResult{}, invalidGrant("the authorization code was issued to another client")
+		return TokenResult{}, InvalidGrant("the authorization code was issued to another client")
 	case !code.UsedAt.IsZero():
 		s.replayedCode(ctx, c, code)
-		return TokenResult{}, invalidGrant("the authorization code was already used")
+		return TokenResult{}, InvalidGrant("the authorization code was already used")
 	case !now.Before(code.ExpiresAt):
-		return TokenResult{}, invalidGrant("the authorization code has expired")
+		return TokenResult{}, InvalidGrant("the authorization code has expired")
 	case code.RedirectURI != "" && req.RedirectURI != code.RedirectURI:
-		return TokenResult{}, invalidGrant("redirect_uri does not match the one of the authorization request")
+		return TokenResult{}, InvalidGrant("redirect_uri does not match the one of the authorization request")
 	}
 	if oerr := verifyPKCE(code, req.CodeVerifier); oerr != nil {
 		return TokenResult{}, oerr
@@ -162,10 +162,10 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	if code.AccountID != "" {
 		a, err := s.store.GetAccount(ctx, code.AccountID)
 		if err != nil {
-			return TokenResult{}, invalidGrant("the account of this authorization code no longer exists")
+			return TokenResult{}, InvalidGrant("the account of this authorization code no longer exists")
 		}
 		if a.Disabled {
-			return TokenResult{}, invalidGrant("the account is disabled")
+			return TokenResult{}, InvalidGrant("the account is disabled")
 		}
 		g.account = &a
 	}
@@ -178,11 +178,11 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	switch err := s.store.RedeemAuthCode(ctx, code.ID, now, set); {
 	case errors.Is(err, storage.ErrAlreadyUsed):
 		s.replayedCode(ctx, c, code)
-		return TokenResult{}, invalidGrant("the authorization code was already used")
+		return TokenResult{}, InvalidGrant("the authorization code was already used")
 	case errors.Is(err, storage.ErrExpired), errors.Is(err, storage.ErrNotFound):
-		return TokenResult{}, invalidGrant("the authorization code has expired")
+		return TokenResult{}, InvalidGrant("the authorization code has expired")
 	case err != nil:
-		return TokenResult{}, s.internal(ctx, "redeem authorization code", err)
+		return TokenResult{}, s.unavailable(ctx, "redeem authorization code", err)
 	}
 	s.log.DebugContext(ctx, "token issued", "grant", GrantAuthorizationCode, "client_id", c.ID, "family", familyLabel(code.ID))
 	return res, nil
@@ -227,15 +227,15 @@ func codeFamilyExpiresAt(c storage.Client, code storage.AuthCode) time.Time {
 func verifyPKCE(code storage.AuthCode, verifier string) *Error {
 	if code.CodeChallenge == "" {
 		if verifier != "" {
-			return invalidGrant("code_verifier was sent but the authorization request had no code_challenge")
+			return InvalidGrant("code_verifier was sent but the authorization request had no code_challenge")
 		}
 		return nil
 	}
 	if verifier == "" {
-		return invalidGrant("code_verifier is missing")
+		return InvalidGrant("code_verifier is missing")
 	}
 	if !validVerifier(verifier) {
-		return invalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+		return InvalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
 	}
 	want := verifier
 	if code.CodeChallengeMethod == "S256" {
@@ -243,7 +243,7 @@ func verifyPKCE(code storage.AuthCode, verifier string) *Error {
 		want = base64.RawURLEncoding.EncodeToString(sum[:])
 	}
 	if subtle.ConstantTimeCompare([]byte(want), []byte(code.CodeChallenge)) != 1 {
-		return invalidGrant("code_verifier does not match the code_challenge")
+		return InvalidGrant("code_verifier does not match the code_challenge")
 	}
 	return nil
 }
@@ -262,25 +262,25 @@ func validVerifier(v string) bool {
 
 func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
 	if req.RefreshToken == "" {
-		return TokenResult{}, invalidRequest("refresh_token is missing")
+		return TokenResult{}, InvalidRequest("refresh_token is missing")
 	}
 	if !s.keys.CheckToken(secrets.RefreshTokenKind, req.RefreshToken) {
-		return TokenResult{}, invalidGrant("the refresh token is invalid")
+		return TokenResult{}, InvalidGrant("the refresh token is invalid")
 	}
 	now := s.now()
 	oldID := secrets.TokenID(req.RefreshToken)
 	old, err := s.store.GetRefreshToken(ctx, oldID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return TokenResult{}, invalidGrant("the refresh token is invalid")
+		return TokenResult{}, InvalidGrant("the refresh token is invalid")
 	case err != nil:
-		return TokenResult{}, s.internal(ctx, "load refresh token", err)
+		return TokenResult{}, s.unavailable(ctx, "load refresh token", err)
 	case old.ClientID != c.ID:
-		return TokenResult{}, invalidGrant("the refresh token was issued to another client")
+		return TokenResult{}, InvalidGrant("the refresh token was issued to another client")
 	case !old.RevokedAt.IsZero():
-		return TokenResult{}, invalidGrant("the refresh token was revoked")
+		return TokenResult{}, InvalidGrant("the refresh token was revoked")
 	case !old.ExpiresAt.IsZero() && !now.Before(old.ExpiresAt):
-		return TokenResult{}, invalidGrant("the refresh token has expired")
+		return TokenResult{}, InvalidGrant("the refresh token has expired")
 	}
 	scopes := old.Scopes
 	if req.Scope != "" { // RFC 6749 §6: a refresh may narrow, never widen
@@ -290,7 +290,7 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 		}
 		for _, sc := range narrowed {
 			if !slices.Contains(old.Scopes, sc) {
-				return TokenResult{}, invalidScope("scope %q was not granted to this refresh token", clip(sc))
+				return TokenResult{}, InvalidScope("scope %q was not granted to this refresh token", clip(sc))
 			}
 		}
 		scopes = narrowed
@@ -299,7 +299,7 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	if old.AccountID != "" {
 		a, err := s.store.GetAccount(ctx, old.AccountID)
 		if err != nil || a.Disabled {
-			return TokenResult{}, invalidGrant("the account of this refresh token is no longer active")
+			return TokenResult{}, InvalidGrant("the account of this refresh token is no longer active")
 		}
 		g.account = &a
 	}
@@ -310,7 +310,7 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 			return TokenResult{}, oerr
 		}
 		if err := s.store.CreateTokens(ctx, set); err != nil {
-			return TokenResult{}, s.internal(ctx, "store access token", err)
+			return TokenResult{}, s.unavailable(ctx, "store access token", err)
 		}
 		return res, nil
 	}
@@ -329,13 +329,13 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
 		s.log.WarnContext(ctx, "refresh token reused; token family revoked", "client_id", c.ID, "family", familyLabel(old.FamilyID))
-		return TokenResult{}, invalidGrant("the refresh token was already used")
+		return TokenResult{}, InvalidGrant("the refresh token was already used")
 	case errors.Is(err, storage.ErrRevoked), errors.Is(err, storage.ErrNotFound):
-		return TokenResult{}, invalidGrant("the refresh token was revoked")
+		return TokenResult{}, InvalidGrant("the refresh token was revoked")
 	case errors.Is(err, storage.ErrExpired):
-		return TokenResult{}, invalidGrant("the refresh token has expired")
+		return TokenResult{}, InvalidGrant("the refresh token has expired")
 	case err != nil:
-		return TokenResult{}, s.internal(ctx, "rotate refresh token", err)
+		return TokenResult{}, s.unavailable(ctx, "rotate refresh token", err)
 	}
 	at := *set.Access
 	if rot.Outcome == storage.OutcomeGrace {
@@ -346,7 +346,7 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 		}
 		stored, err := s.store.GetAccessToken(ctx, accessID)
 		if err != nil || rot.Successor.ID != refreshID || !stored.RevokedAt.IsZero() {
-			return TokenResult{}, invalidGrant("the refresh token was already used")
+			return TokenResult{}, InvalidGrant("the refresh token was already used")
 		}
 		at = stored
 		res.Scopes, res.ExpiresIn = at.Scopes, 0
@@ -367,27 +367,15 @@ func (s *Server) successors(refreshToken string, at time.Time) (access, accessID
 	return access, accessID, refresh, refreshID
 }
 
-// Internal turns a storage failure into a server_error, logging the cause.
-func (s *Server) Internal(ctx context.Context, what string, err error) *Error {
-	return s.internal(ctx, what, err)
-}
-
-// Client loads a client (cached for ClientCacheTTL), for dialects that act on a token's client.
-func (s *Server) Client(ctx context.Context, id string) (storage.Client, error) {
-	return s.client(ctx, id)
-}
-
-// Merchant loads a merchant (cached for ClientCacheTTL), for dialects that answer with its name.
-func (s *Server) Merchant(ctx context.Context, id string) (storage.Merchant, error) {
-	return s.merchant(ctx, id)
-}
-
-func (s *Server) internal(ctx context.Context, what string, err error) *Error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return busy(time.Second)
+// unavailable answers a failure that is not the client's (a database error,
+// a timeout): 503 temporarily_unavailable with Retry-After, never an OAuth
+// error that would make a client throw a good grant away. The cause is
+// logged, unless the caller went away.
+func (s *Server) unavailable(ctx context.Context, what string, err error) *Error {
+	if !errors.Is(err, context.Canceled) {
+		s.log.ErrorContext(ctx, what, "err", err)
 	}
-	s.log.ErrorContext(ctx, what, "err", err)
-	return serverError()
+	return Unavailable(time.Second, "the server could not complete the request; retry in 1 second")
 }
 
 // familyLabel is a token family id safe to log: ids of code families are
@@ -409,7 +397,7 @@ func (s *Server) issue(ctx context.Context, g grant, withRefresh bool, family st
 		return TokenResult{}, oerr
 	}
 	if err := s.store.CreateTokens(ctx, set); err != nil {
-		return TokenResult{}, s.internal(ctx, "store tokens", err)
+		return TokenResult{}, s.unavailable(ctx, "store tokens", err)
 	}
 	s.log.DebugContext(ctx, "token issued", "client_id", g.client.ID, "owner_type", g.owner.Type, "refresh", withRefresh)
 	return res, nil

@@ -92,9 +92,15 @@ type Client struct {
 	RequirePKCE       bool // always true in effect for public clients
 	AllowPlainPKCE    bool
 	AccessTokenFormat string // "opaque" or "jwt"
-	Dialect           string // "", "paytronix", "flexiti" or "aston"
-	DialectOptions    map[string]string
-	CreatedAt         time.Time
+	// Dialect names the vendor dialect the client was registered for (a
+	// name of the dialect registry), or is empty for a standard client.
+	Dialect string
+	// Audience is the aud of the client's JWT access tokens; the issuer when empty.
+	Audience string
+	// ClientCredentialsRefresh issues a refresh token with client_credentials
+	// too, which RFC 6749 §4.4.3 advises against but Flexiti's clients expect.
+	ClientCredentialsRefresh bool
+	CreatedAt                time.Time
 }
 
 // Public reports whether the client has no secret.

@@ -131,13 +131,18 @@ type flow struct {
 // Authorize serves the authorization endpoint (GET and POST), and the
 // dialects' authorization pages through AuthorizeWith.
 func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
-	h.AuthorizeWith(w, r, r.URL.Path, nil)
+	h.AuthorizeWith(w, r, r.URL.Path, oauth.AuthorizeProfile{})
+}
+
+// AuthorizePage serves a dialect's authorization page at path: the
+// standard flow with the dialect's profile (see oauth.AuthorizeProfile).
+func (h *Handler) AuthorizePage(path string, profile oauth.AuthorizeProfile) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { h.AuthorizeWith(w, r, path, profile) }
 }
 
 // AuthorizeWith runs the authorization flow with action as the forms'
-// target; adjust, when set, lets a dialect narrow the request (owner types,
-// extra redirect parameters) after it is validated.
-func (h *Handler) AuthorizeWith(w http.ResponseWriter, r *http.Request, action string, adjust func(*oauth.AuthorizeRequest)) {
+// target and the page's profile.
+func (h *Handler) AuthorizeWith(w http.ResponseWriter, r *http.Request, action string, profile oauth.AuthorizeProfile) {
 	ctx := r.Context()
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'")
 	w.Header().Set("Cache-Control", "no-store")
@@ -160,7 +165,7 @@ func (h *Handler) AuthorizeWith(w http.ResponseWriter, r *http.Request, action s
 		}
 	}
 	f.lang = pickLanguage(r, f.params.Get("ui_locales"), f.params.Get("lang"))
-	req, aerr := h.core.ParseAuthorize(ctx, f.params)
+	req, aerr := h.core.ParseAuthorize(ctx, f.params, profile)
 	if aerr != nil {
 		if !aerr.Redirect {
 			h.errorPage(w, r, f.lang, http.StatusBadRequest, aerr.Description)
@@ -168,9 +173,6 @@ func (h *Handler) AuthorizeWith(w http.ResponseWriter, r *http.Request, action s
 		}
 		h.redirect(w, r, h.core.ErrorRedirect(req, aerr.Error))
 		return
-	}
-	if adjust != nil {
-		adjust(&req)
 	}
 	f.req = req
 	f.csrf = h.csrfToken(w, r)
@@ -217,7 +219,7 @@ func (h *Handler) run(ctx context.Context, f *flow, action string) {
 		}
 		if s == nil || !oauth.AccountFits(req, *a) || req.HasPrompt("login") {
 			if none {
-				h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNoneError(oauth.ErrLoginRequired, "the person is not signed in")))
+				h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNone(oauth.ErrLoginRequired, "the person is not signed in")))
 				return
 			}
 			h.renderLogin(f, action, "", http.StatusOK)
@@ -233,7 +235,7 @@ func (h *Handler) run(ctx context.Context, f *flow, action string) {
 		return
 	}
 	if len(choices) == 0 {
-		h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.AccessDenied()))
+		h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.AccessDenied("the account has no merchant or organization this application may act for")))
 		return
 	}
 	picked := f.r.PostForm.Get("resource_owner")
@@ -246,7 +248,7 @@ func (h *Handler) run(ctx context.Context, f *flow, action string) {
 		case len(choices) == 1 && !req.HasPrompt("select_account"):
 			owner = choices[0]
 		case none:
-			h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNoneError(oauth.ErrAccountSelectionRequired, "an account must be chosen")))
+			h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNone(oauth.ErrAccountSelectionRequired, "an account must be chosen")))
 			return
 		default:
 			msg := ""
@@ -263,7 +265,7 @@ func (h *Handler) run(ctx context.Context, f *flow, action string) {
 	switch f.action {
 	case "consent":
 		if f.r.PostForm.Get("decision") != "allow" {
-			h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.AccessDenied()))
+			h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.AccessDenied("the person denied the request")))
 			return
 		}
 		if !req.Client.SkipConsent {
@@ -280,7 +282,7 @@ func (h *Handler) run(ctx context.Context, f *flow, action string) {
 		}
 		if need {
 			if none {
-				h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNoneError(oauth.ErrConsentRequired, "the person has not approved this application")))
+				h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNone(oauth.ErrConsentRequired, "the person has not approved this application")))
 				return
 			}
 			h.renderConsent(f, action, account, owner)

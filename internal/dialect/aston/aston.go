@@ -7,25 +7,25 @@ import (
 	"strings"
 
 	"github.com/latchkey-dev/latchkey/internal/oauth"
+	"github.com/latchkey-dev/latchkey/internal/respond"
 	"github.com/latchkey-dev/latchkey/internal/storage"
-	"github.com/latchkey-dev/latchkey/internal/web"
 )
 
-// Routes registers the dialect's endpoints.
-func Routes(mux *http.ServeMux, core *oauth.Server, pages *web.Handler) {
-	for path, owner := range map[string]storage.OwnerType{
-		"/authorize/merchant":     storage.OwnerMerchant,
-		"/authorize/organization": storage.OwnerOrganization,
-	} {
-		h := func(w http.ResponseWriter, r *http.Request) {
-			pages.AuthorizeWith(w, r, path, func(req *oauth.AuthorizeRequest) {
-				req.OwnerTypes = []storage.OwnerType{owner} // the picker lists only this kind
-				req.AnnounceGrantType = true
-			})
-		}
-		mux.HandleFunc("GET "+path, h)
-		mux.HandleFunc("POST "+path, h)
-	}
+// Pages are the authorization pages of seed 003, by path: each lists only
+// its kind of resource owner in the picker, and the redirect names the
+// grant (redirect_uri?grant_type=authorization_code&code=…&state=…).
+var Pages = map[string]oauth.AuthorizeProfile{
+	"/authorize/merchant":     profile(storage.OwnerMerchant),
+	"/authorize/organization": profile(storage.OwnerOrganization),
+}
+
+func profile(owner storage.OwnerType) oauth.AuthorizeProfile {
+	return oauth.AuthorizeProfile{OwnerTypes: []storage.OwnerType{owner},
+		RedirectParams: map[string]string{"grant_type": oauth.GrantAuthorizationCode}}
+}
+
+// Routes registers the dialect's token endpoint.
+func Routes(mux *http.ServeMux, core *oauth.Server) {
 	mux.HandleFunc("POST /v1/token", tokenHandler(core))
 }
 
@@ -47,8 +47,7 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 			return
 		}
 		if g := req.GrantType; g != oauth.GrantAuthorizationCode && g != oauth.GrantRefreshToken && g != "" {
-			oauth.WriteError(w, &oauth.Error{Code: oauth.ErrUnsupportedGrantType, Status: http.StatusBadRequest,
-				Description: "grant_type must be authorization_code or refresh_token"})
+			oauth.WriteError(w, oauth.UnsupportedGrantType("grant_type must be authorization_code or refresh_token"))
 			return
 		}
 		res, oerr := core.Token(r.Context(), req)
@@ -56,7 +55,7 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 			oauth.WriteError(w, oerr)
 			return
 		}
-		oauth.WriteJSON(w, http.StatusOK, response{AccessToken: res.AccessToken, TokenType: "bearer",
+		respond.JSON(w, http.StatusOK, response{AccessToken: res.AccessToken, TokenType: "bearer",
 			ExpiresIn: res.ExpiresInSeconds(), Scope: strings.Join(res.Scopes, " "),
 			ResourceOwnerType: string(res.Owner.Type), RefreshToken: res.RefreshToken})
 	}

@@ -4,15 +4,14 @@ package flexiti
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/latchkey-dev/latchkey/bearer"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
-	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/respond"
 )
 
 // Base is the path prefix of the POS API.
@@ -45,10 +44,10 @@ func requireReference(w http.ResponseWriter, r *http.Request) bool {
 	ref := r.Header.Get("X-Reference-Id")
 	switch {
 	case ref == "":
-		oauth.WriteError(w, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest, Description: "the x-reference-id header is missing"})
+		WriteError(w, r, oauth.InvalidRequest("the x-reference-id header is missing"))
 		return false
 	case len(ref) > maxReferenceID:
-		oauth.WriteError(w, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest, Description: "the x-reference-id header is longer than 64 characters"})
+		WriteError(w, r, oauth.InvalidRequest("the x-reference-id header is longer than %d characters", maxReferenceID))
 		return false
 	}
 	return true
@@ -61,7 +60,7 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 		}
 		_, req, oerr := oauth.ReadTokenRequest(w, r)
 		if oerr != nil {
-			oauth.WriteError(w, oerr)
+			WriteError(w, r, oerr)
 			return
 		}
 		if req.GrantType == "" {
@@ -69,12 +68,21 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 		}
 		res, oerr := core.Token(r.Context(), req)
 		if oerr != nil {
-			oauth.WriteError(w, oerr)
+			WriteError(w, r, oerr)
 			return
 		}
-		oauth.WriteJSON(w, http.StatusOK, response{TokenType: "bearer", AccessToken: res.AccessToken,
+		respond.JSON(w, http.StatusOK, response{TokenType: "bearer", AccessToken: res.AccessToken,
 			ExpiresIn: res.ExpiresInSeconds(), RefreshToken: res.RefreshToken, Scope: strings.Join(res.Scopes, " ")})
 	}
+}
+
+// WriteError writes a core error in the dialect's shape, with RFC 6750's
+// challenge for a bearer token that was refused.
+func WriteError(w http.ResponseWriter, _ *http.Request, e *oauth.Error) {
+	if e.Code == oauth.ErrInvalidToken || e.Code == oauth.ErrInsufficientScope {
+		respond.BearerChallenge(w, e.Code, e.Description)
+	}
+	oauth.WriteError(w, e)
 }
 
 // loginResponse is the deprecated endpoint's body. The seed prints
@@ -88,6 +96,10 @@ type loginResponse struct {
 
 // deprecatedSince is the 20.3 release (1 July 2020), as an RFC 9745 date.
 const deprecatedSince = "@1593561600"
+
+// loginScopes are the scopes that may call merchants/login: the seed lists
+// it among the customer-scope endpoints, and merchant scope reaches all.
+var loginScopes = []string{"merchant", "customer"}
 
 func merchantLogin(core *oauth.Server) http.HandlerFunc {
 	forms := map[string]loginResponse{}
@@ -105,78 +117,34 @@ func merchantLogin(core *oauth.Server) http.HandlerFunc {
 		if !requireReference(w, r) {
 			return
 		}
-		token, _ := oauth.BearerToken(r)
-		access, oerr := core.CheckAccess(r.Context(), token)
-		if oerr != nil {
-			writeBearerError(w, oerr)
-			return
-		}
-		if access.ClientID != r.PathValue("client_id") {
-			writeBearerError(w, &oauth.Error{Code: oauth.ErrInvalidToken, Status: http.StatusUnauthorized,
-				Description: "the access token was issued to another client"})
-			return
-		}
-		if !access.HasAnyScope("merchant", "customer") {
-			writeBearerError(w, oauth.InsufficientScope("merchant", "customer"))
-			return
-		}
 		lang := r.URL.Query().Get("lang")
 		if lang == "" {
 			lang = "en"
 		}
 		out, ok := forms[lang]
 		if !ok {
-			oauth.WriteError(w, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest, Description: "lang must be en or fr"})
+			WriteError(w, r, oauth.InvalidRequest("lang must be en or fr"))
 			return
 		}
-		merchant, oerr := loginMerchant(r, core, access)
+		token, _ := bearer.Token(r)
+		req := oauth.MerchantLogin{Token: token, ClientID: r.PathValue("client_id"), AnyScope: loginScopes,
+			RemoteAddr: oauth.RemoteIP(r)}
+		if r.ContentLength != 0 {
+			p, oerr := oauth.ReadParams(w, r)
+			if oerr != nil {
+				WriteError(w, r, oerr)
+				return
+			}
+			req.Username, req.Password = p.Get("merchant_username"), p.Get("merchant_password")
+		}
+		res, oerr := core.LoginMerchant(r.Context(), req)
 		if oerr != nil {
-			oauth.WriteError(w, oerr)
+			WriteError(w, r, oerr)
 			return
 		}
-		out.MerchantName, out.MerchantID = merchant.Name, merchant.ID
-		oauth.WriteJSON(w, http.StatusOK, out)
+		out.MerchantName, out.MerchantID = res.Merchant.Name, res.Merchant.ID
+		respond.JSON(w, http.StatusOK, out)
 	}
-}
-
-// loginMerchant finds the merchant the call acts for: the client's, after
-// checking the optional merchant_username and merchant_password.
-func loginMerchant(r *http.Request, core *oauth.Server, access oauth.Access) (storage.Merchant, *oauth.Error) {
-	ctx := r.Context()
-	var p oauth.Params
-	if r.ContentLength != 0 {
-		var oerr *oauth.Error
-		if p, oerr = oauth.ReadParams(nil, r); oerr != nil {
-			return storage.Merchant{}, oerr
-		}
-	}
-	client, err := core.Client(ctx, access.ClientID)
-	if err != nil {
-		return storage.Merchant{}, internal(ctx, core, err)
-	}
-	if user := p.Get("merchant_username"); user != "" || p.Get("merchant_password") != "" {
-		if _, oerr := core.Login(ctx, client, user, p.Get("merchant_password"), oauth.RemoteIP(r)); oerr != nil {
-			return storage.Merchant{}, oerr
-		}
-	}
-	m, err := core.Merchant(ctx, client.MerchantID)
-	if err != nil {
-		return storage.Merchant{}, internal(ctx, core, err)
-	}
-	return m, nil
-}
-
-func internal(ctx context.Context, core *oauth.Server, err error) *oauth.Error {
-	if errors.Is(err, storage.ErrNotFound) {
-		return &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest, Description: "this client is bound to no merchant"}
-	}
-	return core.Internal(ctx, "flexiti merchant login", err)
-}
-
-// writeBearerError answers an RFC 6750 error with its WWW-Authenticate challenge.
-func writeBearerError(w http.ResponseWriter, e *oauth.Error) {
-	w.Header().Set("WWW-Authenticate", `Bearer error="`+e.Code+`", error_description="`+e.Description+`"`)
-	oauth.WriteError(w, e)
 }
 
 func compact(raw []byte) json.RawMessage {

@@ -3,24 +3,28 @@
 package paytronix
 
 import (
-	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/latchkey-dev/latchkey/internal/oauth"
-	"github.com/latchkey-dev/latchkey/internal/web"
+	"github.com/latchkey-dev/latchkey/internal/respond"
 )
 
-// Routes registers the dialect's endpoints.
-func Routes(mux *http.ServeMux, core *oauth.Server, pages *web.Handler) {
+// LoginPath is the guest website login: the authorization page of seed 001.
+const LoginPath = "/guest/accountlogin"
+
+// LoginProfile tells the integration how long the code lives, in the
+// redirect (redirect_uri?code=…&expires_in=300&state=…).
+var LoginProfile = oauth.AuthorizeProfile{
+	RedirectParams: map[string]string{"expires_in": strconv.Itoa(int(oauth.CodeTTL.Seconds()))},
+}
+
+// Routes registers the dialect's token endpoints.
+func Routes(mux *http.ServeMux, core *oauth.Server) {
 	token := tokenHandler(core)
 	mux.HandleFunc("POST /oauth/requestGuestToken.json", token)
 	mux.HandleFunc("POST /rest/{version}/oauth/requestGuestToken.json", token)
-	login := func(w http.ResponseWriter, r *http.Request) {
-		pages.AuthorizeWith(w, r, "/guest/accountlogin", func(req *oauth.AuthorizeRequest) { req.AnnounceCodeTTL = true })
-	}
-	mux.HandleFunc("GET /guest/accountlogin", login)
-	mux.HandleFunc("POST /guest/accountlogin", login)
 }
 
 // success is the seed's success body, fields in its order.
@@ -46,18 +50,17 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, req, oerr := oauth.ReadTokenRequest(w, r)
 		if oerr != nil {
-			WriteError(w, oerr)
+			WriteError(w, r, oerr)
 			return
 		}
 		if a := p.Get("authentication"); a != "" && a != "anonymous" {
-			WriteError(w, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusBadRequest,
-				Description: "authentication must be anonymous for requestGuestToken"})
+			WriteError(w, r, oauth.InvalidRequest("authentication must be anonymous for requestGuestToken"))
 			return
 		}
 		req.MerchantID = p.Get("merchantId")
 		res, oerr := core.Token(r.Context(), req)
 		if oerr != nil {
-			WriteError(w, oerr)
+			WriteError(w, r, oerr)
 			return
 		}
 		out := success{Result: "success", AccessToken: res.AccessToken, ExpiresIn: res.ExpiresInSeconds(),
@@ -68,29 +71,15 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 				out.PrintedCardNumber = res.Account.PrintedCardNumber
 			}
 		}
-		write(w, http.StatusOK, out)
+		respond.JSON(w, http.StatusOK, out)
 	}
 }
 
-// WriteError writes a core error in the dialect's failure shape, with the RFC's status.
-func WriteError(w http.ResponseWriter, e *oauth.Error) {
+// WriteError writes a core error in the dialect's failure shape, with the
+// RFC's status; a protected call's invalid_token is seed 000's 401 failure.
+func WriteError(w http.ResponseWriter, _ *http.Request, e *oauth.Error) {
 	oauth.SetErrorHeaders(w, e)
-	write(w, e.Status, failure{Result: "failure", ErrorCode: e.Code, ErrorMessage: sentence(e.Description)})
-}
-
-// WriteInvalidToken answers a protected call made with an expired or unknown token.
-func WriteInvalidToken(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	write(w, http.StatusUnauthorized, failure{Result: "failure", ErrorCode: oauth.ErrInvalidToken,
-		ErrorMessage: "The access token is invalid or has expired."})
-}
-
-func write(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	respond.JSON(w, e.Status, failure{Result: "failure", ErrorCode: e.Code, ErrorMessage: sentence(e.Description)})
 }
 
 // sentence turns a core description into the human sentence the seed's errorMessage holds.

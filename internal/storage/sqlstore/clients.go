@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,10 +15,6 @@ const clientColumns = `id, name, secret_hash, grant_types, scopes, default_scope
 	allow_plain_pkce, access_token_format, dialect, dialect_options, created_at`
 
 func clientArgs(c storage.Client) []any {
-	opts := c.DialectOptions
-	if opts == nil {
-		opts = map[string]string{}
-	}
 	uris := c.RedirectURIs
 	if uris == nil {
 		uris = []string{}
@@ -25,7 +22,31 @@ func clientArgs(c storage.Client) []any {
 	return []any{c.ID, c.Name, c.SecretHash, words(c.GrantTypes), words(c.Scopes), words(c.DefaultScopes),
 		jsonText(uris), c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), nullable(c.MerchantID),
 		string(c.AccountKind), c.SkipConsent, c.RotateRefresh, c.RefreshGrace.Milliseconds(), c.RequirePKCE,
-		c.AllowPlainPKCE, c.AccessTokenFormat, c.Dialect, jsonText(opts), ms(c.CreatedAt)}
+		c.AllowPlainPKCE, c.AccessTokenFormat, c.Dialect, jsonText(optionsOf(c)), ms(c.CreatedAt)}
+}
+
+// clientOptions are the typed client settings kept as one JSON object in
+// the dialect_options column (its name is historical: schema version 5
+// turned its free key=value strings into these fields).
+type clientOptions struct {
+	Audience                 string `json:"audience,omitempty"`
+	ClientCredentialsRefresh bool   `json:"client_credentials_refresh,omitempty"`
+}
+
+func optionsOf(c storage.Client) clientOptions {
+	return clientOptions{Audience: c.Audience, ClientCredentialsRefresh: c.ClientCredentialsRefresh}
+}
+
+// decodeOptions reads the column; an option this build does not know is an
+// error, never silently dropped.
+func decodeOptions(raw []byte) (clientOptions, error) {
+	var o clientOptions
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return o, err
+	}
+	return o, nil
 }
 
 // CreateClient stores a new client; its merchant, if any, must exist.
@@ -111,12 +132,11 @@ func scanClient(row scanner) (storage.Client, error) {
 	if err := json.Unmarshal([]byte(uris), &c.RedirectURIs); err != nil {
 		return c, fmt.Errorf("decode redirect URIs of client %q: %w", c.ID, err)
 	}
-	if err := json.Unmarshal([]byte(opts), &c.DialectOptions); err != nil {
-		return c, fmt.Errorf("decode dialect options of client %q: %w", c.ID, err)
+	o, err := decodeOptions([]byte(opts))
+	if err != nil {
+		return c, fmt.Errorf("decode options of client %q: %w", c.ID, err)
 	}
-	if len(c.DialectOptions) == 0 {
-		c.DialectOptions = nil
-	}
+	c.Audience, c.ClientCredentialsRefresh = o.Audience, o.ClientCredentialsRefresh
 	if len(c.RedirectURIs) == 0 {
 		c.RedirectURIs = nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strconv"
@@ -21,6 +22,14 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// after, when set, runs in the same transaction after sql: a data
+	// conversion that needs more than SQL can portably say.
+	after func(ctx context.Context, tx *sql.Tx) error
+}
+
+// afterSQL are the Go steps of migrations, by version.
+var afterSQL = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	5: typeClientOptions,
 }
 
 func migrations() ([]migration, error) {
@@ -39,7 +48,7 @@ func migrations() ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body), after: afterSQL[v]})
 	}
 	return ms, nil
 }
@@ -91,6 +100,11 @@ func (s *Store) migrate(ctx context.Context, apply bool, to int) error {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("apply migration %s: %w", m.name, err)
 		}
+		if m.after != nil {
+			if err := m.after(ctx, tx); err != nil {
+				return fmt.Errorf("apply migration %s: %w", m.name, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 			m.version, m.name, time.Now().UnixMilli()); err != nil {
 			return fmt.Errorf("record migration %s: %w", m.name, err)
@@ -112,4 +126,65 @@ func checkVersion(current, want int) error {
 		return fmt.Errorf("database schema is at version %d, this latchkey needs %d: run 'latchkey migrate'", current, want)
 	}
 	return nil
+}
+
+// typeClientOptions rewrites each client's free-form options (string
+// values: "audience", "client_credentials_refresh"="true") as typed ones.
+// An option latchkey never knew was a silent no-op before; now it stops
+// the migration, naming the client and the option, so nobody keeps
+// believing it has an effect.
+func typeClientOptions(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, dialect_options FROM clients ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("read client options: %w", err)
+	}
+	type row struct{ id, opts string }
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.opts); err != nil {
+			rows.Close()
+			return fmt.Errorf("read client options: %w", err)
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read client options: %w", err)
+	}
+	for _, r := range all {
+		o, err := legacyOptions(r.opts)
+		if err != nil {
+			return fmt.Errorf("client %q: %w", r.id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE clients SET dialect_options = $2 WHERE id = $1`, r.id, jsonText(o)); err != nil {
+			return fmt.Errorf("client %q: store typed options: %w", r.id, err)
+		}
+	}
+	return nil
+}
+
+// legacyOptions converts the key=value options of schema version 4.
+func legacyOptions(raw string) (clientOptions, error) {
+	var m map[string]string
+	var o clientOptions
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return o, fmt.Errorf("options %q are not a JSON object of strings: %w", raw, err)
+	}
+	for k, v := range m {
+		switch k {
+		case "audience":
+			o.Audience = v
+		case "client_credentials_refresh":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return o, fmt.Errorf("option client_credentials_refresh=%q must be true or false", v)
+			}
+			o.ClientCredentialsRefresh = b
+		default:
+			return o, fmt.Errorf("option %q is not known (known: audience, client_credentials_refresh); "+
+				"remove it from clients.dialect_options and run 'latchkey migrate' again", k)
+		}
+	}
+	return o, nil
 }
