@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/latchkey-dev/latchkey/bearer"
+	"github.com/latchkey-dev/latchkey/internal/storage"
 	"github.com/latchkey-dev/latchkey/internal/testutil/demoserver"
 )
 
@@ -177,4 +179,75 @@ func forgedJWT(t *testing.T, kid string) string {
 	jws, _ := s.Sign([]byte(`{"iss":"x","exp":9999999999}`))
 	out, _ := jws.CompactSerialize()
 	return out
+}
+
+// TestIntrospectorAndJWTVerifierAgree: the same JWT access token, checked
+// locally and through introspection, gives equal Claims, with every field
+// latchkey knows of it filled.
+func TestIntrospectorAndJWTVerifierAgree(t *testing.T) {
+	site := demoserver.Start(t, demoserver.Options{})
+	ctx := context.Background()
+	// A JWT client bound to m-1001, a merchant of organization o-2001, that
+	// logs in staff; and the demo guest client switched to JWTs.
+	if err := site.Store.CreateClient(ctx, storage.Client{ID: "aston-pos", Name: "Aston POS", SecretHash: site.Keys.HashClientSecret("pos-secret"),
+		GrantTypes: []string{"password", "client_credentials"}, Scopes: []string{"posapi"}, DefaultScopes: []string{"posapi"},
+		AccessTokenTTL: 10 * time.Minute, MerchantID: "m-1001", AccountKind: storage.Staff, AccessTokenFormat: "jwt", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	const guestApp, guestSecret = "3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK", "654secretnx4"
+	if err := site.Store.UpdateClient(ctx, guestApp, func(c storage.Client) (storage.Client, error) {
+		c.AccessTokenFormat = "jwt"
+		return c, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	in := bearer.NewIntrospector(site.URL+"/oauth2/introspect", "flexitidemo", flexitiSecret, bearer.IntrospectorOptions{CacheTTL: -1})
+	local := bearer.NewJWTVerifier(site.URL, "", site.URL)
+	for _, tc := range []struct {
+		name, client, secret string
+		form                 url.Values
+		want                 bearer.Claims // the fields that do not depend on when the token was issued
+	}{
+		{"guest", guestApp, guestSecret, url.Values{"grant_type": {"password"}, "username": {"johndoe"}, "password": {"open456"}},
+			bearer.Claims{Subject: "acc_demo_johndoe", ClientID: guestApp, Username: "johndoe", MerchantID: "777777", ResourceOwnerType: "guest"}},
+		{"staff", "aston-pos", "pos-secret", url.Values{"grant_type": {"password"}, "username": {"owner@astonclub.example"}, "password": {"correct-horse-battery"}},
+			bearer.Claims{Subject: "acc_demo_aston_owner", ClientID: "aston-pos", Username: "owner@astonclub.example", MerchantID: "m-1001",
+				OrganizationID: "o-2001", ResourceOwnerType: "merchant"}},
+		{"client", "aston-pos", "pos-secret", url.Values{"grant_type": {"client_credentials"}},
+			bearer.Claims{Subject: "aston-pos", ClientID: "aston-pos", MerchantID: "m-1001", OrganizationID: "o-2001", ResourceOwnerType: "merchant"}},
+	} {
+		form := tc.form
+		form.Set("client_id", tc.client)
+		form.Set("client_secret", tc.secret)
+		resp, err := http.PostForm(site.URL+"/oauth2/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		token, _ := m["access_token"].(string)
+		if !bearer.LooksLikeJWT(token) {
+			t.Fatalf("%s: not a JWT: %d %v", tc.name, resp.StatusCode, m)
+		}
+		remote, err := in.Verify(ctx, token)
+		if err != nil {
+			t.Fatalf("%s: introspection: %v", tc.name, err)
+		}
+		jwt, err := local.Verify(ctx, token)
+		if err != nil {
+			t.Fatalf("%s: JWT verifier: %v", tc.name, err)
+		}
+		if !reflect.DeepEqual(remote, jwt) {
+			t.Errorf("%s: introspection says %+v\nJWT verifier says %+v", tc.name, remote, jwt)
+		}
+		got := *jwt
+		if got.IssuedAt.IsZero() || !got.ExpiresAt.After(got.IssuedAt) || len(got.Scopes) == 0 {
+			t.Errorf("%s: times or scopes missing: %+v", tc.name, got)
+		}
+		got.IssuedAt, got.ExpiresAt, got.Scopes = time.Time{}, time.Time{}, nil
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: claims %+v\nwant %+v", tc.name, got, tc.want)
+		}
+	}
 }

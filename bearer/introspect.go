@@ -104,19 +104,11 @@ func (i *Introspector) store(key [32]byte, e cached, now time.Time) {
 	i.cache[key] = e
 }
 
-// answer is the RFC 7662 response with latchkey's fields.
+// answer is an RFC 7662 response: its activity and type around the claims.
 type answer struct {
-	Active            bool   `json:"active"`
-	Scope             string `json:"scope"`
-	ClientID          string `json:"client_id"`
-	Username          string `json:"username"`
-	Sub               string `json:"sub"`
-	Exp               int64  `json:"exp"`
-	Iat               int64  `json:"iat"`
-	MerchantID        string `json:"merchant_id"`
-	OrganizationID    string `json:"organization_id"`
-	ResourceOwnerType string `json:"resource_owner_type"`
-	TokenType         string `json:"token_type"`
+	Active    bool   `json:"active"`
+	TokenType string `json:"token_type"`
+	WireClaims
 }
 
 func (i *Introspector) ask(ctx context.Context, token string) (*Claims, error) {
@@ -142,13 +134,5 @@ func (i *Introspector) ask(ctx context.Context, token string) (*Claims, error) {
 	if !a.Active || a.TokenType == "refresh_token" {
 		return nil, ErrInvalidToken
 	}
-	c := &Claims{Subject: a.Sub, ClientID: a.ClientID, Username: a.Username, MerchantID: a.MerchantID,
-		OrganizationID: a.OrganizationID, ResourceOwnerType: a.ResourceOwnerType, Scopes: strings.Fields(a.Scope)}
-	if a.Iat > 0 {
-		c.IssuedAt = time.Unix(a.Iat, 0)
-	}
-	if a.Exp > 0 {
-		c.ExpiresAt = time.Unix(a.Exp, 0)
-	}
-	return c, nil
+	return a.Claims(), nil
 }

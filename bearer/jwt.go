@@ -39,17 +39,12 @@ func NewJWTVerifier(issuer, jwksURL, audience string) *JWTVerifier {
 		now: time.Now, minRefresh: 10 * time.Second}
 }
 
+// jwtClaims are a JWT access token's claims: the identity claims and what
+// only a JWT carries.
 type jwtClaims struct {
-	Iss               string `json:"iss"`
-	Sub               string `json:"sub"`
-	Aud               any    `json:"aud"`
-	ClientID          string `json:"client_id"`
-	Scope             string `json:"scope"`
-	Exp               int64  `json:"exp"`
-	Iat               int64  `json:"iat"`
-	MerchantID        string `json:"merchant_id"`
-	OrganizationID    string `json:"organization_id"`
-	ResourceOwnerType string `json:"resource_owner_type"`
+	WireClaims
+	Iss string `json:"iss"`
+	Aud any    `json:"aud"` // a string or an array of them (RFC 7519 §4.1.3)
 }
 
 // Verify checks the token's signature, type (at+jwt), algorithm (ES256
@@ -78,18 +73,13 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Claims, error)
 	if err := json.Unmarshal(payload, &c); err != nil || c.Iss != v.issuer {
 		return nil, ErrInvalidToken
 	}
-	if c.Exp != 0 && !v.now().Before(time.Unix(c.Exp, 0)) {
+	if c.ExpiresAt != 0 && !v.now().Before(time.Unix(c.ExpiresAt, 0)) {
 		return nil, ErrInvalidToken
 	}
 	if v.audience != "" && !hasAudience(c.Aud, v.audience) {
 		return nil, ErrInvalidToken
 	}
-	out := &Claims{Subject: c.Sub, ClientID: c.ClientID, MerchantID: c.MerchantID, OrganizationID: c.OrganizationID,
-		ResourceOwnerType: c.ResourceOwnerType, Scopes: strings.Fields(c.Scope), IssuedAt: time.Unix(c.Iat, 0)}
-	if c.Exp != 0 {
-		out.ExpiresAt = time.Unix(c.Exp, 0)
-	}
-	return out, nil
+	return c.Claims(), nil
 }
 
 func hasAudience(aud any, want string) bool {

@@ -3,17 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey-dev/latchkey/internal/dialect"
+	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
@@ -24,7 +23,8 @@ func newAdminCmds() []*cobra.Command {
 	return []*cobra.Command{newMerchantCmd(), newOrganizationCmd(), newAccountCmd(), newClientCmd(), newKeysCmd()}
 }
 
-// adminRun opens the store for an admin command and runs fn with it.
+// adminRun opens the store for an admin command and runs fn with it and
+// the directory over it.
 func adminRun(cmd *cobra.Command, fn func(ctx context.Context, a *admin) error) error {
 	cfg, err := loadConfig(cmd)
 	if err != nil {
@@ -35,18 +35,25 @@ func adminRun(cmd *cobra.Command, fn func(ctx context.Context, a *admin) error) 
 	if err != nil {
 		return err
 	}
+	dir, err := oauth.NewDirectory(oauth.DirectoryConfig{Store: st, Keys: keys, Dialects: dialect.Names()})
+	if err != nil {
+		st.Close() // err says what went wrong
+		return err
+	}
 	asJSON, _ := cmd.Flags().GetBool("json")
-	ferr := fn(cmd.Context(), &admin{store: st, keys: keys, out: cmd.OutOrStdout(), json: asJSON})
+	ferr := fn(cmd.Context(), &admin{store: st, keys: keys, dir: dir, out: cmd.OutOrStdout(), json: asJSON})
 	if cerr := st.Close(); cerr != nil && ferr == nil {
 		return fmt.Errorf("close database: %w", cerr)
 	}
 	return ferr
 }
 
-// admin is what an admin command works with.
+// admin is what an admin command works with. Merchants, organizations,
+// accounts and clients go through dir, which holds their rules.
 type admin struct {
 	store storage.Storage
 	keys  *secrets.Keys
+	dir   *oauth.Directory
 	out   io.Writer
 	json  bool
 }
@@ -84,69 +91,6 @@ func (a *admin) print(single bool, vs ...view) error {
 	return tw.Flush()
 }
 
-// explain turns the error of a get, update or delete of the record kind
-// id into one sentence for the command line.
-func explain(err error, kind, id string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, storage.ErrNotFound):
-		return fmt.Errorf("%s %q not found", kind, id)
-	case errors.Is(err, storage.ErrAlreadyExists):
-		return fmt.Errorf("%s %q already exists", kind, id)
-	case errors.Is(err, storage.ErrInUse):
-		switch kind {
-		case "merchant":
-			return fmt.Errorf("merchant %q still has guest accounts, clients or staff members; delete them first", id)
-		case "organization":
-			return fmt.Errorf("organization %q still has merchants or staff members; delete them first", id)
-		}
-		return fmt.Errorf("%s %q is still referred to by other records; delete them first", kind, id)
-	}
-	return err
-}
-
-// explainCreate is explain for a create: the record exists already, or a
-// record it names is gone (the store's error then says which).
-func explainCreate(err error, kind, id string) error {
-	if errors.Is(err, storage.ErrAlreadyExists) {
-		return fmt.Errorf("%s %q already exists", kind, id)
-	}
-	return err
-}
-
-// mustExist fails with "KIND "id" not found" unless the merchant or
-// organization id exists, so a create names the missing record plainly.
-func (a *admin) mustExist(ctx context.Context, kind storage.OwnerType, id string) error {
-	var err error
-	switch kind {
-	case storage.OwnerMerchant:
-		_, err = a.store.GetMerchant(ctx, id)
-	case storage.OwnerOrganization:
-		_, err = a.store.GetOrganization(ctx, id)
-	default:
-		return fmt.Errorf("unknown record kind %q", kind)
-	}
-	return explain(err, string(kind), id)
-}
-
-// checkID validates an id given on the command line: printable, no
-// spaces or colons (memberships and resource owners are written type:id).
-func checkID(what, id string) error {
-	if id == "" || len(id) > 255 || strings.ContainsAny(id, ": ") || strings.ContainsFunc(id, unicode.IsControl) {
-		return fmt.Errorf("%s %q must be 1 to 255 characters without spaces, colons or control characters", what, id)
-	}
-	return nil
-}
-
-// checkName validates a display name.
-func checkName(what, name string) error {
-	if strings.TrimSpace(name) == "" || len(name) > 255 || strings.ContainsFunc(name, unicode.IsControl) {
-		return fmt.Errorf("%s must be 1 to 255 characters, not blank, without control characters", what)
-	}
-	return nil
-}
-
 // jsonFlag adds --json to a command that prints records.
 func jsonFlag(cmd *cobra.Command) *cobra.Command {
 	cmd.Flags().Bool("json", false, "print JSON instead of a table")
@@ -167,26 +111,26 @@ func listCmd(kind string, list func(ctx context.Context, cmd *cobra.Command, a *
 		}})
 }
 
-// showCmd is "KIND show ID".
+// showCmd is "KIND show ID"; get's error is shown as it is.
 func showCmd(kind string, get func(ctx context.Context, a *admin, id string) (view, error)) *cobra.Command {
 	return jsonFlag(&cobra.Command{Use: "show ID", Short: "Show a " + kind, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
 				v, err := get(ctx, a, args[0])
 				if err != nil {
-					return explain(err, kind, args[0])
+					return err
 				}
 				return a.print(true, v)
 			})
 		}})
 }
 
-// deleteCmd is "KIND delete ID".
+// deleteCmd is "KIND delete ID"; del's error is shown as it is.
 func deleteCmd(kind, note string, del func(ctx context.Context, a *admin, id string) error) *cobra.Command {
 	return &cobra.Command{Use: "delete ID", Short: "Delete a " + kind + note, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				if err := explain(del(ctx, a, args[0]), kind, args[0]); err != nil {
+				if err := del(ctx, a, args[0]); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(a.out, "deleted %s %q\n", kind, args[0])
@@ -229,28 +173,16 @@ func newMerchantCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "merchant", Short: "Manage merchants"}
 	create := jsonFlag(&cobra.Command{Use: "create", Short: "Create a merchant", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, _ := cmd.Flags().GetString("id")
-			name, _ := cmd.Flags().GetString("name")
-			org, _ := cmd.Flags().GetString("organization")
-			if err := checkID("--id", id); err != nil {
+			var m storage.Merchant
+			m.ID, _ = cmd.Flags().GetString("id")
+			m.Name, _ = cmd.Flags().GetString("name")
+			m.OrganizationID, _ = cmd.Flags().GetString("organization")
+			if err := oauth.CheckMerchant(m); err != nil { // before the database is opened
 				return err
-			}
-			if err := checkName("--name", name); err != nil {
-				return err
-			}
-			if org != "" {
-				if err := checkID("--organization", org); err != nil {
-					return err
-				}
 			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				if org != "" {
-					if err := a.mustExist(ctx, storage.OwnerOrganization, org); err != nil {
-						return err
-					}
-				}
-				m := storage.Merchant{ID: id, Name: name, OrganizationID: org, CreatedAt: time.Now().UTC()}
-				if err := explainCreate(a.store.CreateMerchant(ctx, m), "merchant", id); err != nil {
+				m, err := a.dir.CreateMerchant(ctx, m)
+				if err != nil {
 					return err
 				}
 				return a.print(true, merchantOf(m))
@@ -262,15 +194,15 @@ func newMerchantCmd() *cobra.Command {
 	create.MarkFlagRequired("id")
 	create.MarkFlagRequired("name")
 	list := listCmd("merchant", func(ctx context.Context, _ *cobra.Command, a *admin) ([]view, error) {
-		ms, err := a.store.ListMerchants(ctx)
+		ms, err := a.dir.ListMerchants(ctx)
 		return views(ms, merchantOf), err
 	})
 	show := showCmd("merchant", func(ctx context.Context, a *admin, id string) (view, error) {
-		m, err := a.store.GetMerchant(ctx, id)
+		m, err := a.dir.Merchant(ctx, id)
 		return merchantOf(m), err
 	})
 	del := deleteCmd("merchant", " that no account, client or membership refers to", func(ctx context.Context, a *admin, id string) error {
-		return a.store.DeleteMerchant(ctx, id)
+		return a.dir.DeleteMerchant(ctx, id)
 	})
 	cmd.AddCommand(create, list, show, del)
 	return cmd
@@ -293,17 +225,15 @@ func newOrganizationCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "organization", Aliases: []string{"org"}, Short: "Manage organizations (groups of merchants)"}
 	create := jsonFlag(&cobra.Command{Use: "create", Short: "Create an organization", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			id, _ := cmd.Flags().GetString("id")
-			name, _ := cmd.Flags().GetString("name")
-			if err := checkID("--id", id); err != nil {
-				return err
-			}
-			if err := checkName("--name", name); err != nil {
+			var o storage.Organization
+			o.ID, _ = cmd.Flags().GetString("id")
+			o.Name, _ = cmd.Flags().GetString("name")
+			if err := oauth.CheckOrganization(o); err != nil { // before the database is opened
 				return err
 			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				o := storage.Organization{ID: id, Name: name, CreatedAt: time.Now().UTC()}
-				if err := explainCreate(a.store.CreateOrganization(ctx, o), "organization", id); err != nil {
+				o, err := a.dir.CreateOrganization(ctx, o)
+				if err != nil {
 					return err
 				}
 				return a.print(true, organizationOf(o))
@@ -314,15 +244,15 @@ func newOrganizationCmd() *cobra.Command {
 	create.MarkFlagRequired("id")
 	create.MarkFlagRequired("name")
 	list := listCmd("organization", func(ctx context.Context, _ *cobra.Command, a *admin) ([]view, error) {
-		orgs, err := a.store.ListOrganizations(ctx)
+		orgs, err := a.dir.ListOrganizations(ctx)
 		return views(orgs, organizationOf), err
 	})
 	show := showCmd("organization", func(ctx context.Context, a *admin, id string) (view, error) {
-		o, err := a.store.GetOrganization(ctx, id)
+		o, err := a.dir.Organization(ctx, id)
 		return organizationOf(o), err
 	})
 	del := deleteCmd("organization", " that no merchant or membership refers to", func(ctx context.Context, a *admin, id string) error {
-		return a.store.DeleteOrganization(ctx, id)
+		return a.dir.DeleteOrganization(ctx, id)
 	})
 	cmd.AddCommand(create, list, show, del)
 	return cmd

@@ -3,25 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
-	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/storage"
-)
-
-// The CLI sets passwords of minPassword to maxPassword bytes, however
-// given (--password or --password-stdin). Demo data loaded by code is not
-// held to the minimum (the seeds' guest password has 7 characters).
-const (
-	minPassword = 8
-	maxPassword = 1024
 )
 
 type accountView struct {
@@ -66,51 +55,18 @@ func newAccountCmd() *cobra.Command {
 			a.MerchantID, _ = f.GetString("merchant")
 			a.PrintedCardNumber, _ = f.GetString("card")
 			members, _ := f.GetStringArray("member")
-			if err := checkAccount(a, members); err != nil {
-				return err
-			}
 			for _, m := range members {
-				t, id, _ := strings.Cut(m, ":")
-				a.Memberships = append(a.Memberships, storage.Membership{Type: storage.OwnerType(t), ID: id})
+				a.Memberships = append(a.Memberships, oauth.ParseMembership(m))
+			}
+			if err := oauth.CheckAccount(a); err != nil { // before the password is read or the database opened
+				return err
 			}
 			password, err := readPassword(cmd)
 			if err != nil {
 				return err
 			}
-			givenID := a.ID != ""
-			if !givenID {
-				a.ID = secrets.RandomID("acc_")
-			}
 			return adminRun(cmd, func(ctx context.Context, ad *admin) error {
-				// Name a missing merchant or organization, and a taken
-				// username, before the slow password hash.
-				if a.Kind == storage.Guest {
-					if err := ad.mustExist(ctx, storage.OwnerMerchant, a.MerchantID); err != nil {
-						return err
-					}
-				}
-				for _, m := range a.Memberships {
-					if err := ad.mustExist(ctx, m.Type, m.ID); err != nil {
-						return err
-					}
-				}
-				if err := usernameFree(ctx, ad.store, a); err != nil {
-					return err
-				}
-				hash, err := secrets.HashPassword(password, secrets.DefaultArgon2)
-				if err != nil {
-					return fmt.Errorf("hash password: %w", err)
-				}
-				a.PasswordHash, a.CreatedAt = hash, time.Now().UTC()
-				err = ad.store.CreateAccount(ctx, a)
-				if errors.Is(err, storage.ErrAlreadyExists) {
-					if givenID {
-						if _, gerr := ad.store.GetAccount(ctx, a.ID); gerr == nil {
-							return fmt.Errorf("account %q already exists", a.ID)
-						}
-					}
-					return usernameTaken(a)
-				}
+				a, err := ad.dir.CreateAccount(ctx, a, password)
 				if err != nil {
 					return err
 				}
@@ -131,24 +87,22 @@ func newAccountCmd() *cobra.Command {
 	list := listCmd("account", func(ctx context.Context, cmd *cobra.Command, a *admin) ([]view, error) {
 		kind, _ := cmd.Flags().GetString("kind")
 		merchant, _ := cmd.Flags().GetString("merchant")
-		as, err := a.store.ListAccounts(ctx, storage.AccountFilter{Kind: storage.AccountKind(kind), MerchantID: merchant})
+		as, err := a.dir.ListAccounts(ctx, storage.AccountFilter{Kind: storage.AccountKind(kind), MerchantID: merchant})
 		return views(as, accountOf), err
 	})
 	list.PreRunE = func(cmd *cobra.Command, _ []string) error {
-		if kind, _ := cmd.Flags().GetString("kind"); kind != "" && !storage.AccountKind(kind).Valid() {
-			return fmt.Errorf("--kind %q must be guest or staff", kind)
-		}
-		return nil
+		kind, _ := cmd.Flags().GetString("kind")
+		return oauth.CheckAccountFilter(storage.AccountFilter{Kind: storage.AccountKind(kind)})
 	}
 	list.Flags().String("kind", "", "only guest or staff accounts")
 	list.Flags().String("merchant", "", "only guests of this merchant")
 
 	show := showCmd("account", func(ctx context.Context, a *admin, id string) (view, error) {
-		acc, err := a.store.GetAccount(ctx, id)
+		acc, err := a.dir.Account(ctx, id)
 		return accountOf(acc), err
 	})
 	del := deleteCmd("account", ", with its sessions, consents and tokens", func(ctx context.Context, a *admin, id string) error {
-		return a.store.DeleteAccount(ctx, id)
+		return a.dir.DeleteAccount(ctx, id)
 	})
 	setPassword := &cobra.Command{Use: "set-password ID", Short: "Set an account's password", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -157,21 +111,10 @@ func newAccountCmd() *cobra.Command {
 				return err
 			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				if _, err := a.store.GetAccount(ctx, args[0]); err != nil {
-					return explain(err, "account", args[0]) // before the slow hash
-				}
-				hash, err := secrets.HashPassword(password, secrets.DefaultArgon2)
-				if err != nil {
-					return fmt.Errorf("hash password: %w", err)
-				}
-				err = a.store.UpdateAccount(ctx, args[0], func(acc storage.Account) (storage.Account, error) {
-					acc.PasswordHash = hash
-					return acc, nil
-				})
-				if err := explain(err, "account", args[0]); err != nil {
+				if err := a.dir.SetPassword(ctx, args[0], password); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.out, "password of account %q changed\n", args[0])
+				_, err := fmt.Fprintf(a.out, "password of account %q changed\n", args[0])
 				return err
 			})
 		}}
@@ -180,91 +123,18 @@ func newAccountCmd() *cobra.Command {
 	return cmd
 }
 
-// checkAccount validates the account flags before anything is hashed or opened.
-func checkAccount(a storage.Account, members []string) error {
-	switch a.Kind {
-	case storage.Guest:
-		if a.MerchantID == "" {
-			return fmt.Errorf("a guest account needs --merchant")
-		}
-		if len(members) > 0 {
-			return fmt.Errorf("--member is for staff accounts; a guest belongs to its --merchant")
-		}
-	case storage.Staff:
-		if a.MerchantID != "" {
-			return fmt.Errorf("--merchant is for guest accounts; give staff --member merchant:ID")
-		}
-		if a.PrintedCardNumber != "" {
-			return fmt.Errorf("--card is for guest accounts")
-		}
-	default:
-		return fmt.Errorf("--kind %q must be guest or staff", a.Kind)
-	}
-	if a.Username == "" || len(a.Username) > 256 || strings.TrimSpace(a.Username) != a.Username ||
-		strings.ContainsFunc(a.Username, unicode.IsControl) {
-		return fmt.Errorf("--username %q must be 1 to 256 characters, without control characters or surrounding spaces", a.Username)
-	}
-	if a.ID != "" {
-		if err := checkID("--id", a.ID); err != nil {
-			return err
-		}
-	}
-	if a.MerchantID != "" {
-		if err := checkID("--merchant", a.MerchantID); err != nil {
-			return err
-		}
-	}
-	if len(a.PrintedCardNumber) > 64 || strings.ContainsFunc(a.PrintedCardNumber, unicode.IsSpace) {
-		return fmt.Errorf("--card %q must be at most 64 characters without spaces", a.PrintedCardNumber)
-	}
-	seen := map[string]bool{}
-	for _, m := range members {
-		t, id, ok := strings.Cut(m, ":")
-		if !ok || id == "" || (t != string(storage.OwnerMerchant) && t != string(storage.OwnerOrganization)) {
-			return fmt.Errorf("--member %q must be merchant:ID or organization:ID", m)
-		}
-		if err := checkID("--member "+t, id); err != nil {
-			return err
-		}
-		if seen[m] {
-			return fmt.Errorf("--member %q is given twice", m)
-		}
-		seen[m] = true
-	}
-	return nil
-}
-
-// usernameFree fails when a's username is taken: by a guest of the same
-// merchant, or by another staff account (usernames compare case-insensitively).
-func usernameFree(ctx context.Context, st storage.Storage, a storage.Account) error {
-	_, err := st.GetAccountByUsername(ctx, a.Kind, a.MerchantID, a.Username)
-	switch {
-	case err == nil:
-		return usernameTaken(a)
-	case errors.Is(err, storage.ErrNotFound):
-		return nil
-	}
-	return fmt.Errorf("look up username %q: %w", a.Username, err)
-}
-
-func usernameTaken(a storage.Account) error {
-	if a.Kind == storage.Guest {
-		return fmt.Errorf("account %q already exists for merchant %q", a.Username, a.MerchantID)
-	}
-	return fmt.Errorf("staff account %q already exists", a.Username)
-}
-
 func passwordFlags(cmd *cobra.Command) {
-	cmd.Flags().String("password", "", fmt.Sprintf("the password, %d to %d bytes (visible in shell history and ps: prefer --password-stdin)", minPassword, maxPassword))
+	cmd.Flags().String("password", "", fmt.Sprintf("the password, %d to %d bytes (visible in shell history and ps: prefer --password-stdin)", oauth.MinPassword, oauth.MaxPassword))
 	cmd.Flags().Bool("password-stdin", false, "read the password from the first line of standard input")
 	cmd.MarkFlagsMutuallyExclusive("password", "password-stdin")
 }
 
-// readPassword takes the password from --password or standard input.
+// readPassword takes the password from --password or standard input, and
+// refuses it early if the directory would.
 func readPassword(cmd *cobra.Command) (string, error) {
 	password, _ := cmd.Flags().GetString("password")
 	if fromStdin, _ := cmd.Flags().GetBool("password-stdin"); fromStdin {
-		line, err := bufio.NewReader(io.LimitReader(cmd.InOrStdin(), maxPassword+2)).ReadString('\n')
+		line, err := bufio.NewReader(io.LimitReader(cmd.InOrStdin(), oauth.MaxPassword+2)).ReadString('\n')
 		if err != nil && err != io.EOF {
 			return "", fmt.Errorf("read password from standard input: %w", err)
 		}
@@ -273,8 +143,8 @@ func readPassword(cmd *cobra.Command) (string, error) {
 	if password == "" {
 		return "", fmt.Errorf("a password is needed: give --password-stdin (or --password)")
 	}
-	if len(password) < minPassword || len(password) > maxPassword {
-		return "", fmt.Errorf("the password must be %d to %d bytes long", minPassword, maxPassword)
+	if err := oauth.CheckPassword(password); err != nil {
+		return "", err
 	}
 	return password, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/latchkey-dev/latchkey/internal/dialect"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
-	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
@@ -106,30 +104,15 @@ func newClientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage client applications"}
 	create := jsonFlag(&cobra.Command{Use: "create", Short: "Register a client; a confidential client's secret is printed once", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := clientFromFlags(cmd)
-			if err != nil {
-				return err
-			}
+			c := clientFromFlags(cmd)
 			public, _ := cmd.Flags().GetBool("public")
-			secret := ""
-			if !public {
-				secret = secrets.NewClientSecret()
-				c.SecretHash = "set once the store is open" // so validation sees a confidential client
-			}
-			if err := oauth.ValidateClient(c, dialect.Names()); err != nil {
-				return withMerchantHint(cmd, c, err)
+			if err := oauth.CheckClient(c, public, dialect.Names()); err != nil { // before the database is opened
+				return withMerchantHint(cmd, err)
 			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				if c.MerchantID != "" {
-					if err := a.mustExist(ctx, storage.OwnerMerchant, c.MerchantID); err != nil {
-						return err
-					}
-				}
-				if !public {
-					c.SecretHash = a.keys.HashClientSecret(secret)
-				}
-				if err := explainCreate(a.store.CreateClient(ctx, c), "client", c.ID); err != nil {
-					return err
+				c, secret, err := a.dir.CreateClient(ctx, c, public)
+				if err != nil {
+					return withMerchantHint(cmd, err)
 				}
 				return a.printSecret(c, secret, false)
 			})
@@ -159,62 +142,42 @@ func newClientCmd() *cobra.Command {
 	create.MarkFlagRequired("grant")
 
 	list := listCmd("client", func(ctx context.Context, _ *cobra.Command, a *admin) ([]view, error) {
-		cs, err := a.store.ListClients(ctx)
+		cs, err := a.dir.ListClients(ctx)
 		return views(cs, func(c storage.Client) view { return clientOf(c) }), err
 	})
 	show := showCmd("client", func(ctx context.Context, a *admin, id string) (view, error) {
-		c, err := a.store.GetClient(ctx, id)
+		c, err := a.dir.Client(ctx, id)
 		return clientOf(c), err
 	})
 	del := deleteCmd("client", ", with its codes, tokens and consents", func(ctx context.Context, a *admin, id string) error {
-		return a.store.DeleteClient(ctx, id)
+		return a.dir.DeleteClient(ctx, id)
 	})
 	rotate := jsonFlag(&cobra.Command{Use: "rotate-secret ID", Short: "Give a confidential client a new secret; the old one stops working",
 		Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				secret := secrets.NewClientSecret()
-				isPublic := fmt.Errorf("client %q is public: it has no secret to rotate", args[0])
-				var updated storage.Client
-				err := a.store.UpdateClient(ctx, args[0], func(c storage.Client) (storage.Client, error) {
-					if c.Public() {
-						return c, isPublic
-					}
-					c.SecretHash = a.keys.HashClientSecret(secret)
-					updated = c
-					return c, nil
-				})
-				if errors.Is(err, isPublic) {
-					return isPublic
-				}
-				if err := explain(err, "client", args[0]); err != nil {
+				c, secret, err := a.dir.RotateClientSecret(ctx, args[0])
+				if err != nil {
 					return err
 				}
-				return a.printSecret(updated, secret, true)
+				return a.printSecret(c, secret, true)
 			})
 		}})
 	cmd.AddCommand(create, list, show, del, rotate)
 	return cmd
 }
 
-// clientFromFlags builds a client from the create flags. Checks beyond
-// the flags' syntax are oauth.ValidateClient's, shared with the server.
-func clientFromFlags(cmd *cobra.Command) (storage.Client, error) {
+// clientFromFlags builds a client from the create flags. Defaults (the
+// id), what --public implies and every check are the directory's.
+func clientFromFlags(cmd *cobra.Command) storage.Client {
 	f := cmd.Flags()
 	var c storage.Client
 	c.ID, _ = f.GetString("id")
-	if c.ID == "" {
-		c.ID = secrets.RandomID("lkc_")
-	}
 	c.Name, _ = f.GetString("name")
-	if err := checkName("--name", c.Name); err != nil {
-		return c, err
-	}
 	grants, _ := f.GetStringSlice("grant")
 	scopes, _ := f.GetStringSlice("scope")
 	defaults, _ := f.GetStringSlice("default-scope")
-	uris, _ := f.GetStringArray("redirect-uri")
-	c.GrantTypes, c.Scopes, c.DefaultScopes = unique(splitSpaces(grants)), unique(splitSpaces(scopes)), unique(splitSpaces(defaults))
-	c.RedirectURIs = unique(uris)
+	c.GrantTypes, c.Scopes, c.DefaultScopes = splitSpaces(grants), splitSpaces(scopes), splitSpaces(defaults)
+	c.RedirectURIs, _ = f.GetStringArray("redirect-uri")
 	c.AccessTokenTTL, _ = f.GetDuration("access-ttl")
 	c.RefreshTokenTTL, _ = f.GetDuration("refresh-ttl")
 	c.MerchantID, _ = f.GetString("merchant")
@@ -225,41 +188,21 @@ func clientFromFlags(cmd *cobra.Command) (storage.Client, error) {
 	c.RotateRefresh = !noRotation
 	c.RefreshGrace, _ = f.GetDuration("refresh-grace")
 	c.RequirePKCE, _ = f.GetBool("require-pkce")
-	if public, _ := f.GetBool("public"); public {
-		c.RequirePKCE = true
-	}
 	c.AllowPlainPKCE, _ = f.GetBool("allow-plain-pkce")
 	c.AccessTokenFormat, _ = f.GetString("token-format")
 	c.Dialect, _ = f.GetString("dialect")
 	c.Audience, _ = f.GetString("audience")
 	c.ClientCredentialsRefresh, _ = f.GetBool("client-credentials-refresh")
-	c.CreatedAt = time.Now().UTC()
-	return c, nil
+	return c
 }
 
 // withMerchantHint adds the flags to use when err is only that a client
 // logging in guests (the default --account-kind) has no --merchant.
-func withMerchantHint(cmd *cobra.Command, c storage.Client, err error) error {
-	if c.AccountKind != storage.Guest || c.MerchantID != "" || cmd.Flags().Changed("account-kind") {
-		return err
-	}
-	bound := c
-	bound.MerchantID = "any"
-	if oauth.ValidateClient(bound, dialect.Names()) != nil {
+func withMerchantHint(cmd *cobra.Command, err error) error {
+	if !errors.Is(err, oauth.ErrClientNeedsMerchant) || cmd.Flags().Changed("account-kind") {
 		return err
 	}
 	return fmt.Errorf("%w: give --merchant ID, or --account-kind staff", err)
-}
-
-// unique drops repeated values, keeping the first of each.
-func unique(in []string) []string {
-	var out []string
-	for _, s := range in {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // splitSpaces lets scopes be given space-separated too, as OAuth writes them.

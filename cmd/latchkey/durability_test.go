@@ -37,7 +37,7 @@ func testKill9(t *testing.T, dbFlag string, db config.DB) {
 	}
 	stop(syscall.SIGKILL) // no graceful shutdown, no chance to flush anything
 
-	st, err := backend.Open(context.Background(), db, backend.Options{})
+	st, err := backend.Open(context.Background(), db.Driver, db.Source(), backend.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, opt
 	}
 	db, _ := config.ParseDB(cfg.DB) // validated by config
 	opts.Logger, opts.SecretFingerprint = log, keys.Fingerprint()
-	st, err := backend.Open(ctx, db, opts)
+	st, err := backend.Open(ctx, db.Driver, db.Source(), opts)
 	if err != nil {
 		return nil, nil, err
 	}

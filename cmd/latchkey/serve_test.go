@@ -122,7 +122,7 @@ func checkDemoRows(t *testing.T, db config.DB, secretFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := backend.Open(ctx, db, backend.Options{})
+	st, err := backend.Open(ctx, db.Driver, db.Source(), backend.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

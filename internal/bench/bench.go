@@ -286,7 +286,7 @@ func openStore(ctx context.Context, dsn, secretFile string) (storage.Storage, *s
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := backend.Open(ctx, db, backend.Options{Logger: slog.New(slog.DiscardHandler)})
+	st, err := backend.Open(ctx, db.Driver, db.Source(), backend.Options{Logger: slog.New(slog.DiscardHandler)})
 	return st, keys, err
 }
 

@@ -203,6 +203,14 @@ type DB struct {
 	URL    string // PostgreSQL URL
 }
 
+// Source is what the driver opens: the SQLite file or the PostgreSQL URL.
+func (d DB) Source() string {
+	if d.Driver == "sqlite" {
+		return d.Path
+	}
+	return d.URL
+}
+
 // ParseDB reads a --db value: sqlite:PATH or a postgres:// URL.
 func ParseDB(dsn string) (DB, error) {
 	switch {

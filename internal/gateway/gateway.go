@@ -122,19 +122,26 @@ func (g *gateway) route(rt Route) http.Handler {
 			g.fail(w, r, oerr)
 			return
 		}
-		h := r.Header
-		h.Set(HeaderSubject, claims.Subject)
-		h.Set(HeaderClientID, claims.ClientID)
-		h.Set(HeaderScope, strings.Join(claims.Scopes, " "))
-		h.Set(HeaderResourceOwnerType, claims.ResourceOwnerType)
-		for name, v := range map[string]string{HeaderUsername: claims.Username, HeaderMerchantID: claims.MerchantID,
-			HeaderOrganizationID: claims.OrganizationID} {
-			if v != "" {
-				h.Set(name, v)
-			}
-		}
+		setIdentity(r.Header, claims)
 		g.proxy.ServeHTTP(w, r)
 	})
+}
+
+// setIdentity sets the identity headers of claims on h. It is the only
+// mapping from claims to headers, so the upstream sees the same identity
+// whichever verifier checked the token.
+func setIdentity(h http.Header, c *bearer.Claims) {
+	h.Set(HeaderSubject, c.Subject)
+	h.Set(HeaderClientID, c.ClientID)
+	h.Set(HeaderScope, strings.Join(c.Scopes, " "))
+	h.Set(HeaderResourceOwnerType, c.ResourceOwnerType)
+	// Unknown fields are left out rather than sent empty.
+	for _, f := range []struct{ name, value string }{{HeaderUsername, c.Username}, {HeaderMerchantID, c.MerchantID},
+		{HeaderOrganizationID, c.OrganizationID}} {
+		if f.value != "" {
+			h.Set(f.name, f.value)
+		}
+	}
 }
 
 func (g *gateway) check(ctx context.Context, token string) (*bearer.Claims, *oauth.Error) {
@@ -197,15 +204,16 @@ func (v jwtFirst) Verify(ctx context.Context, token string) (*bearer.Claims, err
 // that shares it.
 type CoreVerifier struct{ Core *oauth.Server }
 
-// Verify introspects token with the core.
+// Verify checks token with the core and decodes its claims as bearer's
+// verifiers do, from the core's one projection of a token's claims.
 func (v CoreVerifier) Verify(ctx context.Context, token string) (*bearer.Claims, error) {
-	in, oerr := v.Core.Introspect(ctx, token, "access_token")
-	if oerr != nil {
+	c, oerr := v.Core.AccessClaims(ctx, token)
+	switch {
+	case oerr == nil:
+		return c.Claims(), nil
+	case oerr.Code == oauth.ErrInvalidToken:
+		return nil, bearer.ErrInvalidToken
+	default:
 		return nil, oerr
 	}
-	if !in.Active || in.TokenType == "refresh_token" {
-		return nil, bearer.ErrInvalidToken
-	}
-	return &bearer.Claims{Subject: in.Sub, ClientID: in.ClientID, Username: in.Username, MerchantID: in.MerchantID,
-		OrganizationID: in.OrganizationID, ResourceOwnerType: in.ResourceOwnerType, Scopes: strings.Fields(in.Scope)}, nil
 }

@@ -12,7 +12,7 @@ import (
 
 // Run deletes rows that expired more than keep ago, every interval, until
 // ctx ends. Several nodes may run it at once: deleting is idempotent.
-func Run(ctx context.Context, st storage.Storage, interval, keep time.Duration, log *slog.Logger) {
+func Run(ctx context.Context, st storage.Sweeper, interval, keep time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -26,7 +26,7 @@ func Run(ctx context.Context, st storage.Storage, interval, keep time.Duration, 
 }
 
 // Sweep deletes rows that expired before the given time, once.
-func Sweep(ctx context.Context, st storage.Storage, before time.Time, log *slog.Logger) int64 {
+func Sweep(ctx context.Context, st storage.Sweeper, before time.Time, log *slog.Logger) int64 {
 	n, err := st.DeleteExpired(ctx, before)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -265,12 +266,16 @@ func (s *Server) NeedsConsent(ctx context.Context, req AuthorizeRequest, a stora
 // RememberConsent records an approval, keeping scopes approved before.
 func (s *Server) RememberConsent(ctx context.Context, req AuthorizeRequest, a storage.Account, owner storage.ResourceOwner) error {
 	scopes := slices.Clone(req.Scopes)
-	if old, err := s.store.GetConsent(ctx, a.ID, req.Client.ID, owner); err == nil {
+	old, err := s.store.GetConsent(ctx, a.ID, req.Client.ID, owner)
+	switch {
+	case err == nil:
 		for _, sc := range old.Scopes {
 			if !slices.Contains(scopes, sc) {
 				scopes = append(scopes, sc)
 			}
 		}
+	case !errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("load consent: %w", err) // saving now would forget scopes approved before
 	}
 	return s.store.SaveConsent(ctx, storage.Consent{AccountID: a.ID, ClientID: req.Client.ID, Owner: owner, Scopes: scopes, GrantedAt: s.now()})
 }

@@ -72,19 +72,24 @@ type env struct {
 
 // eachBackend runs fn against SQLite and, when enabled, PostgreSQL.
 func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
+	eachStore(t, func(t *testing.T, st storage.Storage) { fn(t, newEnv(t, st, oauth.Config{})) })
+}
+
+// eachStore runs fn with a fresh SQLite store and, when enabled, a fresh PostgreSQL one.
+func eachStore(t *testing.T, fn func(t *testing.T, st storage.Storage)) {
 	t.Run("sqlite", func(t *testing.T) {
 		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "lk.db"), opts())
 		if err != nil {
 			t.Fatal(err)
 		}
-		fn(t, newEnv(t, st, oauth.Config{}))
+		fn(t, st)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		st, err := postgres.Open(context.Background(), pgtest.DSN(t), opts())
 		if err != nil {
 			t.Fatal(err)
 		}
-		fn(t, newEnv(t, st, oauth.Config{}))
+		fn(t, st)
 	})
 }
 

@@ -11,20 +11,13 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
-// Introspection is an RFC 7662 answer, with latchkey's commerce fields.
+// Introspection is an RFC 7662 answer: a token's identity claims, with
+// what only introspection says of it.
 type Introspection struct {
-	Active            bool   `json:"active"`
-	Scope             string `json:"scope,omitempty"`
-	ClientID          string `json:"client_id,omitempty"`
-	Username          string `json:"username,omitempty"`
-	TokenType         string `json:"token_type,omitempty"`
-	Exp               int64  `json:"exp,omitempty"`
-	Iat               int64  `json:"iat,omitempty"`
-	Sub               string `json:"sub,omitempty"`
-	Iss               string `json:"iss,omitempty"`
-	MerchantID        string `json:"merchant_id,omitempty"`
-	OrganizationID    string `json:"organization_id,omitempty"`
-	ResourceOwnerType string `json:"resource_owner_type,omitempty"`
+	Active bool `json:"active"`
+	TokenClaims
+	TokenType string `json:"token_type,omitempty"`
+	Iss       string `json:"iss,omitempty"`
 }
 
 // tokenInfo is what introspection and revocation know of a presented token.
@@ -87,9 +80,14 @@ func (s *Server) accessInfo(ctx context.Context, id string, now time.Time) (*tok
 	if err != nil {
 		return nil, err
 	}
-	return &tokenInfo{id: id, family: t.FamilyID, clientID: t.ClientID, account: t.AccountID, owner: t.Owner,
+	return accessTokenInfo(t, now), nil
+}
+
+// accessTokenInfo is what introspection knows of a stored access token.
+func accessTokenInfo(t storage.AccessToken, now time.Time) *tokenInfo {
+	return &tokenInfo{id: t.ID, family: t.FamilyID, clientID: t.ClientID, account: t.AccountID, owner: t.Owner,
 		scopes: t.Scopes, issued: t.IssuedAt, expires: t.ExpiresAt,
-		active: t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))}, nil
+		active: t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))}
 }
 
 // Introspect answers RFC 7662 for token. Anything not currently valid is
@@ -105,35 +103,13 @@ func (s *Server) Introspect(ctx context.Context, token, hint string) (Introspect
 	if ti == nil || !ti.active {
 		return Introspection{Active: false}, nil
 	}
-	out := Introspection{Active: true, Scope: strings.Join(ti.scopes, " "), ClientID: ti.clientID, TokenType: "Bearer",
-		Iat: ti.issued.Unix(), Iss: s.issuer, ResourceOwnerType: string(ti.owner.Type), Sub: ti.clientID}
+	c, err := s.claims(ctx, ti, nil, nil)
+	if err != nil {
+		return Introspection{}, s.unavailable(ctx, "introspect token", err)
+	}
+	out := Introspection{Active: true, TokenClaims: c, TokenType: "Bearer", Iss: s.issuer}
 	if ti.refresh {
 		out.TokenType = "refresh_token"
-	}
-	if !ti.expires.IsZero() {
-		out.Exp = ti.expires.Unix()
-	}
-	if ti.account != "" {
-		out.Sub = ti.account
-		if a, err := s.store.GetAccount(ctx, ti.account); err == nil {
-			out.Username = a.Username
-			if a.Kind == storage.Guest {
-				out.MerchantID = a.MerchantID
-			}
-		}
-	}
-	switch ti.owner.Type {
-	case storage.OwnerMerchant:
-		out.MerchantID = ti.owner.ID
-		if m, err := s.merchant(ctx, ti.owner.ID); err == nil {
-			out.OrganizationID = m.OrganizationID
-		}
-	case storage.OwnerOrganization:
-		out.OrganizationID = ti.owner.ID
-	case storage.OwnerClient:
-		if c, err := s.client(ctx, ti.clientID); err == nil {
-			out.MerchantID = c.MerchantID
-		}
 	}
 	return out, nil
 }

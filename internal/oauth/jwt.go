@@ -13,20 +13,13 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
-// JWTClaims are the claims of a JWT access token (RFC 9068), with
-// latchkey's commerce fields.
+// JWTClaims are the claims of a JWT access token (RFC 9068): a token's
+// identity claims, with what only a JWT carries.
 type JWTClaims struct {
-	Issuer            string `json:"iss"`
-	Subject           string `json:"sub"`
-	Audience          string `json:"aud"`
-	ClientID          string `json:"client_id"`
-	Scope             string `json:"scope,omitempty"`
-	Expiry            int64  `json:"exp,omitempty"`
-	IssuedAt          int64  `json:"iat"`
-	ID                string `json:"jti"`
-	MerchantID        string `json:"merchant_id,omitempty"`
-	OrganizationID    string `json:"organization_id,omitempty"`
-	ResourceOwnerType string `json:"resource_owner_type,omitempty"`
+	TokenClaims
+	Issuer   string `json:"iss"`
+	Audience string `json:"aud"`
+	ID       string `json:"jti"`
 }
 
 // audience is the aud of a client's JWTs: its registered audience, or the issuer.
@@ -48,25 +41,13 @@ func (s *Server) signJWT(ctx context.Context, res *TokenResult, at *storage.Acce
 	if err != nil {
 		return s.unavailable(ctx, "load signing key", err)
 	}
-	c := JWTClaims{Issuer: s.issuer, Subject: res.Client.ID, Audience: s.audience(res.Client), ClientID: res.Client.ID,
-		Scope: strings.Join(at.Scopes, " "), IssuedAt: at.IssuedAt.Unix(), ID: at.ID, ResourceOwnerType: string(at.Owner.Type)}
-	if !at.ExpiresAt.IsZero() {
-		c.Expiry = at.ExpiresAt.Unix()
+	// The grant already loaded the account and client: reuse them, so
+	// issuing does not read them again.
+	tc, err := s.claims(ctx, accessTokenInfo(*at, s.now()), res.Account, &res.Client)
+	if err != nil {
+		return s.unavailable(ctx, "project JWT claims", err)
 	}
-	if res.Account != nil {
-		c.Subject = res.Account.ID
-		if res.Account.Kind == storage.Guest {
-			c.MerchantID = res.Account.MerchantID
-		}
-	}
-	switch at.Owner.Type {
-	case storage.OwnerMerchant:
-		c.MerchantID = at.Owner.ID
-	case storage.OwnerOrganization:
-		c.OrganizationID = at.Owner.ID
-	case storage.OwnerClient:
-		c.MerchantID = res.Client.MerchantID
-	}
+	c := JWTClaims{TokenClaims: tc, Issuer: s.issuer, Audience: s.audience(res.Client), ID: at.ID}
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return s.unavailable(ctx, "encode JWT claims", err)
@@ -103,7 +84,7 @@ func (s *Server) jwtID(ctx context.Context, token string) (string, error) {
 	if err := json.Unmarshal(payload, &c); err != nil || c.Issuer != s.issuer || c.ID == "" {
 		return "", nil
 	}
-	if c.Expiry != 0 && !s.now().Before(time.Unix(c.Expiry, 0)) {
+	if c.ExpiresAt != 0 && !s.now().Before(time.Unix(c.ExpiresAt, 0)) {
 		return "", nil
 	}
 	return c.ID, nil

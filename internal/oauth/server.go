@@ -17,9 +17,20 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
+// Store is the part of storage the core uses: the directory it
+// authenticates against, the grants it issues, consents, login throttling
+// and the signing keys of JWTs. Sessions, sweeping and health are not its.
+type Store interface {
+	storage.Directory
+	storage.Grants
+	storage.Consents
+	storage.LoginThrottle
+	storage.SigningKeys
+}
+
 // Config configures the core. Zero fields take the defaults noted.
 type Config struct {
-	Store  storage.Storage
+	Store  Store
 	Keys   *secrets.Keys
 	Issuer string // the public base URL, without trailing slash
 	Logger *slog.Logger
@@ -49,7 +60,7 @@ type Throttle struct {
 
 // Server is the OAuth 2.0 core.
 type Server struct {
-	store     storage.Storage
+	store     Store
 	keys      *secrets.Keys
 	issuer    string
 	log       *slog.Logger

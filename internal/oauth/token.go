@@ -158,17 +158,11 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	if oerr := verifyPKCE(code, req.CodeVerifier); oerr != nil {
 		return TokenResult{}, oerr
 	}
-	g := grant{client: c, owner: code.Owner, scopes: code.Scopes}
-	if code.AccountID != "" {
-		a, err := s.store.GetAccount(ctx, code.AccountID)
-		if err != nil {
-			return TokenResult{}, InvalidGrant("the account of this authorization code no longer exists")
-		}
-		if a.Disabled {
-			return TokenResult{}, InvalidGrant("the account is disabled")
-		}
-		g.account = &a
+	account, oerr := s.grantAccount(ctx, code.AccountID)
+	if oerr != nil {
+		return TokenResult{}, oerr
 	}
+	g := grant{client: c, account: account, owner: code.Owner, scopes: code.Scopes}
 	// The family of tokens issued from a code is the code's id, so a replay
 	// revokes exactly what the code produced.
 	res, set := s.mint(g, code.ID, c.AllowsGrant(GrantRefreshToken), now)
@@ -260,71 +254,119 @@ func validVerifier(v string) bool {
 	return true
 }
 
+// refresh runs the refresh_token grant (RFC 6749 §6) in four steps: load
+// the presented token, narrow its scopes, load its account, then either
+// issue a new access token beside it or rotate it.
 func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
-	if req.RefreshToken == "" {
-		return TokenResult{}, InvalidRequest("refresh_token is missing")
-	}
-	if !s.keys.CheckToken(secrets.RefreshTokenKind, req.RefreshToken) {
-		return TokenResult{}, InvalidGrant("the refresh token is invalid")
-	}
 	now := s.now()
-	oldID := secrets.TokenID(req.RefreshToken)
-	old, err := s.store.GetRefreshToken(ctx, oldID)
+	old, oerr := s.presentedRefreshToken(ctx, c, req.RefreshToken, now)
+	if oerr != nil {
+		return TokenResult{}, oerr
+	}
+	scopes, oerr := narrowScopes(old.Scopes, req.Scope)
+	if oerr != nil {
+		return TokenResult{}, oerr
+	}
+	account, oerr := s.grantAccount(ctx, old.AccountID)
+	if oerr != nil {
+		return TokenResult{}, oerr
+	}
+	g := grant{client: c, account: account, owner: old.Owner, scopes: scopes}
+	if !c.RotateRefresh {
+		return s.reissueAccess(ctx, g, old.FamilyID, now)
+	}
+	return s.rotate(ctx, g, old, req.RefreshToken, now)
+}
+
+// presentedRefreshToken checks the token's MAC before any read, then loads
+// it and checks it belongs to c and is neither revoked nor expired.
+func (s *Server) presentedRefreshToken(ctx context.Context, c storage.Client, token string, now time.Time) (storage.RefreshToken, *Error) {
+	if token == "" {
+		return storage.RefreshToken{}, InvalidRequest("refresh_token is missing")
+	}
+	if !s.keys.CheckToken(secrets.RefreshTokenKind, token) {
+		return storage.RefreshToken{}, InvalidGrant("the refresh token is invalid")
+	}
+	old, err := s.store.GetRefreshToken(ctx, secrets.TokenID(token))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return TokenResult{}, InvalidGrant("the refresh token is invalid")
+		return old, InvalidGrant("the refresh token is invalid")
 	case err != nil:
-		return TokenResult{}, s.unavailable(ctx, "load refresh token", err)
+		return old, s.unavailable(ctx, "load refresh token", err)
 	case old.ClientID != c.ID:
-		return TokenResult{}, InvalidGrant("the refresh token was issued to another client")
+		return old, InvalidGrant("the refresh token was issued to another client")
 	case !old.RevokedAt.IsZero():
-		return TokenResult{}, InvalidGrant("the refresh token was revoked")
+		return old, InvalidGrant("the refresh token was revoked")
 	case !old.ExpiresAt.IsZero() && !now.Before(old.ExpiresAt):
-		return TokenResult{}, InvalidGrant("the refresh token has expired")
+		return old, InvalidGrant("the refresh token has expired")
 	}
-	scopes := old.Scopes
-	if req.Scope != "" { // RFC 6749 §6: a refresh may narrow, never widen
-		narrowed, oerr := parseScopes(req.Scope)
-		if oerr != nil {
-			return TokenResult{}, oerr
-		}
-		for _, sc := range narrowed {
-			if !slices.Contains(old.Scopes, sc) {
-				return TokenResult{}, InvalidScope("scope %q was not granted to this refresh token", clip(sc))
-			}
-		}
-		scopes = narrowed
+	return old, nil
+}
+
+// narrowScopes applies RFC 6749 §6: a refresh may narrow the scopes
+// granted, never widen them; none asked keeps them all.
+func narrowScopes(granted []string, requested string) ([]string, *Error) {
+	if requested == "" {
+		return granted, nil
 	}
-	g := grant{client: c, owner: old.Owner, scopes: scopes}
-	if old.AccountID != "" {
-		a, err := s.store.GetAccount(ctx, old.AccountID)
-		if err != nil || a.Disabled {
-			return TokenResult{}, InvalidGrant("the account of this refresh token is no longer active")
-		}
-		g.account = &a
+	narrowed, oerr := parseScopes(requested)
+	if oerr != nil {
+		return nil, oerr
 	}
-	if !c.RotateRefresh {
-		// The client keeps its refresh token; only a new access token is issued.
-		res, set := s.mint(g, old.FamilyID, false, now)
-		if oerr := s.signJWT(ctx, &res, set.Access); oerr != nil {
-			return TokenResult{}, oerr
+	for _, sc := range narrowed {
+		if !slices.Contains(granted, sc) {
+			return nil, InvalidScope("scope %q was not granted to this refresh token", clip(sc))
 		}
-		if err := s.store.CreateTokens(ctx, set); err != nil {
-			return TokenResult{}, s.unavailable(ctx, "store access token", err)
-		}
-		return res, nil
 	}
-	// The successor is derived from the presented token and the rotation
-	// time, so a retry within the grace window, which finds that time
-	// stored, can be handed the very same tokens again.
+	return narrowed, nil
+}
+
+// grantAccount loads the account a code or refresh token was issued for
+// (nil when none). Only an account that is gone or disabled ends the
+// grant; a failed read is the server's problem and leaves it usable.
+func (s *Server) grantAccount(ctx context.Context, id string) (*storage.Account, *Error) {
+	if id == "" {
+		return nil, nil
+	}
+	a, err := s.store.GetAccount(ctx, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, InvalidGrant("the account of this grant no longer exists")
+	case err != nil:
+		return nil, s.unavailable(ctx, "load account of grant", err)
+	case a.Disabled:
+		return nil, InvalidGrant("the account of this grant is disabled")
+	}
+	return &a, nil
+}
+
+// reissueAccess is a refresh for a client that keeps its refresh token:
+// only a new access token of the same family is issued.
+func (s *Server) reissueAccess(ctx context.Context, g grant, family string, now time.Time) (TokenResult, *Error) {
+	res, set := s.mint(g, family, false, now)
+	if oerr := s.signJWT(ctx, &res, set.Access); oerr != nil {
+		return TokenResult{}, oerr
+	}
+	if err := s.store.CreateTokens(ctx, set); err != nil {
+		return TokenResult{}, s.unavailable(ctx, "store access token", err)
+	}
+	return res, nil
+}
+
+// rotate retires the presented refresh token for successors. They are
+// derived from the presented token and the rotation time, so a retry within
+// the grace window, which finds that time stored, is handed the very same
+// tokens again.
+func (s *Server) rotate(ctx context.Context, g grant, old storage.RefreshToken, token string, now time.Time) (TokenResult, *Error) {
+	c := g.client
 	derivedAt := now
 	if !old.RotatedAt.IsZero() {
 		derivedAt = old.RotatedAt
 	}
-	access, accessID, refresh, refreshID := s.successors(req.RefreshToken, derivedAt)
+	access, accessID, refresh, refreshID := s.successors(token, derivedAt)
 	res, set := s.mintWith(g, old.FamilyID, now, access, accessID, refresh, refreshID)
 	set.Refresh.ExpiresAt = old.ExpiresAt // the family's absolute lifetime does not restart
-	rot, err := s.store.RotateRefreshToken(ctx, storage.Rotation{OldID: oldID, Access: *set.Access, Refresh: *set.Refresh,
+	rot, err := s.store.RotateRefreshToken(ctx, storage.Rotation{OldID: old.ID, Access: *set.Access, Refresh: *set.Refresh,
 		Now: now, Grace: c.RefreshGrace, FamilyExpiresAt: familyExpiresAt(c, old.ExpiresAt)})
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
@@ -339,25 +381,42 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	}
 	at := *set.Access
 	if rot.Outcome == storage.OutcomeGrace {
-		// Same tokens as the first time; report what was stored then. A
-		// concurrent first rotation may have won with another time.
-		if rot.Successor.ID != refreshID && !rot.Old.RotatedAt.Equal(derivedAt) {
-			res.AccessToken, accessID, res.RefreshToken, refreshID = s.successors(req.RefreshToken, rot.Old.RotatedAt)
-		}
-		stored, err := s.store.GetAccessToken(ctx, accessID)
-		if err != nil || rot.Successor.ID != refreshID || !stored.RevokedAt.IsZero() {
-			return TokenResult{}, InvalidGrant("the refresh token was already used")
-		}
-		at = stored
-		res.Scopes, res.ExpiresIn = at.Scopes, 0
-		if !at.ExpiresAt.IsZero() {
-			res.ExpiresIn = at.ExpiresAt.Sub(now)
+		var oerr *Error
+		if at, oerr = s.graceAnswer(ctx, &res, rot, token, derivedAt, accessID, refreshID, now); oerr != nil {
+			return TokenResult{}, oerr
 		}
 	}
 	if oerr := s.signJWT(ctx, &res, &at); oerr != nil {
 		return TokenResult{}, oerr
 	}
 	return res, nil
+}
+
+// graceAnswer fills res for a retry within the grace window with the
+// tokens stored the first time, and returns that access token. A
+// concurrent first rotation may have won with another time.
+func (s *Server) graceAnswer(ctx context.Context, res *TokenResult, rot storage.RotationResult, token string,
+	derivedAt time.Time, accessID, refreshID string, now time.Time) (storage.AccessToken, *Error) {
+	if rot.Successor.ID != refreshID && !rot.Old.RotatedAt.Equal(derivedAt) {
+		res.AccessToken, accessID, res.RefreshToken, refreshID = s.successors(token, rot.Old.RotatedAt)
+	}
+	if rot.Successor.ID != refreshID {
+		return storage.AccessToken{}, InvalidGrant("the refresh token was already used")
+	}
+	stored, err := s.store.GetAccessToken(ctx, accessID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return stored, InvalidGrant("the refresh token was already used")
+	case err != nil:
+		return stored, s.unavailable(ctx, "load access token of rotation", err)
+	case !stored.RevokedAt.IsZero():
+		return stored, InvalidGrant("the refresh token was already used")
+	}
+	res.Scopes, res.ExpiresIn = stored.Scopes, 0
+	if !stored.ExpiresAt.IsZero() {
+		res.ExpiresIn = stored.ExpiresAt.Sub(now)
+	}
+	return stored, nil
 }
 
 // successors derives the tokens that replace a refresh token rotated at at.

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/oauth"
 )
 
 // securityHeaders sets the headers every answer carries.
@@ -41,8 +43,7 @@ const MaxRequestBody = 1 << 20
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxRequestBody {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "invalid_request",
-				"error_description": "the request body is too large"})
+			oauth.WriteError(w, oauth.Errorf(http.StatusRequestEntityTooLarge, oauth.ErrInvalidRequest, "the request body is too large"))
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
@@ -61,8 +62,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error",
-					"error_description": "the server could not complete the request"})
+				oauth.WriteError(w, oauth.ServerError())
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -34,7 +34,7 @@ const cacheFor = 30 * time.Second
 
 // Keyring signs with the current key and publishes the public keys.
 type Keyring struct {
-	store storage.Storage
+	store storage.SigningKeys
 	aead  cipher.AEAD
 	now   func() time.Time
 
@@ -46,7 +46,7 @@ type Keyring struct {
 }
 
 // New returns the keyring of store, encrypting private keys with keys.
-func New(store storage.Storage, keys *secrets.Keys, now func() time.Time) (*Keyring, error) {
+func New(store storage.SigningKeys, keys *secrets.Keys, now func() time.Time) (*Keyring, error) {
 	block, err := aes.NewCipher(keys.EncryptionKey())
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)

@@ -1,6 +1,7 @@
 // Package storage defines latchkey's domain model and the one interface every
-// storage backend implements. Backends live in sub-packages; the conformance
-// sub-package holds the tests each of them must pass.
+// storage backend implements, Storage, made of small role interfaces that
+// consumers depend on instead. Backends live in sub-packages; the
+// conformance sub-package holds the tests each of them must pass.
 package storage
 
 import (
@@ -30,87 +31,189 @@ var (
 	ErrNotPending = errors.New("device code is no longer pending")
 )
 
-// Storage is everything latchkey keeps. Implementations must be safe for
-// concurrent use, and every write must be durable before the call returns.
+// Storage is everything latchkey keeps: every role below, in one backend.
+// Implementations must be safe for concurrent use, and every write must be
+// durable before the call returns. Code that needs only part of it takes
+// the role interface it uses instead, so its dependency is visible and a
+// test can fake just that.
 type Storage interface {
-	// Ping reports whether the database answers.
-	Ping(ctx context.Context) error
+	Pinger
+	Directory
+	Grants
+	Consents
+	Sessions
+	SigningKeys
+	LoginThrottle
+	Sweeper
+
 	// Close waits for pending writes and releases the database.
 	Close() error
+}
 
+// Pinger is the readiness probe of a backend.
+type Pinger interface {
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+}
+
+// Directory is who exists: merchants and organizations, the accounts
+// people log in with, and the integrator apps.
+type Directory interface {
+	Merchants
+	Organizations
+	Accounts
+	Clients
+}
+
+// Merchants keeps the merchants: the businesses on the platform.
+type Merchants interface {
+	// CreateMerchant stores a new merchant.
 	CreateMerchant(ctx context.Context, m Merchant) error
+	// GetMerchant returns the merchant with the given id.
 	GetMerchant(ctx context.Context, id string) (Merchant, error)
+	// ListMerchants returns every merchant.
 	ListMerchants(ctx context.Context) ([]Merchant, error)
+	// DeleteMerchant removes a merchant; ErrInUse while anything references it.
 	DeleteMerchant(ctx context.Context, id string) error
+}
 
+// Organizations keeps the organizations that group merchants.
+type Organizations interface {
+	// CreateOrganization stores a new organization.
 	CreateOrganization(ctx context.Context, o Organization) error
+	// GetOrganization returns the organization with the given id.
 	GetOrganization(ctx context.Context, id string) (Organization, error)
+	// ListOrganizations returns every organization.
 	ListOrganizations(ctx context.Context) ([]Organization, error)
+	// DeleteOrganization removes an organization; ErrInUse while anything references it.
 	DeleteOrganization(ctx context.Context, id string) error
+}
 
+// Accounts keeps the accounts people log in with.
+type Accounts interface {
+	// CreateAccount stores a new account.
 	CreateAccount(ctx context.Context, a Account) error
+	// GetAccount returns the account with the given id.
 	GetAccount(ctx context.Context, id string) (Account, error)
 	// GetAccountByUsername finds a guest of merchantID, or a staff account when
 	// kind is Staff (merchantID is then ignored). Usernames match case-insensitively.
 	GetAccountByUsername(ctx context.Context, kind AccountKind, merchantID, username string) (Account, error)
+	// ListAccounts returns the accounts that match f.
 	ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error)
 	// UpdateAccount applies fn to the stored account atomically.
 	UpdateAccount(ctx context.Context, id string, fn func(Account) (Account, error)) error
+	// DeleteAccount removes an account.
 	DeleteAccount(ctx context.Context, id string) error
+}
 
+// Clients keeps the integrator apps.
+type Clients interface {
+	// CreateClient stores a new client.
 	CreateClient(ctx context.Context, c Client) error
+	// GetClient returns the client with the given id.
 	GetClient(ctx context.Context, id string) (Client, error)
+	// ListClients returns every client.
 	ListClients(ctx context.Context) ([]Client, error)
 	// UpdateClient applies fn to the stored client atomically.
 	UpdateClient(ctx context.Context, id string, fn func(Client) (Client, error)) error
+	// DeleteClient removes a client.
 	DeleteClient(ctx context.Context, id string) error
+}
 
+// Grants is what authorizations produce: authorization codes, device
+// codes, and the access and refresh tokens they are redeemed for.
+type Grants interface {
+	AuthCodes
+	DeviceCodes
+	Tokens
+}
+
+// AuthCodes keeps authorization codes (RFC 6749 §4.1) until they are redeemed.
+type AuthCodes interface {
+	// CreateAuthCode stores a newly issued authorization code.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// GetAuthCode returns the authorization code with the given id.
 	GetAuthCode(ctx context.Context, id string) (AuthCode, error)
 	// RedeemAuthCode marks the code used and stores the tokens issued for it,
 	// in one transaction. Of many concurrent calls exactly one succeeds; the
 	// others get ErrAlreadyUsed (or ErrExpired, ErrNotFound) and store nothing.
 	RedeemAuthCode(ctx context.Context, id string, now time.Time, tokens TokenSet) error
+}
 
-	// CreateTokens stores a newly issued access token and/or refresh token.
-	CreateTokens(ctx context.Context, tokens TokenSet) error
-	GetAccessToken(ctx context.Context, id string) (AccessToken, error)
-	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
-	// RotateRefreshToken retires a refresh token and stores its successors.
-	// See Rotation for the rules; the outcome says which one applied.
-	RotateRefreshToken(ctx context.Context, r Rotation) (RotationResult, error)
-	RevokeAccessToken(ctx context.Context, id string, now time.Time) error
-	RevokeRefreshToken(ctx context.Context, id string, now time.Time) error
-	// RevokeFamily revokes every access and refresh token of a family, those
-	// a rotation racing it stores included. expiresAt is when the family's
-	// last token expires (zero: never); the revocation is kept until then.
-	// Revoking the empty family does nothing.
-	RevokeFamily(ctx context.Context, familyID string, now, expiresAt time.Time) error
-
-	GetConsent(ctx context.Context, accountID, clientID string, owner ResourceOwner) (Consent, error)
-	// SaveConsent creates or replaces the consent for its account, client and owner.
-	SaveConsent(ctx context.Context, c Consent) error
-	ListConsents(ctx context.Context, accountID string) ([]Consent, error)
-	DeleteConsent(ctx context.Context, accountID, clientID string, owner ResourceOwner) error
-
-	CreateSession(ctx context.Context, s Session) error
-	GetSession(ctx context.Context, id string) (Session, error)
-	DeleteSession(ctx context.Context, id string) error
-
-	CreateSigningKey(ctx context.Context, k SigningKey) error
-	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
-	UpdateSigningKey(ctx context.Context, id string, fn func(SigningKey) (SigningKey, error)) error
-	DeleteSigningKey(ctx context.Context, id string) error
-
+// DeviceCodes keeps device authorization grants (RFC 8628) from issue to redemption.
+type DeviceCodes interface {
+	// CreateDeviceCode stores a new device authorization.
 	CreateDeviceCode(ctx context.Context, d DeviceCode) error
+	// GetDeviceCode returns the device code with the given id.
 	GetDeviceCode(ctx context.Context, id string) (DeviceCode, error)
+	// GetDeviceCodeByUserCode finds the device code whose user code hashes to userCodeHash.
 	GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (DeviceCode, error)
 	// DecideDeviceCode approves or denies a pending device code.
 	DecideDeviceCode(ctx context.Context, id string, d DeviceDecision) error
 	// RedeemDeviceCode marks an approved device code used and stores its
 	// tokens; like RedeemAuthCode, exactly one of many concurrent calls succeeds.
 	RedeemDeviceCode(ctx context.Context, id string, now time.Time, tokens TokenSet) error
+}
 
+// Tokens keeps access and refresh tokens: issue, lookup, rotation and revocation.
+type Tokens interface {
+	// CreateTokens stores a newly issued access token and/or refresh token.
+	CreateTokens(ctx context.Context, tokens TokenSet) error
+	// GetAccessToken returns the access token with the given id.
+	GetAccessToken(ctx context.Context, id string) (AccessToken, error)
+	// GetRefreshToken returns the refresh token with the given id.
+	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
+	// RotateRefreshToken retires a refresh token and stores its successors.
+	// See Rotation for the rules; the outcome says which one applied.
+	RotateRefreshToken(ctx context.Context, r Rotation) (RotationResult, error)
+	// RevokeAccessToken revokes one access token as of now.
+	RevokeAccessToken(ctx context.Context, id string, now time.Time) error
+	// RevokeRefreshToken revokes one refresh token as of now.
+	RevokeRefreshToken(ctx context.Context, id string, now time.Time) error
+	// RevokeFamily revokes every access and refresh token of a family, those
+	// a rotation racing it stores included. expiresAt is when the family's
+	// last token expires (zero: never); the revocation is kept until then.
+	// Revoking the empty family does nothing.
+	RevokeFamily(ctx context.Context, familyID string, now, expiresAt time.Time) error
+}
+
+// Consents keeps what each account has allowed each client to do, per resource owner.
+type Consents interface {
+	// GetConsent returns the consent of an account to a client for owner.
+	GetConsent(ctx context.Context, accountID, clientID string, owner ResourceOwner) (Consent, error)
+	// SaveConsent creates or replaces the consent for its account, client and owner.
+	SaveConsent(ctx context.Context, c Consent) error
+	// ListConsents returns every consent an account has given.
+	ListConsents(ctx context.Context, accountID string) ([]Consent, error)
+	// DeleteConsent withdraws the consent of an account to a client for owner.
+	DeleteConsent(ctx context.Context, accountID, clientID string, owner ResourceOwner) error
+}
+
+// Sessions keeps browser login sessions.
+type Sessions interface {
+	// CreateSession stores a new session.
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns the session with the given id.
+	GetSession(ctx context.Context, id string) (Session, error)
+	// DeleteSession ends a session.
+	DeleteSession(ctx context.Context, id string) error
+}
+
+// SigningKeys keeps the encrypted keys that sign JWT access tokens.
+type SigningKeys interface {
+	// CreateSigningKey stores a new signing key.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// ListSigningKeys returns every stored signing key.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// UpdateSigningKey applies fn to the stored key atomically.
+	UpdateSigningKey(ctx context.Context, id string, fn func(SigningKey) (SigningKey, error)) error
+	// DeleteSigningKey removes a signing key.
+	DeleteSigningKey(ctx context.Context, id string) error
+}
+
+// LoginThrottle counts failed logins per key, so that password guessing
+// can be slowed down across every node.
+type LoginThrottle interface {
 	// LoginFailures returns the failed logins counted under key in the current window.
 	LoginFailures(ctx context.Context, key string, now time.Time) (Failures, error)
 	// AddLoginFailure counts one failed login under key, starting a new
@@ -118,7 +221,10 @@ type Storage interface {
 	AddLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration) (Failures, error)
 	// ClearLoginFailures forgets the failures counted under key.
 	ClearLoginFailures(ctx context.Context, key string) error
+}
 
+// Sweeper removes rows nobody needs any more.
+type Sweeper interface {
 	// DeleteExpired removes rows that expired before the given time and can no
 	// longer matter (codes, tokens, sessions, device codes); it returns how many.
 	DeleteExpired(ctx context.Context, before time.Time) (int64, error)

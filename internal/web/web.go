@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/oauth"
+	"github.com/latchkey-dev/latchkey/internal/respond"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
@@ -31,10 +32,18 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
+// Store is the part of storage the pages use: browser sessions, the
+// accounts they sign in, and merchants' names for the login page.
+type Store interface {
+	storage.Sessions
+	storage.Accounts
+	storage.Merchants
+}
+
 // Options configure the pages.
 type Options struct {
 	Core    *oauth.Server
-	Store   storage.Storage
+	Store   Store
 	Keys    *secrets.Keys
 	Logger  *slog.Logger
 	Product string // the product name on every page; "latchkey" when empty
@@ -45,7 +54,7 @@ type Options struct {
 // Handler serves the pages.
 type Handler struct {
 	core    *oauth.Server
-	store   storage.Storage
+	store   Store
 	keys    *secrets.Keys
 	log     *slog.Logger
 	product string
@@ -126,6 +135,11 @@ type flow struct {
 	lang   string
 	csrf   string
 	action string // the form that was posted, if any
+
+	// What the steps of run settled, each set once its step passes.
+	account  storage.Account   // who is signed in
+	authTime time.Time         // when they signed in
+	owner    oauth.OwnerChoice // whom the app acts for
 }
 
 // Authorize serves the authorization endpoint (GET and POST), and the
@@ -144,7 +158,7 @@ func (h *Handler) AuthorizePage(path string, profile oauth.AuthorizeProfile) htt
 // target and the page's profile.
 func (h *Handler) AuthorizeWith(w http.ResponseWriter, r *http.Request, action string, profile oauth.AuthorizeProfile) {
 	ctx := r.Context()
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", respond.PageCSP)
 	w.Header().Set("Cache-Control", "no-store")
 	params := r.URL.Query()
 	if r.Method == http.MethodPost {
@@ -185,58 +199,70 @@ func (h *Handler) AuthorizeWith(w http.ResponseWriter, r *http.Request, action s
 }
 
 // run walks the steps: who is signed in, whom the app acts for, and whether
-// the person agrees; each step renders its page when it needs the person.
+// the person agrees; each step renders its page when it needs the person,
+// and says whether the flow goes on. Then the code is issued.
 func (h *Handler) run(ctx context.Context, f *flow, action string) {
-	req := f.req
-	none := req.HasPrompt("none")
-
-	// 1. The account.
-	var account storage.Account
-	var authTime time.Time
-	switch {
-	case f.action == "login":
-		a, oerr := h.core.Login(ctx, req.Client, strings.TrimSpace(f.r.PostForm.Get("username")), f.r.PostForm.Get("password"), oauth.RemoteIP(f.r))
-		if oerr != nil {
-			h.renderLogin(f, action, h.loginError(f.lang, oerr, f.r.PostForm), oerr.Status)
-			return
-		}
-		if !oauth.AccountFits(req, a) {
-			h.renderLogin(f, action, translate(f.lang, "login.failed", ""), http.StatusBadRequest)
-			return
-		}
-		s, err := h.startSession(ctx, f.w, f.r, a)
-		if err != nil {
-			h.fail(f, "start session", err)
-			return
-		}
-		account, authTime = a, s.AuthTime
-		f.dropPrompt("login") // satisfied by this very login
-	default:
-		s, a, err := h.session(ctx, f.r)
-		if err != nil {
-			h.fail(f, "load session", err)
-			return
-		}
-		if s == nil || !oauth.AccountFits(req, *a) || req.HasPrompt("login") {
-			if none {
-				h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNone(oauth.ErrLoginRequired, "the person is not signed in")))
-				return
-			}
-			h.renderLogin(f, action, "", http.StatusOK)
-			return
-		}
-		account, authTime = *a, s.AuthTime
+	if h.signIn(ctx, f, action) && h.chooseOwner(ctx, f, action) && h.consent(ctx, f, action) {
+		h.issueCode(ctx, f)
 	}
+}
 
-	// 2. Whom the app will act for.
-	choices, err := h.core.OwnerChoices(ctx, req, account)
+// signIn settles the account: the login form just posted, or the browser's
+// session. Without a fitting session it shows the login page.
+func (h *Handler) signIn(ctx context.Context, f *flow, action string) bool {
+	if f.action == "login" {
+		return h.login(ctx, f, action)
+	}
+	s, a, err := h.session(ctx, f.r)
+	if err != nil {
+		h.fail(f, "load session", err)
+		return false
+	}
+	if s == nil || !oauth.AccountFits(f.req, *a) || f.req.HasPrompt("login") {
+		if f.req.HasPrompt("none") {
+			h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.PromptNone(oauth.ErrLoginRequired, "the person is not signed in")))
+			return false
+		}
+		h.renderLogin(f, action, "", http.StatusOK)
+		return false
+	}
+	f.account, f.authTime = *a, s.AuthTime
+	return true
+}
+
+// login checks the posted username and password and signs the account in
+// on this browser; a failure shows the login page again.
+func (h *Handler) login(ctx context.Context, f *flow, action string) bool {
+	a, oerr := h.core.Login(ctx, f.req.Client, strings.TrimSpace(f.r.PostForm.Get("username")), f.r.PostForm.Get("password"), oauth.RemoteIP(f.r))
+	if oerr != nil {
+		h.renderLogin(f, action, h.loginError(f.lang, oerr, f.r.PostForm), oerr.Status)
+		return false
+	}
+	if !oauth.AccountFits(f.req, a) {
+		h.renderLogin(f, action, translate(f.lang, "login.failed", ""), http.StatusBadRequest)
+		return false
+	}
+	s, err := h.startSession(ctx, f.w, f.r, a)
+	if err != nil {
+		h.fail(f, "start session", err)
+		return false
+	}
+	f.account, f.authTime = a, s.AuthTime
+	f.dropPrompt("login") // satisfied by this very login
+	return true
+}
+
+// chooseOwner settles whom the app will act for: the choice posted, or the
+// only one there is; otherwise it shows the picker.
+func (h *Handler) chooseOwner(ctx context.Context, f *flow, action string) bool {
+	choices, err := h.core.OwnerChoices(ctx, f.req, f.account)
 	if err != nil {
 		h.fail(f, "list resource owners", err)
-		return
+		return false
 	}
 	if len(choices) == 0 {
-		h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.AccessDenied("the account has no merchant or organization this application may act for")))
-		return
+		h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.AccessDenied("the account has no merchant or organization this application may act for")))
+		return false
 	}
 	picked := f.r.PostForm.Get("resource_owner")
 	if f.action == "consent" {
@@ -245,53 +271,66 @@ func (h *Handler) run(ctx context.Context, f *flow, action string) {
 	owner, ok := pick(choices, picked)
 	if !ok {
 		switch {
-		case len(choices) == 1 && !req.HasPrompt("select_account"):
+		case len(choices) == 1 && !f.req.HasPrompt("select_account"):
 			owner = choices[0]
-		case none:
-			h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNone(oauth.ErrAccountSelectionRequired, "an account must be chosen")))
-			return
+		case f.req.HasPrompt("none"):
+			h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.PromptNone(oauth.ErrAccountSelectionRequired, "an account must be chosen")))
+			return false
 		default:
 			msg := ""
 			if f.action == "select" {
 				msg = translate(f.lang, "picker.missing", "")
 			}
 			h.renderPicker(f, action, choices, msg)
-			return
+			return false
 		}
 	}
+	f.owner = owner
 	f.dropPrompt("select_account")
+	return true
+}
 
-	// 3. Consent.
-	switch f.action {
-	case "consent":
-		if f.r.PostForm.Get("decision") != "allow" {
-			h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.AccessDenied("the person denied the request")))
-			return
+// consent settles whether the person agrees: the decision just posted, or
+// a consent already given. Otherwise it shows the consent page.
+func (h *Handler) consent(ctx context.Context, f *flow, action string) bool {
+	if f.action == "consent" {
+		return h.decide(ctx, f)
+	}
+	need, err := h.core.NeedsConsent(ctx, f.req, f.account, f.owner.Owner)
+	if err != nil {
+		h.fail(f, "check consent", err)
+		return false
+	}
+	if need {
+		if f.req.HasPrompt("none") {
+			h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.PromptNone(oauth.ErrConsentRequired, "the person has not approved this application")))
+			return false
 		}
-		if !req.Client.SkipConsent {
-			if err := h.core.RememberConsent(ctx, req, account, owner.Owner); err != nil {
-				h.fail(f, "remember consent", err)
-				return
-			}
-		}
-	default:
-		need, err := h.core.NeedsConsent(ctx, req, account, owner.Owner)
-		if err != nil {
-			h.fail(f, "check consent", err)
-			return
-		}
-		if need {
-			if none {
-				h.redirect(f.w, f.r, h.core.ErrorRedirect(req, oauth.PromptNone(oauth.ErrConsentRequired, "the person has not approved this application")))
-				return
-			}
-			h.renderConsent(f, action, account, owner)
-			return
+		h.renderConsent(f, action, f.account, f.owner)
+		return false
+	}
+	return true
+}
+
+// decide acts on the posted consent form: a denial goes back to the app,
+// an approval is remembered unless the client skips consent.
+func (h *Handler) decide(ctx context.Context, f *flow) bool {
+	if f.r.PostForm.Get("decision") != "allow" {
+		h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.AccessDenied("the person denied the request")))
+		return false
+	}
+	if !f.req.Client.SkipConsent {
+		if err := h.core.RememberConsent(ctx, f.req, f.account, f.owner.Owner); err != nil {
+			h.fail(f, "remember consent", err)
+			return false
 		}
 	}
+	return true
+}
 
-	// 4. The code.
-	to, err := h.core.IssueCode(ctx, req, account, owner.Owner, authTime)
+// issueCode ends the flow: it sends the browser back to the app with a code.
+func (h *Handler) issueCode(ctx context.Context, f *flow) {
+	to, err := h.core.IssueCode(ctx, f.req, f.account, f.owner.Owner, f.authTime)
 	if err != nil {
 		h.fail(f, "issue authorization code", err)
 		return
@@ -395,7 +434,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, lang string,
 
 func (h *Handler) render(w http.ResponseWriter, name string, status int, p page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", respond.PageCSP)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	if err := h.pages[name].ExecuteTemplate(w, "layout", p); err != nil {

@@ -119,7 +119,7 @@ func testClients(t *testing.T, s storage.Storage) {
 		DefaultScopes: []string{"posapi"}, RedirectURIs: []string{"https://youwebapp.com/oauth", "myapp://cb?x=1 2"},
 		AccessTokenTTL: 31536000 * time.Second, RefreshTokenTTL: 90 * 24 * time.Hour, AccountKind: storage.Staff,
 		SkipConsent: true, RotateRefresh: false, RefreshGrace: 2500 * time.Millisecond, RequirePKCE: true, AllowPlainPKCE: true,
-		AccessTokenFormat: "jwt", Dialect: "aston", Audience: "https://api.aston.example", ClientCredentialsRefresh: true, CreatedAt: now}
+		AccessTokenFormat: "jwt", Dialect: "a-dialect", Audience: "https://api.aston.example", ClientCredentialsRefresh: true, CreatedAt: now}
 	must(t, s.CreateClient(c, full), "create client")
 	got, err := s.GetClient(c, full.ID)
 	must(t, err, "get client")

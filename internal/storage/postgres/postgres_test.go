@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"testing"
 
@@ -32,5 +33,19 @@ func TestReopen(t *testing.T) {
 			}
 			return s
 		}
+	})
+}
+
+func TestLegacyClientOptions(t *testing.T) {
+	conformance.RunLegacyClientOptions(t, func(t *testing.T) (func(int) (storage.Storage, error), *sql.DB) {
+		dsn := pgtest.DSN(t)
+		raw, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		return func(version int) (storage.Storage, error) {
+			return postgres.Open(context.Background(), dsn, sqlstore.Options{Migrate: true, MigrateTo: version, Logger: slog.New(slog.DiscardHandler)})
+		}, raw
 	})
 }

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -32,5 +33,19 @@ func TestReopen(t *testing.T) {
 			}
 			return s
 		}
+	})
+}
+
+func TestLegacyClientOptions(t *testing.T) {
+	conformance.RunLegacyClientOptions(t, func(t *testing.T) (func(int) (storage.Storage, error), *sql.DB) {
+		path := filepath.Join(t.TempDir(), "lk.db")
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		return func(version int) (storage.Storage, error) {
+			return sqlite.Open(context.Background(), path, sqlstore.Options{Migrate: true, MigrateTo: version, Logger: slog.New(slog.DiscardHandler)})
+		}, raw
 	})
 }

@@ -1,0 +1,599 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// The Directory sets passwords of MinPassword to MaxPassword bytes. Demo
+// data loaded by code is not held to the minimum (the seeds' guest
+// password has 7 characters).
+const (
+	// MinPassword is the shortest password the Directory sets, in bytes.
+	MinPassword = 8
+	// MaxPassword is the longest password the Directory sets, in bytes.
+	MaxPassword = 1024
+)
+
+// Prefixes of the ids the Directory generates for records given without one.
+const (
+	accountIDPrefix = "acc_"
+	clientIDPrefix  = "lkc_"
+)
+
+var (
+	// ErrRejected marks an error for a record, password or filter that
+	// breaks one of the Directory's rules; the message names the rule.
+	ErrRejected = errors.New("rejected")
+	// ErrClientNeedsMerchant marks a client refused only because it logs in
+	// guests without being bound to a merchant, so a caller can say how to
+	// bind one (or log in staff instead).
+	ErrClientNeedsMerchant = errors.New("client that logs in guests needs a merchant")
+)
+
+// dirError is a sentence a person can act on that still matches, through
+// errors.Is and errors.As, the errors it stands for.
+type dirError struct {
+	msg   string
+	cause []error
+}
+
+func (e *dirError) Error() string   { return e.msg }
+func (e *dirError) Unwrap() []error { return e.cause }
+
+// rejectf is a broken rule, worded by format.
+func rejectf(format string, args ...any) error {
+	return &dirError{msg: fmt.Sprintf(format, args...), cause: []error{ErrRejected}}
+}
+
+// rejected marks err, a broken rule, as ErrRejected and any marks.
+func rejected(err error, marks ...error) error {
+	return &dirError{msg: err.Error(), cause: append([]error{ErrRejected, err}, marks...)}
+}
+
+// restate words a store error as a sentence, keeping it for errors.Is.
+func restate(err error, format string, args ...any) error {
+	return &dirError{msg: fmt.Sprintf(format, args...), cause: []error{err}}
+}
+
+// DirectoryConfig configures a Directory. Zero fields take the defaults noted.
+type DirectoryConfig struct {
+	Store storage.Directory
+	Keys  *secrets.Keys
+	// Argon2 are the parameters for new password hashes; secrets.DefaultArgon2 when zero.
+	Argon2 secrets.Argon2Params
+	// Dialects are the names a client may be registered for (the dialect
+	// registry's, which the core does not import).
+	Dialects []string
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Directory administers merchants, organizations, accounts and clients.
+// It holds every rule about them, so the CLI and an admin API only
+// translate requests and print or encode what it returns. Its errors are
+// sentences to show as they are; they wrap the storage errors (ErrNotFound,
+// ErrAlreadyExists, ErrInUse) and mark broken rules with ErrRejected. They
+// name fields as the CLI's flags do (--merchant), the words operators know.
+type Directory struct {
+	store    storage.Directory
+	keys     *secrets.Keys
+	dialects []string
+	now      func() time.Time
+	// hash is secrets.HashPassword with the configured parameters; a field
+	// so tests can see whether the slow hash ran.
+	hash func(password string) (string, error)
+}
+
+// NewDirectory builds a Directory from cfg.
+func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
+	if cfg.Store == nil || cfg.Keys == nil {
+		return nil, fmt.Errorf("oauth: directory: Store and Keys are required")
+	}
+	d := &Directory{store: cfg.Store, keys: cfg.Keys, dialects: slices.Clone(cfg.Dialects), now: cfg.Now}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	params := cfg.Argon2
+	if params == (secrets.Argon2Params{}) {
+		params = secrets.DefaultArgon2
+	}
+	d.hash = func(password string) (string, error) { return secrets.HashPassword(password, params) }
+	return d, nil
+}
+
+// checkRecordID validates an id a person chooses: printable, no spaces or
+// colons (memberships and resource owners are written type:id).
+func checkRecordID(what, id string) error {
+	if id == "" || len(id) > 255 || strings.ContainsAny(id, ": ") || strings.ContainsFunc(id, unicode.IsControl) {
+		return rejectf("%s %q must be 1 to 255 characters without spaces, colons or control characters", what, id)
+	}
+	return nil
+}
+
+// checkDisplayName validates a display name.
+func checkDisplayName(what, name string) error {
+	if strings.TrimSpace(name) == "" || len(name) > 255 || strings.ContainsFunc(name, unicode.IsControl) {
+		return rejectf("%s must be 1 to 255 characters, not blank, without control characters", what)
+	}
+	return nil
+}
+
+// notFound words a failed read, update or delete of the record kind id.
+func notFound(err error, kind, id string) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return restate(err, "%s %q not found", kind, id)
+	}
+	return err
+}
+
+// mustExist fails with `KIND "id" not found` unless the merchant or
+// organization id exists, so a create names the missing record plainly.
+func (d *Directory) mustExist(ctx context.Context, kind storage.OwnerType, id string) error {
+	var err error
+	switch kind {
+	case storage.OwnerMerchant:
+		_, err = d.store.GetMerchant(ctx, id)
+	case storage.OwnerOrganization:
+		_, err = d.store.GetOrganization(ctx, id)
+	default:
+		return rejectf("unknown record kind %q", kind)
+	}
+	return notFound(err, string(kind), id)
+}
+
+// alreadyExists words a create that found the record kind id taken.
+func alreadyExists(err error, kind, id string) error {
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		return restate(err, "%s %q already exists", kind, id)
+	}
+	return err // otherwise a record it names is gone, and the store's error says which
+}
+
+// CheckMerchant applies the rules a new merchant must meet that need no
+// database, so a caller can refuse bad input before opening one.
+func CheckMerchant(m storage.Merchant) error {
+	if err := checkRecordID("--id", m.ID); err != nil {
+		return err
+	}
+	if err := checkDisplayName("--name", m.Name); err != nil {
+		return err
+	}
+	if m.OrganizationID != "" {
+		return checkRecordID("--organization", m.OrganizationID)
+	}
+	return nil
+}
+
+// CreateMerchant checks and stores a new merchant, stamped with the
+// current time, and returns it.
+func (d *Directory) CreateMerchant(ctx context.Context, m storage.Merchant) (storage.Merchant, error) {
+	if err := CheckMerchant(m); err != nil {
+		return storage.Merchant{}, err
+	}
+	if m.OrganizationID != "" {
+		if err := d.mustExist(ctx, storage.OwnerOrganization, m.OrganizationID); err != nil {
+			return storage.Merchant{}, err
+		}
+	}
+	m.CreatedAt = d.now().UTC()
+	if err := alreadyExists(d.store.CreateMerchant(ctx, m), "merchant", m.ID); err != nil {
+		return storage.Merchant{}, err
+	}
+	return m, nil
+}
+
+// Merchant returns the merchant id.
+func (d *Directory) Merchant(ctx context.Context, id string) (storage.Merchant, error) {
+	m, err := d.store.GetMerchant(ctx, id)
+	return m, notFound(err, "merchant", id)
+}
+
+// ListMerchants returns every merchant, by id.
+func (d *Directory) ListMerchants(ctx context.Context) ([]storage.Merchant, error) {
+	return d.store.ListMerchants(ctx)
+}
+
+// DeleteMerchant deletes a merchant that no account, client or membership refers to.
+func (d *Directory) DeleteMerchant(ctx context.Context, id string) error {
+	err := d.store.DeleteMerchant(ctx, id)
+	if errors.Is(err, storage.ErrInUse) {
+		return restate(err, "merchant %q still has guest accounts, clients or staff members; delete them first", id)
+	}
+	return notFound(err, "merchant", id)
+}
+
+// CheckOrganization applies the rules a new organization must meet that
+// need no database.
+func CheckOrganization(o storage.Organization) error {
+	if err := checkRecordID("--id", o.ID); err != nil {
+		return err
+	}
+	return checkDisplayName("--name", o.Name)
+}
+
+// CreateOrganization checks and stores a new organization, stamped with
+// the current time, and returns it.
+func (d *Directory) CreateOrganization(ctx context.Context, o storage.Organization) (storage.Organization, error) {
+	if err := CheckOrganization(o); err != nil {
+		return storage.Organization{}, err
+	}
+	o.CreatedAt = d.now().UTC()
+	if err := alreadyExists(d.store.CreateOrganization(ctx, o), "organization", o.ID); err != nil {
+		return storage.Organization{}, err
+	}
+	return o, nil
+}
+
+// Organization returns the organization id.
+func (d *Directory) Organization(ctx context.Context, id string) (storage.Organization, error) {
+	o, err := d.store.GetOrganization(ctx, id)
+	return o, notFound(err, "organization", id)
+}
+
+// ListOrganizations returns every organization, by id.
+func (d *Directory) ListOrganizations(ctx context.Context) ([]storage.Organization, error) {
+	return d.store.ListOrganizations(ctx)
+}
+
+// DeleteOrganization deletes an organization that no merchant or membership refers to.
+func (d *Directory) DeleteOrganization(ctx context.Context, id string) error {
+	err := d.store.DeleteOrganization(ctx, id)
+	if errors.Is(err, storage.ErrInUse) {
+		return restate(err, "organization %q still has merchants or staff members; delete them first", id)
+	}
+	return notFound(err, "organization", id)
+}
+
+// ParseMembership reads a membership written TYPE:ID, as accounts show
+// them. It never fails: what is not TYPE:ID comes back as a membership
+// CheckAccount refuses, naming s as it was given.
+func ParseMembership(s string) storage.Membership {
+	t, id, ok := strings.Cut(s, ":")
+	if !ok || id == "" {
+		return storage.Membership{Type: storage.OwnerType(s)}
+	}
+	return storage.Membership{Type: storage.OwnerType(t), ID: id}
+}
+
+// memberText writes m as ParseMembership reads it.
+func memberText(m storage.Membership) string {
+	if m.ID == "" {
+		return string(m.Type)
+	}
+	return string(m.Type) + ":" + m.ID
+}
+
+// CheckAccount applies the rules a new account must meet that need no
+// database: its kind, which of merchant, card and memberships it may
+// have, its username, and the ids it names. An empty ID is one to generate.
+func CheckAccount(a storage.Account) error {
+	switch a.Kind {
+	case storage.Guest:
+		if a.MerchantID == "" {
+			return rejectf("a guest account needs --merchant")
+		}
+		if len(a.Memberships) > 0 {
+			return rejectf("--member is for staff accounts; a guest belongs to its --merchant")
+		}
+	case storage.Staff:
+		if a.MerchantID != "" {
+			return rejectf("--merchant is for guest accounts; give staff --member merchant:ID")
+		}
+		if a.PrintedCardNumber != "" {
+			return rejectf("--card is for guest accounts")
+		}
+	default:
+		return rejectf("--kind %q must be guest or staff", a.Kind)
+	}
+	if a.Username == "" || len(a.Username) > 256 || strings.TrimSpace(a.Username) != a.Username ||
+		strings.ContainsFunc(a.Username, unicode.IsControl) {
+		return rejectf("--username %q must be 1 to 256 characters, without control characters or surrounding spaces", a.Username)
+	}
+	if a.ID != "" {
+		if err := checkRecordID("--id", a.ID); err != nil {
+			return err
+		}
+	}
+	if a.MerchantID != "" {
+		if err := checkRecordID("--merchant", a.MerchantID); err != nil {
+			return err
+		}
+	}
+	if len(a.PrintedCardNumber) > 64 || strings.ContainsFunc(a.PrintedCardNumber, unicode.IsSpace) {
+		return rejectf("--card %q must be at most 64 characters without spaces", a.PrintedCardNumber)
+	}
+	seen := map[storage.Membership]bool{}
+	for _, m := range a.Memberships {
+		if m.ID == "" || (m.Type != storage.OwnerMerchant && m.Type != storage.OwnerOrganization) {
+			return rejectf("--member %q must be merchant:ID or organization:ID", memberText(m))
+		}
+		if err := checkRecordID("--member "+string(m.Type), m.ID); err != nil {
+			return err
+		}
+		if seen[m] {
+			return rejectf("--member %q is given twice", memberText(m))
+		}
+		seen[m] = true
+	}
+	return nil
+}
+
+// CheckPassword holds a password to MinPassword..MaxPassword bytes.
+func CheckPassword(password string) error {
+	if len(password) < MinPassword || len(password) > MaxPassword {
+		return rejectf("the password must be %d to %d bytes long", MinPassword, MaxPassword)
+	}
+	return nil
+}
+
+// CheckAccountFilter checks the kind a list of accounts is narrowed to.
+func CheckAccountFilter(f storage.AccountFilter) error {
+	if f.Kind != "" && !f.Kind.Valid() {
+		return rejectf("--kind %q must be guest or staff", f.Kind)
+	}
+	return nil
+}
+
+// CreateAccount checks a new account and its password, hashes the
+// password and stores the account, stamped with the current time and given
+// an id when it has none. It returns the account without its password hash.
+func (d *Directory) CreateAccount(ctx context.Context, a storage.Account, password string) (storage.Account, error) {
+	if err := CheckAccount(a); err != nil {
+		return storage.Account{}, err
+	}
+	if err := CheckPassword(password); err != nil {
+		return storage.Account{}, err
+	}
+	givenID := a.ID != ""
+	if !givenID {
+		a.ID = secrets.RandomID(accountIDPrefix)
+	}
+	// Name a missing merchant or organization, and a taken id or username,
+	// before the slow password hash.
+	if a.Kind == storage.Guest {
+		if err := d.mustExist(ctx, storage.OwnerMerchant, a.MerchantID); err != nil {
+			return storage.Account{}, err
+		}
+	}
+	for _, m := range a.Memberships {
+		if err := d.mustExist(ctx, m.Type, m.ID); err != nil {
+			return storage.Account{}, err
+		}
+	}
+	if givenID {
+		_, err := d.store.GetAccount(ctx, a.ID)
+		if err == nil {
+			return storage.Account{}, restate(storage.ErrAlreadyExists, "account %q already exists", a.ID)
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return storage.Account{}, fmt.Errorf("look up account %q: %w", a.ID, err)
+		}
+	}
+	if err := d.usernameFree(ctx, a); err != nil {
+		return storage.Account{}, err
+	}
+	hash, err := d.hash(password)
+	if err != nil {
+		return storage.Account{}, fmt.Errorf("hash password: %w", err)
+	}
+	a.PasswordHash, a.CreatedAt = hash, d.now().UTC()
+	err = d.store.CreateAccount(ctx, a)
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		// The id or the username was taken by a create racing this one.
+		if givenID {
+			if _, gerr := d.store.GetAccount(ctx, a.ID); gerr == nil {
+				return storage.Account{}, restate(err, "account %q already exists", a.ID)
+			}
+		}
+		return storage.Account{}, usernameTaken(err, a)
+	}
+	if err != nil {
+		return storage.Account{}, err
+	}
+	a.PasswordHash = ""
+	return a, nil
+}
+
+// usernameFree fails when a's username is taken: by a guest of the same
+// merchant, or by another staff account (usernames compare case-insensitively).
+func (d *Directory) usernameFree(ctx context.Context, a storage.Account) error {
+	_, err := d.store.GetAccountByUsername(ctx, a.Kind, a.MerchantID, a.Username)
+	switch {
+	case err == nil:
+		return usernameTaken(storage.ErrAlreadyExists, a)
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	}
+	return fmt.Errorf("look up username %q: %w", a.Username, err)
+}
+
+// usernameTaken words err, a clash on a's username, for a's kind.
+func usernameTaken(err error, a storage.Account) error {
+	if a.Kind == storage.Guest {
+		return restate(err, "account %q already exists for merchant %q", a.Username, a.MerchantID)
+	}
+	return restate(err, "staff account %q already exists", a.Username)
+}
+
+// Account returns the account id without its password hash.
+func (d *Directory) Account(ctx context.Context, id string) (storage.Account, error) {
+	a, err := d.store.GetAccount(ctx, id)
+	if err != nil {
+		return storage.Account{}, notFound(err, "account", id)
+	}
+	a.PasswordHash = ""
+	return a, nil
+}
+
+// ListAccounts returns the accounts f selects, by username, without their
+// password hashes.
+func (d *Directory) ListAccounts(ctx context.Context, f storage.AccountFilter) ([]storage.Account, error) {
+	if err := CheckAccountFilter(f); err != nil {
+		return nil, err
+	}
+	as, err := d.store.ListAccounts(ctx, f)
+	for i := range as {
+		as[i].PasswordHash = ""
+	}
+	return as, err
+}
+
+// SetPassword checks password and makes it account id's password.
+func (d *Directory) SetPassword(ctx context.Context, id, password string) error {
+	if err := CheckPassword(password); err != nil {
+		return err
+	}
+	if _, err := d.store.GetAccount(ctx, id); err != nil {
+		return notFound(err, "account", id) // before the slow hash
+	}
+	hash, err := d.hash(password)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	err = d.store.UpdateAccount(ctx, id, func(a storage.Account) (storage.Account, error) {
+		a.PasswordHash = hash
+		return a, nil
+	})
+	return notFound(err, "account", id)
+}
+
+// DeleteAccount deletes an account with its sessions, consents and tokens.
+func (d *Directory) DeleteAccount(ctx context.Context, id string) error {
+	return notFound(inUse(d.store.DeleteAccount(ctx, id), "account", id), "account", id)
+}
+
+// inUse words a delete the store refused because other records refer to kind id.
+func inUse(err error, kind, id string) error {
+	if errors.Is(err, storage.ErrInUse) {
+		return restate(err, "%s %q is still referred to by other records; delete them first", kind, id)
+	}
+	return err
+}
+
+// prepareClient is c as it is checked and stored: without repeated
+// values, and for a public client without a secret and with PKCE.
+func prepareClient(c storage.Client, public bool) storage.Client {
+	c.GrantTypes, c.Scopes, c.DefaultScopes = unique(c.GrantTypes), unique(c.Scopes), unique(c.DefaultScopes)
+	c.RedirectURIs = unique(c.RedirectURIs)
+	c.SecretHash = ""
+	if public {
+		c.RequirePKCE = true
+	} else {
+		c.SecretHash = "set once the secret is made" // so validation sees a confidential client
+	}
+	return c
+}
+
+// unique drops repeated values, keeping the first of each.
+func unique(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// CheckClient applies the rules a new client must meet that need no
+// database: its name, and ValidateClient's rules for a public or
+// confidential client. An empty ID is one to generate. A client refused
+// only for logging in guests without a merchant is also ErrClientNeedsMerchant.
+func CheckClient(c storage.Client, public bool, dialects []string) error {
+	if err := checkDisplayName("--name", c.Name); err != nil {
+		return err
+	}
+	if c.ID == "" {
+		c.ID = secrets.RandomID(clientIDPrefix) // as CreateClient will
+	}
+	c = prepareClient(c, public)
+	err := ValidateClient(c, dialects)
+	if err == nil {
+		return nil
+	}
+	if c.AccountKind == storage.Guest && c.MerchantID == "" {
+		bound := c
+		bound.MerchantID = "any"
+		if ValidateClient(bound, dialects) == nil {
+			return rejected(err, ErrClientNeedsMerchant)
+		}
+	}
+	return rejected(err)
+}
+
+// CreateClient checks and stores a new client, stamped with the current
+// time and given an id when it has none (c.SecretHash is ignored). A
+// confidential client gets a new secret, returned here once and stored
+// only as a keyed hash; a public client has none and always requires PKCE.
+func (d *Directory) CreateClient(ctx context.Context, c storage.Client, public bool) (storage.Client, string, error) {
+	if c.ID == "" {
+		c.ID = secrets.RandomID(clientIDPrefix)
+	}
+	if err := CheckClient(c, public, d.dialects); err != nil {
+		return storage.Client{}, "", err
+	}
+	c = prepareClient(c, public)
+	if c.MerchantID != "" {
+		if err := d.mustExist(ctx, storage.OwnerMerchant, c.MerchantID); err != nil {
+			return storage.Client{}, "", err
+		}
+	}
+	secret := ""
+	if !public {
+		secret = secrets.NewClientSecret()
+		c.SecretHash = d.keys.HashClientSecret(secret)
+	}
+	c.CreatedAt = d.now().UTC()
+	if err := alreadyExists(d.store.CreateClient(ctx, c), "client", c.ID); err != nil {
+		return storage.Client{}, "", err
+	}
+	return c, secret, nil
+}
+
+// Client returns the client id.
+func (d *Directory) Client(ctx context.Context, id string) (storage.Client, error) {
+	c, err := d.store.GetClient(ctx, id)
+	return c, notFound(err, "client", id)
+}
+
+// ListClients returns every client, by id.
+func (d *Directory) ListClients(ctx context.Context) ([]storage.Client, error) {
+	return d.store.ListClients(ctx)
+}
+
+// DeleteClient deletes a client with its codes, tokens and consents.
+func (d *Directory) DeleteClient(ctx context.Context, id string) error {
+	return notFound(inUse(d.store.DeleteClient(ctx, id), "client", id), "client", id)
+}
+
+// RotateClientSecret gives confidential client id a new secret, returned
+// here once; the old one stops working. A public client has none to rotate.
+func (d *Directory) RotateClientSecret(ctx context.Context, id string) (storage.Client, string, error) {
+	secret := secrets.NewClientSecret()
+	isPublic := rejectf("client %q is public: it has no secret to rotate", id)
+	var updated storage.Client
+	err := d.store.UpdateClient(ctx, id, func(c storage.Client) (storage.Client, error) {
+		if c.Public() {
+			return c, isPublic
+		}
+		c.SecretHash = d.keys.HashClientSecret(secret)
+		updated = c
+		return c, nil
+	})
+	if errors.Is(err, isPublic) {
+		return storage.Client{}, "", isPublic
+	}
+	if err != nil {
+		return storage.Client{}, "", notFound(err, "client", id)
+	}
+	return updated, secret, nil
+}

@@ -1,0 +1,174 @@
+package oauth_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/oauth"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// errConnReset is what a driver says when the database connection drops.
+var errConnReset = errors.New("write tcp 127.0.0.1:5432: connection reset by peer")
+
+// faultStore is the real backend with injected failures: the next call of
+// an armed method fails, either before reaching the database (the request
+// never arrived) or after it (the write happened, the answer was lost).
+type faultStore struct {
+	storage.Storage
+	mu    sync.Mutex
+	armed map[string]bool // method name -> fail after the real call
+}
+
+func (f *faultStore) arm(method string, after bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.armed == nil {
+		f.armed = map[string]bool{}
+	}
+	f.armed[method] = after
+}
+
+// trip reports whether method is armed (disarming it) and whether to fail after the call.
+func (f *faultStore) trip(method string) (armed, after bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	after, armed = f.armed[method]
+	delete(f.armed, method)
+	return armed, after
+}
+
+func faulty[T any](f *faultStore, method string, call func() (T, error)) (T, error) {
+	armed, after := f.trip(method)
+	if !armed {
+		return call()
+	}
+	var zero T
+	if after {
+		call()
+	}
+	return zero, errConnReset
+}
+
+func (f *faultStore) GetAccount(ctx context.Context, id string) (storage.Account, error) {
+	return faulty(f, "GetAccount", func() (storage.Account, error) { return f.Storage.GetAccount(ctx, id) })
+}
+
+func (f *faultStore) GetRefreshToken(ctx context.Context, id string) (storage.RefreshToken, error) {
+	return faulty(f, "GetRefreshToken", func() (storage.RefreshToken, error) { return f.Storage.GetRefreshToken(ctx, id) })
+}
+
+func (f *faultStore) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
+	return faulty(f, "GetAccessToken", func() (storage.AccessToken, error) { return f.Storage.GetAccessToken(ctx, id) })
+}
+
+func (f *faultStore) RotateRefreshToken(ctx context.Context, r storage.Rotation) (storage.RotationResult, error) {
+	return faulty(f, "RotateRefreshToken", func() (storage.RotationResult, error) { return f.Storage.RotateRefreshToken(ctx, r) })
+}
+
+func (f *faultStore) CreateTokens(ctx context.Context, ts storage.TokenSet) error {
+	_, err := faulty(f, "CreateTokens", func() (struct{}, error) { return struct{}{}, f.Storage.CreateTokens(ctx, ts) })
+	return err
+}
+
+func (f *faultStore) RedeemAuthCode(ctx context.Context, id string, now time.Time, ts storage.TokenSet) error {
+	_, err := faulty(f, "RedeemAuthCode", func() (struct{}, error) { return struct{}{}, f.Storage.RedeemAuthCode(ctx, id, now, ts) })
+	return err
+}
+
+// wantUnavailable checks a database failure was answered as the server's
+// problem: 503 temporarily_unavailable with Retry-After, never an OAuth
+// error that would make the client drop its grant.
+func wantUnavailable(t *testing.T, what string, status int, h http.Header, body map[string]any) {
+	t.Helper()
+	if status != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || h.Get("Retry-After") == "" {
+		t.Fatalf("%s during a database failure: %d %v Retry-After=%q; want 503 temporarily_unavailable with Retry-After",
+			what, status, body, h.Get("Retry-After"))
+	}
+}
+
+// TestStorageFailureDuringRefreshKeepsTheGrant: whichever read or write of
+// a refresh fails, the client gets a 503 and its refresh token still works.
+func TestStorageFailureDuringRefreshKeepsTheGrant(t *testing.T) {
+	for _, tc := range []struct {
+		name, client, secret, method string
+		after                        bool
+	}{
+		{"account read", guestApp, guestSec, "GetAccount", false},
+		{"token read", guestApp, guestSec, "GetRefreshToken", false},
+		{"rotation not written", guestApp, guestSec, "RotateRefreshToken", false},
+		{"rotation written, answer lost", guestApp, guestSec, "RotateRefreshToken", true},
+		{"access token not written (no rotation)", norotApp, norotSec, "CreateTokens", false},
+		{"account read (no rotation)", norotApp, norotSec, "GetAccount", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachFaultyBackend(t, func(t *testing.T, e *env, f *faultStore) {
+				_, rt := e.login(tc.client, tc.secret)
+				f.arm(tc.method, tc.after)
+				form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+				status, h, body := e.post("/oauth2/token", form, tc.client, tc.secret)
+				wantUnavailable(t, "refresh", status, h, body)
+				again := e.refresh(tc.client, tc.secret, rt)
+				if again.status != http.StatusOK {
+					t.Fatalf("refresh after the failure: %d %v", again.status, again.body)
+				}
+				if !e.active(again.body["access_token"].(string)) {
+					t.Fatal("the access token of the retried refresh is not active")
+				}
+			})
+		})
+	}
+}
+
+// TestStorageFailureDuringGraceRetry: a retry within the grace window that
+// cannot read the stored successor is a 503, and the next retry gets the
+// successor the first rotation issued.
+func TestStorageFailureDuringGraceRetry(t *testing.T) {
+	eachFaultyBackend(t, func(t *testing.T, e *env, f *faultStore) {
+		_, rt := e.login(guestApp, guestSec)
+		first := e.refresh(guestApp, guestSec, rt)
+		if first.status != http.StatusOK {
+			t.Fatalf("first refresh: %d %v", first.status, first.body)
+		}
+		f.arm("GetAccessToken", false)
+		status, h, body := e.post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, guestApp, guestSec)
+		wantUnavailable(t, "grace retry", status, h, body)
+		again := e.refresh(guestApp, guestSec, rt)
+		if again.status != http.StatusOK || again.body["refresh_token"] != first.body["refresh_token"] ||
+			again.body["access_token"] != first.body["access_token"] {
+			t.Fatalf("grace retry after the failure: %d %v; want the first successor", again.status, again.body)
+		}
+		if !e.active(first.body["refresh_token"].(string)) {
+			t.Fatal("the successor was revoked by the failed retry")
+		}
+	})
+}
+
+// TestStorageFailureDuringCodeExchange: a failed read of the code's account
+// does not use the code up.
+func TestStorageFailureDuringCodeExchange(t *testing.T) {
+	eachFaultyBackend(t, func(t *testing.T, e *env, f *faultStore) {
+		code := e.code(guestApp, "", "")
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
+		f.arm("GetAccount", false)
+		status, h, body := e.post("/oauth2/token", form, guestApp, guestSec)
+		wantUnavailable(t, "code exchange", status, h, body)
+		status, _, body = e.post("/oauth2/token", form, guestApp, guestSec)
+		if status != http.StatusOK {
+			t.Fatalf("code exchange after the failure: %d %v", status, body)
+		}
+	})
+}
+
+// eachFaultyBackend is eachBackend with the store wrapped for fault injection.
+func eachFaultyBackend(t *testing.T, fn func(t *testing.T, e *env, f *faultStore)) {
+	eachStore(t, func(t *testing.T, st storage.Storage) {
+		f := &faultStore{Storage: st}
+		fn(t, newEnv(t, f, oauth.Config{}), f)
+	})
+}
