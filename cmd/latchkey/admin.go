@@ -35,7 +35,7 @@ func adminRun(cmd *cobra.Command, fn func(ctx context.Context, a *admin) error) 
 	if err != nil {
 		return err
 	}
-	dir, err := oauth.NewDirectory(oauth.DirectoryConfig{Store: st, Keys: keys, Dialects: dialect.Names()})
+	dir, err := oauth.NewDirectory(oauth.DirectoryConfig{Store: st, Keys: keys, Dialects: dialect.ClientDefaults()})
 	if err != nil {
 		st.Close() // err says what went wrong
 		return err

@@ -104,13 +104,12 @@ func newClientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage client applications"}
 	create := jsonFlag(&cobra.Command{Use: "create", Short: "Register a client; a confidential client's secret is printed once", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := clientFromFlags(cmd)
-			public, _ := cmd.Flags().GetBool("public")
-			if err := oauth.CheckClient(c, public, dialect.Names()); err != nil { // before the database is opened
+			c, choices := clientFromFlags(cmd)
+			if err := oauth.CheckClient(c, choices, dialect.ClientDefaults()); err != nil { // before the database is opened
 				return withMerchantHint(cmd, err)
 			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				c, secret, err := a.dir.CreateClient(ctx, c, public)
+				c, secret, err := a.dir.CreateClient(ctx, c, choices)
 				if err != nil {
 					return withMerchantHint(cmd, err)
 				}
@@ -130,6 +129,7 @@ func newClientCmd() *cobra.Command {
 	f.String("merchant", "", "bind the client to a merchant: its tokens act for it, and it logs in that merchant's guests")
 	f.String("account-kind", "guest", "the accounts it logs in: guest or staff")
 	f.Bool("skip-consent", false, "first-party app: never show the consent page")
+	f.Bool("refresh-rotation", false, "rotate refresh tokens on use (the default, except for the paytronix and aston dialects, whose clients keep theirs)")
 	f.Bool("no-refresh-rotation", false, "keep refresh tokens on use instead of rotating them")
 	f.Duration("refresh-grace", 10*time.Second, "how long a retried refresh gets the same successor; 0 disables")
 	f.Bool("require-pkce", false, "require PKCE (always on for public clients)")
@@ -137,7 +137,8 @@ func newClientCmd() *cobra.Command {
 	f.String("token-format", "opaque", "access token format: opaque or jwt")
 	f.String("dialect", "", "vendor dialect the client is registered for: "+strings.Join(dialect.Names(), ", "))
 	f.String("audience", "", "the aud of the client's JWT access tokens (default: the issuer)")
-	f.Bool("client-credentials-refresh", false, "issue a refresh token with client_credentials too (Flexiti's clients expect one)")
+	f.Bool("client-credentials-refresh", false, "issue a refresh token with client_credentials too (the default for the flexiti dialect, whose clients expect one)")
+	create.MarkFlagsMutuallyExclusive("refresh-rotation", "no-refresh-rotation")
 	create.MarkFlagRequired("name")
 	create.MarkFlagRequired("grant")
 
@@ -168,7 +169,7 @@ func newClientCmd() *cobra.Command {
 
 // clientFromFlags builds a client from the create flags. Defaults (the
 // id), what --public implies and every check are the directory's.
-func clientFromFlags(cmd *cobra.Command) storage.Client {
+func clientFromFlags(cmd *cobra.Command) (storage.Client, oauth.ClientChoices) {
 	f := cmd.Flags()
 	var c storage.Client
 	c.ID, _ = f.GetString("id")
@@ -184,16 +185,28 @@ func clientFromFlags(cmd *cobra.Command) storage.Client {
 	kind, _ := f.GetString("account-kind")
 	c.AccountKind = storage.AccountKind(kind)
 	c.SkipConsent, _ = f.GetBool("skip-consent")
-	noRotation, _ := f.GetBool("no-refresh-rotation")
-	c.RotateRefresh = !noRotation
+	var o oauth.ClientChoices
+	o.Public, _ = f.GetBool("public")
+	switch {
+	case f.Changed("refresh-rotation"):
+		rotate, _ := f.GetBool("refresh-rotation")
+		o.RotateRefresh = &rotate
+	case f.Changed("no-refresh-rotation"):
+		keep, _ := f.GetBool("no-refresh-rotation")
+		rotate := !keep
+		o.RotateRefresh = &rotate
+	}
+	if f.Changed("client-credentials-refresh") {
+		cc, _ := f.GetBool("client-credentials-refresh")
+		o.ClientCredentialsRefresh = &cc
+	}
 	c.RefreshGrace, _ = f.GetDuration("refresh-grace")
 	c.RequirePKCE, _ = f.GetBool("require-pkce")
 	c.AllowPlainPKCE, _ = f.GetBool("allow-plain-pkce")
 	c.AccessTokenFormat, _ = f.GetString("token-format")
 	c.Dialect, _ = f.GetString("dialect")
 	c.Audience, _ = f.GetString("audience")
-	c.ClientCredentialsRefresh, _ = f.GetBool("client-credentials-refresh")
-	return c
+	return c, o
 }
 
 // withMerchantHint adds the flags to use when err is only that a client

@@ -105,14 +105,14 @@ func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st stor
 		dialects = dialect.Names() // the demo shows every dialect
 	}
 	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
-		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects, Metrics: m})
+		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects, Metrics: m, DemoCallback: cfg.Demo})
 	if err != nil {
 		return err
 	}
 	base := "http://" + cfg.Addr
 	fmt.Fprintf(stdout, "latchkey listening on %s (issuer %s)\n", base, cfg.IssuerURL())
 	if cfg.Demo {
-		demo.PrintInstructions(stdout, base)
+		demo.PrintInstructions(stdout, base, dialects)
 	}
 	log.Info("serving", "addr", cfg.Addr, "issuer", cfg.IssuerURL(), "db", dbKind(cfg), "dialects", strings.Join(dialects, ","))
 

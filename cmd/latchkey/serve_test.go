@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,7 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage/backend"
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
+	"github.com/latchkey-dev/latchkey/internal/testutil/webtest"
 )
 
 var listening = regexp.MustCompile(`latchkey listening on (http://\S+)`)
@@ -27,10 +31,15 @@ var listening = regexp.MustCompile(`latchkey listening on (http://\S+)`)
 // urlWriter keeps what the server prints and hands over the first
 // "latchkey listening on URL" line's URL.
 type urlWriter struct {
-	mu   sync.Mutex
-	buf  strings.Builder
-	urls chan string
-	sent bool
+	mu      sync.Mutex
+	buf     strings.Builder
+	urls    chan string
+	sent    bool
+	written chan struct{} // a token after each write, for waitFor
+}
+
+func newURLWriter() *urlWriter {
+	return &urlWriter{urls: make(chan string, 1), written: make(chan struct{}, 1)}
 }
 
 func (w *urlWriter) Write(p []byte) (int, error) {
@@ -41,7 +50,27 @@ func (w *urlWriter) Write(p []byte) (int, error) {
 		w.sent = true
 		w.urls <- m[1]
 	}
+	select {
+	case w.written <- struct{}{}:
+	default: // a token is already waiting
+	}
 	return len(p), nil
+}
+
+// waitFor returns what was printed once it contains want.
+func (w *urlWriter) waitFor(t *testing.T, want string) string {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		if out := w.String(); strings.Contains(out, want) {
+			return out
+		}
+		select {
+		case <-w.written:
+		case <-timeout:
+			t.Fatalf("the server did not print %q within 30s:\n%s", want, w.String())
+		}
+	}
 }
 
 func (w *urlWriter) String() string {
@@ -61,9 +90,16 @@ type serveRun struct {
 // how it exited and what it printed.
 func startServe(t *testing.T, dir string, args ...string) (string, func(sig os.Signal) serveRun) {
 	t.Helper()
+	base, stop, _ := startServeOut(t, dir, args...)
+	return base, stop
+}
+
+// startServeOut is startServe that also hands over what serve prints, as it prints it.
+func startServeOut(t *testing.T, dir string, args ...string) (string, func(sig os.Signal) serveRun, *urlWriter) {
+	t.Helper()
 	cmd := exec.Command(latchkeyBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Dir, cmd.Env = dir, cleanEnv()
-	stdout := &urlWriter{urls: make(chan string, 1)}
+	stdout := newURLWriter()
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -82,31 +118,27 @@ func startServe(t *testing.T, dir string, args ...string) (string, func(sig os.S
 	}
 	select {
 	case u := <-stdout.urls:
-		return u, stop
+		return u, stop, stdout
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Fatalf("serve printed no address within a minute; stderr:\n%s", stderr.String())
-		return "", nil
+		return "", nil, nil
 	}
 }
 
-// waitReady polls /readyz until it answers 200.
+// waitReady checks /readyz answers 200. The port is bound and the database
+// open before serve prints its address, so the first request is answered
+// as soon as serving starts: nothing to poll for.
 func waitReady(t *testing.T, base string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz did not answer 200 within 30s (last error %v)", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatalf("/readyz: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz answered %d", resp.StatusCode)
 	}
 }
 
@@ -284,5 +316,86 @@ func TestMigrateCommand(t *testing.T) {
 		if res.code != 0 || !strings.Contains(res.stdout, "up to date") {
 			t.Fatalf("migrate: %+v", res)
 		}
+	}
+}
+
+var exchangeArea = regexp.MustCompile(`(?s)<textarea id="exchange"[^>]*>(.*?)</textarea>`)
+
+// redeem runs a printed curl command in a shell and checks it got tokens.
+func redeem(t *testing.T, command string) {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", command).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", command, err)
+	}
+	var tok map[string]any
+	if err := json.Unmarshal(out, &tok); err != nil || tok["access_token"] == nil || tok["refresh_token"] == nil {
+		t.Fatalf("%s answered %s (%v)", command, out, err)
+	}
+}
+
+// TestServeDemoPKCE follows the banner's authorization code example against
+// `serve --demo --dialects aston`: the banner shows the aston example and
+// not the other dialects'; its authorize URL, a staff sign-in and consent
+// lead to the demo's callback page, whose command gets tokens, as does the
+// banner's own command with a code pasted in. Without --demo there is no
+// callback page.
+func TestServeDemoPKCE(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("running the printed commands needs curl")
+	}
+	dir := t.TempDir()
+	args := []string{"--db", "sqlite:" + filepath.Join(dir, "lk.db"), "--secret-file", filepath.Join(dir, "secret")}
+	base, stop, stdout := startServeOut(t, dir, append([]string{"--demo", "--dialects", "aston"}, args...)...)
+	banner := stdout.waitFor(t, "/.well-known/oauth-authorization-server")
+	for _, want := range []string{demo.AuthorizeURL(base), base + "/authorize/merchant?", "needs the demo on 127.0.0.1:8080"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("the banner lacks %s:\n%s", want, banner)
+		}
+	}
+	for _, other := range []string{"/oauth/requestGuestToken.json", "/flexiti/"} {
+		if strings.Contains(banner, other) {
+			t.Errorf("the banner shows %s, of a dialect not served:\n%s", other, banner)
+		}
+	}
+
+	a := webtest.NewAgent(t)
+	authorize := func() url.Values {
+		t.Helper()
+		status, h, body := a.Get(demo.AuthorizeURL(base))
+		if strings.Contains(body, `<form id="login"`) {
+			status, h, body = a.Submit(base, body, url.Values{"username": {"acmejewellers"}, "password": {"dice-vanila-purse"}})
+		}
+		if strings.Contains(body, `<form id="consent"`) {
+			status, h, _ = a.Submit(base, body, url.Values{"decision": {"allow"}})
+		}
+		loc, err := url.Parse(h.Get("Location"))
+		if status != http.StatusSeeOther || err != nil || !strings.HasPrefix(h.Get("Location"), demo.SPARedirectURI+"?") {
+			t.Fatalf("authorization ended with %d, Location %q", status, h.Get("Location"))
+		}
+		return loc.Query()
+	}
+	q := authorize()
+	status, _, body := a.Get(base + "/callback?" + q.Encode())
+	m := exchangeArea.FindStringSubmatch(body)
+	if status != http.StatusOK || m == nil || !strings.Contains(body, q.Get("code")) || !strings.Contains(body, demo.PKCEState) {
+		t.Fatalf("callback page: %d\n%s", status, body)
+	}
+	redeem(t, html.UnescapeString(m[1]))
+	printed := regexp.MustCompile(`(?s)curl -s -d grant_type=authorization_code.*?/oauth2/token`).FindString(banner)
+	if !strings.Contains(printed, "PASTE_CODE") {
+		t.Fatalf("no code exchange in the banner:\n%s", banner)
+	}
+	redeem(t, strings.Replace(printed, "PASTE_CODE", authorize().Get("code"), 1))
+	if res := stop(syscall.SIGTERM); res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+
+	base, stop = startServe(t, dir, args...)
+	if status, _, _ := a.Get(base + "/callback?code=c1"); status != http.StatusNotFound {
+		t.Errorf("GET /callback without --demo: %d, want 404", status)
+	}
+	if res := stop(syscall.SIGTERM); res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
 	}
 }

@@ -4,9 +4,15 @@ package demo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/dialect"
@@ -71,12 +77,12 @@ var Clients = []Client{
 	{Client: storage.Client{ID: "3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK", Name: "Demo Loyalty app",
 		GrantTypes: []string{password, refresh, code}, Scopes: guestScopes, DefaultScopes: guestScopes,
 		AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL, MerchantID: "777777", AccountKind: storage.Guest,
-		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: dialect.Paytronix}, Secret: "654secretnx4"},
+		RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: dialect.Paytronix}, Secret: "654secretnx4"}, // keeps its refresh token, as seed 000 shows
 	{Client: storage.Client{ID: "awesomesite", Name: "My Awesome Website",
 		GrantTypes: []string{code, refresh}, Scopes: guestScopes, DefaultScopes: guestScopes,
 		RedirectURIs: []string{"https://www.myawesomewebsite.com/login"}, AccessTokenTTL: 1800 * time.Second,
 		RefreshTokenTTL: refreshTTL, MerchantID: "777777", AccountKind: storage.Guest, SkipConsent: true,
-		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: dialect.Paytronix}, Secret: "awesomesite-demo-secret"},
+		RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: dialect.Paytronix}, Secret: "awesomesite-demo-secret"}, // the dialect's default: keeps its refresh token
 	{Client: storage.Client{ID: "flexitidemo", Name: "Flexiti POS demo",
 		GrantTypes: []string{clientCr, password, refresh}, Scopes: []string{"merchant", "customer"}, DefaultScopes: []string{"merchant"},
 		AccessTokenTTL: 1200 * time.Second, RefreshTokenTTL: refreshTTL, MerchantID: "123456", AccountKind: storage.Staff,
@@ -147,10 +153,81 @@ func ignoreExisting(err error) error {
 	return err
 }
 
-// PrintInstructions prints ready-to-paste requests against base.
-func PrintInstructions(w io.Writer, base string) {
-	fmt.Fprintf(w, `
-Demo data loaded. Try:
+// The authorization code example with PKCE (RFC 7636), for the public
+// client demo-spa: the banner prints it and the demo's callback page
+// (web.Handler.RouteDemoCallback) completes it.
+const (
+	// SPAClientID is the example's public client.
+	SPAClientID = "demo-spa"
+	// SPARedirectURI is demo-spa's only redirect URI. Redirect URIs match
+	// exactly, so the example needs the demo reachable there.
+	SPARedirectURI = "http://127.0.0.1:8080/callback"
+	// PKCEVerifier is the example's code_verifier. It is fixed, and so
+	// public, so that the printed commands work as pasted; a real client
+	// makes a fresh one for every authorization (RFC 7636 §4.1).
+	PKCEVerifier = "latchkey-demo-code-verifier.public-on-purpose"
+	// PKCEState is the example's state.
+	PKCEState = "demo-pkce"
+	pkceScope = "user_read"
+)
+
+// PKCEChallenge is PKCEVerifier's S256 code_challenge (RFC 7636 §4.2).
+func PKCEChallenge() string {
+	sum := sha256.Sum256([]byte(PKCEVerifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// AuthorizeURL is the example's authorization request to the server at base.
+func AuthorizeURL(base string) string {
+	// Built by hand to keep the order people read in (url.Values sorts).
+	return base + "/oauth2/authorize?response_type=code&client_id=" + SPAClientID +
+		"&redirect_uri=" + url.QueryEscape(SPARedirectURI) + "&code_challenge=" + PKCEChallenge() +
+		"&code_challenge_method=S256&state=" + PKCEState + "&scope=" + pkceScope
+}
+
+// PrintInstructions prints ready-to-paste requests against base: the
+// standard endpoints, the authorization code flow with PKCE, and the
+// examples of the dialects served (the names dialect.Names uses).
+func PrintInstructions(w io.Writer, base string, dialects []string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, standardExamples, base)
+	fmt.Fprintf(&b, pkceExample, base, AuthorizeURL(base), SPARedirectURI, PKCEVerifier)
+	if !servesRedirectURI(base) {
+		fmt.Fprintf(&b, pkceElsewhere, SPARedirectURI, redirectHost(), base)
+	}
+	for _, d := range dialect.Names() { // registry order, whatever the caller's
+		if slices.Contains(dialects, d) {
+			fmt.Fprintf(&b, dialectExamples[d], base)
+		}
+	}
+	fmt.Fprintf(&b, "\n  # metadata\n  curl -s %s/.well-known/oauth-authorization-server\n\n", base)
+	io.WriteString(w, b.String())
+}
+
+// redirectHost is host:port of SPARedirectURI.
+func redirectHost() string {
+	u, _ := url.Parse(SPARedirectURI)
+	return u.Host
+}
+
+// servesRedirectURI reports whether a server at base also answers at
+// SPARedirectURI's address: it listens there, or on every address of
+// that port.
+func servesRedirectURI(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil {
+		return false
+	}
+	want, _ := url.Parse(SPARedirectURI)
+	if u.Port() != want.Port() {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == want.Hostname() || ip != nil && ip.IsUnspecified()
+}
+
+const standardExamples = `
+Demo data loaded (docs/DEMO.md). Try:
 
   # readiness
   curl -s %[1]s/readyz
@@ -164,21 +241,41 @@ Demo data loaded. Try:
 
   # introspect the token you got (any confidential client may ask)
   curl -s -u 'flexitidemo:77xde15a-9d33-4c15-930a-3se4b3as33e9' -d token=PASTE_ACCESS_TOKEN %[1]s/oauth2/introspect
+`
 
+const pkceExample = `
+  # standard OAuth 2.0: authorization code with PKCE, for the public client demo-spa
+  # 1. open in a browser and sign in with a staff account (demo-spa logs in staff, not guests):
+  #    owner@astonclub.example / correct-horse-battery, then pick one of its businesses and allow
+  %[2]s
+  # 2. the browser comes back to %[3]s, a page that shows the code and this
+  #    command; code_verifier is the one whose S256 challenge the URL above carries
+  curl -s -d grant_type=authorization_code \
+    --data-urlencode client_id=demo-spa \
+    --data-urlencode redirect_uri=%[3]s \
+    --data-urlencode code_verifier=%[4]s \
+    --data-urlencode code=PASTE_CODE %[1]s/oauth2/token
+`
+
+const pkceElsewhere = `  #    note: %[1]s is demo-spa's only redirect URI and redirect URIs match
+  #    exactly, so this example needs the demo on %[2]s; this one listens on %[3]s
+`
+
+// dialectExamples are the banner's examples of each dialect.
+var dialectExamples = map[string]string{
+	dialect.Paytronix: `
   # Paytronix dialect: guest token (the seed's JSON body)
   curl -s -H 'Content-Type: application/json' %[1]s/oauth/requestGuestToken.json -d '{"authentication":"anonymous",
     "client_id":"3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK","client_secret":"654secretnx4","merchantId":777777,
     "grant_type":"password","scope":"user_read user_write account_read account_write","username":"johndoe","password":"open456"}'
-
+`,
+	dialect.Flexiti: `
   # Flexiti dialect: client credentials
   curl -s -H 'x-reference-id: demo-1' -d client_id=flexitidemo -d client_secret=77xde15a-9d33-4c15-930a-3se4b3as33e9 \
     %[1]s/flexiti/pos-api/v2.5/oauth/token
-
+`,
+	dialect.Aston: `
   # Aston dialect: open in a browser, sign in as owner@astonclub.example / correct-horse-battery
   %[1]s/authorize/merchant?client_id=test_client&response_type=code&redirect_uri=https://youwebapp.com/oauth&scope=posapi&state=xyz
-
-  # metadata
-  curl -s %[1]s/.well-known/oauth-authorization-server
-
-`, base)
+`,
 }

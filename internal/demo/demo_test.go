@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"log/slog"
 	"maps"
+	"net/url"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -87,10 +91,10 @@ var astonScopes = []string{"posapi", "aston-api:transaction.read", "aston-api:tr
 var wantClients = []wantClient{
 	{"3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK", "654secretnx4", "777777", storage.Guest,
 		[]string{"password", "refresh_token", "authorization_code"}, guestScopes, guestScopes, nil,
-		1800 * time.Second, true, false, false, "paytronix", true},
+		1800 * time.Second, false, false, false, "paytronix", true},
 	{"awesomesite", "awesomesite-demo-secret", "777777", storage.Guest,
 		[]string{"authorization_code", "refresh_token"}, guestScopes, guestScopes, []string{"https://www.myawesomewebsite.com/login"},
-		1800 * time.Second, true, true, false, "paytronix", true},
+		1800 * time.Second, false, true, false, "paytronix", true},
 	{"flexitidemo", "77xde15a-9d33-4c15-930a-3se4b3as33e9", "123456", storage.Staff,
 		[]string{"client_credentials", "password", "refresh_token"}, []string{"merchant", "customer"}, []string{"merchant"}, nil,
 		1200 * time.Second, true, false, false, "flexiti", true},
@@ -301,16 +305,20 @@ func TestLoadPostgres(t *testing.T) {
 
 func TestPrintInstructions(t *testing.T) {
 	var b bytes.Buffer
-	demo.PrintInstructions(&b, "http://127.0.0.1:9999")
+	demo.PrintInstructions(&b, "http://127.0.0.1:9999", dialect.Names())
 	out := b.String()
 	for _, want := range []string{
 		"curl -s http://127.0.0.1:9999/readyz",
 		"http://127.0.0.1:9999/oauth2/token",
 		"http://127.0.0.1:9999/oauth/requestGuestToken.json",
 		"http://127.0.0.1:9999/flexiti/pos-api/v2.5/oauth/token",
+		"http://127.0.0.1:9999/authorize/merchant?",
 		"x-reference-id",
 		"grant_type=client_credentials",
 		`"grant_type":"password"`,
+		"http://127.0.0.1:9999/oauth2/authorize?",
+		"code_verifier=" + demo.PKCEVerifier,
+		"owner@astonclub.example / correct-horse-battery",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("instructions lack %q:\n%s", want, out)
@@ -322,6 +330,96 @@ func TestPrintInstructions(t *testing.T) {
 			if !strings.Contains(out, c.ID) || !strings.Contains(out, c.Secret) {
 				t.Errorf("instructions lack client %s with its secret", c.ID)
 			}
+		}
+	}
+	for _, a := range demo.Accounts {
+		if a.Username == "owner@astonclub.example" && !strings.Contains(out, a.Password) {
+			t.Errorf("instructions lack the password of %s", a.Username)
+		}
+	}
+}
+
+// dialectMarkers are lines only a dialect's example prints.
+var dialectMarkers = map[string]string{
+	dialect.Paytronix: "/oauth/requestGuestToken.json",
+	dialect.Flexiti:   "/flexiti/pos-api/v2.5/oauth/token",
+	dialect.Aston:     "/authorize/merchant?",
+}
+
+// TestPrintInstructionsServedDialectsOnly: the banner shows the examples of
+// the dialects served and no others; the standard ones always.
+func TestPrintInstructionsServedDialectsOnly(t *testing.T) {
+	if names := slices.Sorted(maps.Keys(dialectMarkers)); !slices.Equal(names, slices.Sorted(slices.Values(dialect.Names()))) {
+		t.Fatalf("markers for %v, dialects %v: a dialect was added, give its example a marker", names, dialect.Names())
+	}
+	subsets := [][]string{nil, {dialect.Paytronix}, {dialect.Flexiti}, {dialect.Aston}, {dialect.Aston, dialect.Paytronix}}
+	for _, served := range subsets {
+		var b bytes.Buffer
+		demo.PrintInstructions(&b, "http://127.0.0.1:8080", served)
+		out := b.String()
+		for name, marker := range dialectMarkers {
+			if got := strings.Contains(out, marker); got != slices.Contains(served, name) {
+				t.Errorf("serving %v: the %s example shown: %v\n%s", served, name, got, out)
+			}
+		}
+		for _, want := range []string{"/readyz", "/oauth2/token", "/oauth2/authorize?", "/.well-known/oauth-authorization-server"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("serving %v: the standard examples lack %s", served, want)
+			}
+		}
+	}
+}
+
+// TestPKCEExample: the printed challenge is the S256 of the printed
+// verifier, the verifier is a valid one, and the authorize URL names the
+// demo client as registered.
+func TestPKCEExample(t *testing.T) {
+	v := demo.PKCEVerifier
+	if len(v) < 43 || len(v) > 128 || strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~") != "" {
+		t.Fatalf("code_verifier %q is not 43 to 128 unreserved characters (RFC 7636 §4.1)", v)
+	}
+	sum := sha256.Sum256([]byte(v))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	if demo.PKCEChallenge() != challenge {
+		t.Fatalf("PKCEChallenge %q, want %q", demo.PKCEChallenge(), challenge)
+	}
+	var b bytes.Buffer
+	demo.PrintInstructions(&b, "http://127.0.0.1:8080", nil)
+	m := regexp.MustCompile(`http://127\.0\.0\.1:8080/oauth2/authorize\?\S+`).FindString(b.String())
+	u, err := url.Parse(m)
+	if err != nil || m == "" {
+		t.Fatalf("no authorize URL in the banner (%v):\n%s", err, b.String())
+	}
+	q := u.Query()
+	i := slices.IndexFunc(demo.Clients, func(c demo.Client) bool { return c.ID == demo.SPAClientID })
+	if i < 0 {
+		t.Fatalf("no demo client %s", demo.SPAClientID)
+	}
+	spa := demo.Clients[i]
+	if q.Get("code_challenge") != challenge || q.Get("code_challenge_method") != "S256" || q.Get("response_type") != "code" ||
+		q.Get("client_id") != spa.ID || !slices.Equal(spa.RedirectURIs, []string{q.Get("redirect_uri")}) ||
+		q.Get("redirect_uri") != demo.SPARedirectURI || q.Get("state") == "" || !slices.Contains(spa.Scopes, q.Get("scope")) {
+		t.Fatalf("authorize URL %s does not fit client %+v", m, spa.Client)
+	}
+	if !spa.Public() || !spa.RequirePKCE || spa.AccountKind != storage.Staff {
+		t.Fatalf("the banner says %s is a public PKCE client that logs in staff: %+v", spa.ID, spa.Client)
+	}
+}
+
+// TestPrintInstructionsPKCEElsewhere: away from the redirect URI's address
+// the banner says the PKCE example needs the demo there.
+func TestPrintInstructionsPKCEElsewhere(t *testing.T) {
+	for base, note := range map[string]bool{
+		"http://127.0.0.1:8080":   false,
+		"http://0.0.0.0:8080":     false, // listens on 127.0.0.1:8080 too
+		"http://[::]:8080":        false,
+		"http://127.0.0.1:39555":  true,
+		"http://192.168.1.7:8080": true,
+	} {
+		var b bytes.Buffer
+		demo.PrintInstructions(&b, base, nil)
+		if got := strings.Contains(b.String(), "needs the demo on 127.0.0.1:8080"); got != note {
+			t.Errorf("base %s: note shown %v, want %v:\n%s", base, got, note, b.String())
 		}
 	}
 }

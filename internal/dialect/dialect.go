@@ -33,6 +33,8 @@ type Dialect struct {
 	Pages map[string]oauth.AuthorizeProfile
 	// WriteError encodes errors of its endpoints and of gateways in front of its APIs.
 	WriteError ErrorWriter
+	// Clients are the settings its clients get unless registered otherwise.
+	Clients oauth.ClientDefaults
 }
 
 // The names of the dialects, for code that registers clients for one (the demo data).
@@ -48,10 +50,18 @@ const Standard = "rfc6750"
 
 // registry lists every dialect; nothing else spells their names.
 var registry = []Dialect{
+	// Seed 000 echoes the refresh token on refresh and tells integrators to
+	// keep refreshing with the first login's one; its clients are
+	// confidential, so RFC 9700 §4.14.2 allows keeping it.
 	{Name: Paytronix, Routes: paytronix.Routes, WriteError: paytronix.WriteError,
-		Pages: map[string]oauth.AuthorizeProfile{paytronix.LoginPath: paytronix.LoginProfile}},
-	{Name: Flexiti, Routes: flexiti.Routes, WriteError: flexiti.WriteError},
-	{Name: Aston, Routes: aston.Routes, WriteError: writeStandard, Pages: aston.Pages},
+		Pages:   map[string]oauth.AuthorizeProfile{paytronix.LoginPath: paytronix.LoginProfile},
+		Clients: oauth.ClientDefaults{KeepRefreshTokens: true}},
+	// Seed 002 returns a refresh token for client_credentials too.
+	{Name: Flexiti, Routes: flexiti.Routes, WriteError: flexiti.WriteError,
+		Clients: oauth.ClientDefaults{ClientCredentialsRefresh: true}},
+	// Seed 003's refresh response carries no new refresh token.
+	{Name: Aston, Routes: aston.Routes, WriteError: writeStandard, Pages: aston.Pages,
+		Clients: oauth.ClientDefaults{KeepRefreshTokens: true}},
 }
 
 // Names lists the dialects latchkey knows, in registry order.
@@ -59,6 +69,16 @@ func Names() []string {
 	out := make([]string, len(registry))
 	for i, d := range registry {
 		out[i] = d.Name
+	}
+	return out
+}
+
+// ClientDefaults maps each dialect's name to the defaults of its clients,
+// for the Directory that registers clients.
+func ClientDefaults() map[string]oauth.ClientDefaults {
+	out := make(map[string]oauth.ClientDefaults, len(registry))
+	for _, d := range registry {
+		out[d.Name] = d.Clients
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -29,9 +30,18 @@ type ClientCredentials struct {
 	Method AuthMethod
 }
 
+// ReadOptions are what an endpoint accepts beyond RFC 6749's strict reading.
+type ReadOptions struct {
+	// AgreeingCredentials accepts client credentials in the Authorization
+	// header and in the body at once when they are the same: vendor
+	// integrations send both on every call. Differing ones are refused.
+	AgreeingCredentials bool
+}
+
 // ReadClientCredentials takes the client's credentials from the
-// Authorization header (Basic) or the body, refusing two methods at once.
-func ReadClientCredentials(r *http.Request, p Params) (ClientCredentials, *Error) {
+// Authorization header (Basic) or the body, refusing two methods at once
+// unless o allows agreeing ones.
+func ReadClientCredentials(r *http.Request, p Params, o ReadOptions) (ClientCredentials, *Error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		switch {
@@ -48,11 +58,20 @@ func ReadClientCredentials(r *http.Request, p Params) (ClientCredentials, *Error
 	if err != nil {
 		return ClientCredentials{}, InvalidClient(true, "the Authorization header is not valid HTTP Basic client authentication")
 	}
-	if p.Get("client_secret") != "" {
-		return ClientCredentials{}, InvalidRequest("the client authenticated twice: use either HTTP Basic or client_secret, not both")
+	if bs := p.Get("client_secret"); bs != "" {
+		if !o.AgreeingCredentials {
+			return ClientCredentials{}, InvalidRequest("the client authenticated twice: use either HTTP Basic or client_secret, not both")
+		}
+		if subtle.ConstantTimeCompare([]byte(bs), []byte(secret)) != 1 {
+			// Two secrets of which one is wrong: the client did not authenticate.
+			return ClientCredentials{}, InvalidClient(true, "client_secret differs from the secret in the Authorization header")
+		}
 	}
 	if b := p.Get("client_id"); b != "" && b != id {
-		return ClientCredentials{}, InvalidRequest("client_id differs from the client in the Authorization header")
+		if o.AgreeingCredentials {
+			return ClientCredentials{}, InvalidClient(true, "client_id differs from the client in the Authorization header")
+		}
+		return ClientCredentials{}, InvalidRequest("client_id differs from the client in the Authorization header").For("client_id")
 	}
 	return ClientCredentials{ID: id, Secret: secret, Method: AuthBasic}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -70,9 +71,10 @@ type DirectoryConfig struct {
 	Keys  *secrets.Keys
 	// Argon2 are the parameters for new password hashes; secrets.DefaultArgon2 when zero.
 	Argon2 secrets.Argon2Params
-	// Dialects are the names a client may be registered for (the dialect
-	// registry's, which the core does not import).
-	Dialects []string
+	// Dialects are the dialects a client may be registered for, with the
+	// defaults their clients get (the dialect registry's, which the core
+	// does not import).
+	Dialects map[string]ClientDefaults
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
@@ -86,7 +88,7 @@ type DirectoryConfig struct {
 type Directory struct {
 	store    storage.Directory
 	keys     *secrets.Keys
-	dialects []string
+	dialects map[string]ClientDefaults
 	now      func() time.Time
 	// hash is secrets.HashPassword with the configured parameters; a field
 	// so tests can see whether the slow hash ran.
@@ -98,7 +100,7 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 	if cfg.Store == nil || cfg.Keys == nil {
 		return nil, fmt.Errorf("oauth: directory: Store and Keys are required")
 	}
-	d := &Directory{store: cfg.Store, keys: cfg.Keys, dialects: slices.Clone(cfg.Dialects), now: cfg.Now}
+	d := &Directory{store: cfg.Store, keys: cfg.Keys, dialects: maps.Clone(cfg.Dialects), now: cfg.Now}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -479,12 +481,44 @@ func inUse(err error, kind, id string) error {
 	return err
 }
 
+// ClientDefaults are the settings a dialect's clients get unless they are
+// registered otherwise; a client of no dialect rotates refresh tokens and
+// gets none with client_credentials.
+type ClientDefaults struct {
+	// KeepRefreshTokens: a refresh issues a new access token and the client
+	// keeps its refresh token, instead of rotating it.
+	KeepRefreshTokens bool
+	// ClientCredentialsRefresh: client_credentials returns a refresh token
+	// too, for clients that have the refresh_token grant.
+	ClientCredentialsRefresh bool
+}
+
+// ClientChoices are what a new client's registration decides beyond its
+// fields: whether it has a secret, and the settings that otherwise come
+// from its dialect's ClientDefaults (nil: the default).
+type ClientChoices struct {
+	Public                   bool
+	RotateRefresh            *bool
+	ClientCredentialsRefresh *bool
+}
+
 // prepareClient is c as it is checked and stored: without repeated
-// values, and for a public client without a secret and with PKCE.
-func prepareClient(c storage.Client, public bool) storage.Client {
+// values; its refresh settings as chosen or from its dialect's defaults;
+// for a public client without a secret and with PKCE.
+func prepareClient(c storage.Client, o ClientChoices, dialects map[string]ClientDefaults) storage.Client {
 	c.GrantTypes, c.Scopes, c.DefaultScopes = unique(c.GrantTypes), unique(c.Scopes), unique(c.DefaultScopes)
 	c.RedirectURIs = unique(c.RedirectURIs)
+	def := dialects[c.Dialect]
+	c.RotateRefresh = !def.KeepRefreshTokens
+	if o.RotateRefresh != nil {
+		c.RotateRefresh = *o.RotateRefresh
+	}
+	c.ClientCredentialsRefresh = def.ClientCredentialsRefresh && c.AllowsGrant(GrantClientCredentials) && c.AllowsGrant(GrantRefreshToken)
+	if o.ClientCredentialsRefresh != nil {
+		c.ClientCredentialsRefresh = *o.ClientCredentialsRefresh
+	}
 	c.SecretHash = ""
+	public := o.Public
 	if public {
 		c.RequirePKCE = true
 	} else {
@@ -508,22 +542,23 @@ func unique(in []string) []string {
 // database: its name, and ValidateClient's rules for a public or
 // confidential client. An empty ID is one to generate. A client refused
 // only for logging in guests without a merchant is also ErrClientNeedsMerchant.
-func CheckClient(c storage.Client, public bool, dialects []string) error {
+func CheckClient(c storage.Client, o ClientChoices, dialects map[string]ClientDefaults) error {
 	if err := checkDisplayName("--name", c.Name); err != nil {
 		return err
 	}
 	if c.ID == "" {
 		c.ID = secrets.RandomID(clientIDPrefix) // as CreateClient will
 	}
-	c = prepareClient(c, public)
-	err := ValidateClient(c, dialects)
+	c = prepareClient(c, o, dialects)
+	names := slices.Sorted(maps.Keys(dialects))
+	err := ValidateClient(c, names)
 	if err == nil {
 		return nil
 	}
 	if c.AccountKind == storage.Guest && c.MerchantID == "" {
 		bound := c
 		bound.MerchantID = "any"
-		if ValidateClient(bound, dialects) == nil {
+		if ValidateClient(bound, names) == nil {
 			return rejected(err, ErrClientNeedsMerchant)
 		}
 	}
@@ -534,21 +569,21 @@ func CheckClient(c storage.Client, public bool, dialects []string) error {
 // time and given an id when it has none (c.SecretHash is ignored). A
 // confidential client gets a new secret, returned here once and stored
 // only as a keyed hash; a public client has none and always requires PKCE.
-func (d *Directory) CreateClient(ctx context.Context, c storage.Client, public bool) (storage.Client, string, error) {
+func (d *Directory) CreateClient(ctx context.Context, c storage.Client, o ClientChoices) (storage.Client, string, error) {
 	if c.ID == "" {
 		c.ID = secrets.RandomID(clientIDPrefix)
 	}
-	if err := CheckClient(c, public, d.dialects); err != nil {
+	if err := CheckClient(c, o, d.dialects); err != nil {
 		return storage.Client{}, "", err
 	}
-	c = prepareClient(c, public)
+	c = prepareClient(c, o, d.dialects)
 	if c.MerchantID != "" {
 		if err := d.mustExist(ctx, storage.OwnerMerchant, c.MerchantID); err != nil {
 			return storage.Client{}, "", err
 		}
 	}
 	secret := ""
-	if !public {
+	if !o.Public {
 		secret = secrets.NewClientSecret()
 		c.SecretHash = d.keys.HashClientSecret(secret)
 	}

@@ -60,7 +60,7 @@ func newDirEnv(t *testing.T, st storage.Storage) *dirEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := NewDirectory(DirectoryConfig{Store: st, Keys: keys, Argon2: dirArgon2, Dialects: []string{"paytronix"},
+	dir, err := NewDirectory(DirectoryConfig{Store: st, Keys: keys, Argon2: dirArgon2, Dialects: testDialects,
 		Now: func() time.Time { return dirNow }})
 	if err != nil {
 		t.Fatal(err)
@@ -335,9 +335,11 @@ func TestDirectoryCreateClient(t *testing.T) {
 		name   string
 		client storage.Client
 		public bool
-		want   string
-		is     []error
-		check  func(t *testing.T, c storage.Client)
+		// rotate and ccRefresh are the registration's choices; nil takes the dialect's default.
+		rotate, ccRefresh *bool
+		want              string
+		is                []error
+		check             func(t *testing.T, c storage.Client)
 	}{
 		{name: "confidential with generated id", client: base, check: func(t *testing.T, c storage.Client) {
 			if !strings.HasPrefix(c.ID, "lkc_") {
@@ -362,6 +364,41 @@ func TestDirectoryCreateClient(t *testing.T) {
 		{name: "bound to a merchant", client: with(func(c *storage.Client) { c.ID, c.MerchantID = "pos-app", "777777" })},
 		{name: "audience with JWT", client: with(func(c *storage.Client) { c.Audience, c.AccessTokenFormat = "https://api.example", "jwt" })},
 		{name: "known dialect", client: with(func(c *storage.Client) { c.Dialect = "paytronix" })},
+		{name: "standard client rotates by default", client: with(func(c *storage.Client) {
+			c.ID, c.GrantTypes, c.RotateRefresh = "std", []string{GrantClientCredentials, GrantRefreshToken}, false
+		}), check: func(t *testing.T, c storage.Client) {
+			if !c.RotateRefresh || c.ClientCredentialsRefresh {
+				t.Errorf("rotate %v, client_credentials refresh %v; want true, false", c.RotateRefresh, c.ClientCredentialsRefresh)
+			}
+		}},
+		{name: "dialect keeps refresh tokens by default", client: with(func(c *storage.Client) {
+			c.ID, c.Dialect, c.RotateRefresh = "keeper", "paytronix", true
+		}), check: func(t *testing.T, c storage.Client) {
+			if c.RotateRefresh {
+				t.Error("a client of a dialect that keeps refresh tokens rotates them")
+			}
+		}},
+		{name: "dialect default overridden", rotate: ptr(true), client: with(func(c *storage.Client) { c.ID, c.Dialect = "rotator", "paytronix" }),
+			check: func(t *testing.T, c storage.Client) {
+				if !c.RotateRefresh {
+					t.Error("a client registered to rotate does not")
+				}
+			}},
+		{name: "dialect's client_credentials refresh", client: with(func(c *storage.Client) {
+			c.ID, c.Dialect, c.GrantTypes = "ccr", "flexiti", []string{GrantClientCredentials, GrantRefreshToken}
+		}), check: func(t *testing.T, c storage.Client) {
+			if !c.ClientCredentialsRefresh || !c.RotateRefresh {
+				t.Errorf("client_credentials refresh %v, rotate %v; want both", c.ClientCredentialsRefresh, c.RotateRefresh)
+			}
+		}},
+		{name: "dialect's client_credentials refresh needs the refresh grant", client: with(func(c *storage.Client) { c.ID, c.Dialect = "ccr-none", "flexiti" }),
+			check: func(t *testing.T, c storage.Client) {
+				if c.ClientCredentialsRefresh {
+					t.Error("client_credentials refresh set for a client without the refresh_token grant")
+				}
+			}},
+		{name: "client_credentials refresh chosen without the grant", ccRefresh: ptr(true), client: base,
+			want: "client_credentials refresh tokens need both", is: []error{ErrRejected}},
 
 		{name: "blank name", client: with(func(c *storage.Client) { c.Name = " " }), want: "--name must be 1 to 255 characters", is: []error{ErrRejected}},
 		{name: "bad id", client: with(func(c *storage.Client) { c.ID = "a b" }), want: `client id "a b" must be`, is: []error{ErrRejected}},
@@ -369,7 +406,7 @@ func TestDirectoryCreateClient(t *testing.T) {
 			want: "a public client cannot use the client_credentials grant", is: []error{ErrRejected}},
 		{name: "audience without JWT", client: with(func(c *storage.Client) { c.Audience = "https://api.example" }),
 			want: "an audience is only for clients with JWT access tokens", is: []error{ErrRejected}},
-		{name: "unknown dialect", client: with(func(c *storage.Client) { c.Dialect = "acme" }), want: `dialect "acme" is unknown (known: paytronix)`, is: []error{ErrRejected}},
+		{name: "unknown dialect", client: with(func(c *storage.Client) { c.Dialect = "acme" }), want: `dialect "acme" is unknown (known: flexiti, paytronix)`, is: []error{ErrRejected}},
 		{name: "unsupported grant", client: with(func(c *storage.Client) { c.GrantTypes = []string{"implicit"} }),
 			want: `grant type "implicit" is not supported`, is: []error{ErrRejected}},
 		{name: "guests without merchant", client: with(func(c *storage.Client) { c.GrantTypes = []string{GrantPassword} }),
@@ -381,7 +418,7 @@ func TestDirectoryCreateClient(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				ctx := t.Context()
-				got, secret, err := e.dir.CreateClient(ctx, tc.client, tc.public)
+				got, secret, err := e.dir.CreateClient(ctx, tc.client, ClientChoices{Public: tc.public, RotateRefresh: tc.rotate, ClientCredentialsRefresh: tc.ccRefresh})
 				if tc.want != "" {
 					wantErr(t, err, tc.want, tc.is...)
 					if errors.Is(err, ErrClientNeedsMerchant) != slices.Contains(tc.is, ErrClientNeedsMerchant) {
@@ -418,11 +455,11 @@ func TestCheckClientNeedsMerchant(t *testing.T) {
 	// Only a guest client is told to bind a merchant; one with another
 	// problem as well is told that problem alone.
 	c := storage.Client{Name: "x", GrantTypes: []string{GrantPassword}, AccountKind: storage.Guest}
-	if err := CheckClient(c, false, nil); !errors.Is(err, ErrClientNeedsMerchant) {
+	if err := CheckClient(c, ClientChoices{}, nil); !errors.Is(err, ErrClientNeedsMerchant) {
 		t.Errorf("guest client without merchant: %v", err)
 	}
 	c.GrantTypes = []string{GrantPassword, "implicit"}
-	if err := CheckClient(c, false, nil); err == nil || errors.Is(err, ErrClientNeedsMerchant) {
+	if err := CheckClient(c, ClientChoices{}, nil); err == nil || errors.Is(err, ErrClientNeedsMerchant) {
 		t.Errorf("guest client with a bad grant too: %v", err)
 	}
 }
@@ -430,12 +467,12 @@ func TestCheckClientNeedsMerchant(t *testing.T) {
 func TestDirectoryRotateClientSecret(t *testing.T) {
 	eachDirBackend(t, func(t *testing.T, e *dirEnv) {
 		ctx := t.Context()
-		conf, old, err := e.dir.CreateClient(ctx, storage.Client{ID: "conf", Name: "Conf", GrantTypes: []string{GrantClientCredentials}}, false)
+		conf, old, err := e.dir.CreateClient(ctx, storage.Client{ID: "conf", Name: "Conf", GrantTypes: []string{GrantClientCredentials}}, ClientChoices{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := e.dir.CreateClient(ctx, storage.Client{ID: "spa", Name: "SPA", GrantTypes: []string{GrantAuthorizationCode},
-			AccountKind: storage.Staff}, true); err != nil {
+			AccountKind: storage.Staff}, ClientChoices{Public: true}); err != nil {
 			t.Fatal(err)
 		}
 		cases := []struct {
@@ -535,3 +572,8 @@ func TestDirectoryMerchantsAndOrganizations(t *testing.T) {
 		}
 	})
 }
+
+// testDialects are two dialects with the defaults the registry gives them.
+var testDialects = map[string]ClientDefaults{"paytronix": {KeepRefreshTokens: true}, "flexiti": {ClientCredentialsRefresh: true}}
+
+func ptr[T any](v T) *T { return &v }

@@ -41,9 +41,37 @@ type Error struct {
 	// BasicChallenge asks for a WWW-Authenticate: Basic header (RFC 6749 §5.2:
 	// invalid_client when the client tried HTTP Basic).
 	BasicChallenge bool
+	// Param names the request parameter at fault, when one is, for
+	// dialects whose errors list fields (Flexiti's field_errors).
+	Param string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+// Sentence is the description as a human sentence (capitalised, with a
+// full stop), for dialects whose errors carry a message for people. A
+// first word that names a parameter (grant_type) keeps its spelling.
+func (e *Error) Sentence() string {
+	s := e.Description
+	if s == "" {
+		return s
+	}
+	b := []byte(s)
+	first, _, _ := strings.Cut(s, " ")
+	if b[0] >= 'a' && b[0] <= 'z' && !strings.ContainsAny(first, "_-\"0123456789") {
+		b[0] -= 'a' - 'A'
+	}
+	if b[len(b)-1] != '.' {
+		b = append(b, '.')
+	}
+	return string(b)
+}
+
+// For names the parameter at fault and returns e.
+func (e *Error) For(param string) *Error {
+	e.Param = param
+	return e
+}
 
 // Errorf builds an error with any status and code; prefer the named constructors.
 func Errorf(status int, code, format string, args ...any) *Error {

@@ -100,7 +100,7 @@ func FuzzClientCredentials(f *testing.F) {
 		if header != "" {
 			r.Header.Set("Authorization", header)
 		}
-		cr, err := ReadClientCredentials(r, p)
+		cr, err := ReadClientCredentials(r, p, ReadOptions{})
 		if err == nil && cr.ID == "" && cr.Method != AuthNone {
 			t.Fatalf("credentials without a client id: %+v", cr)
 		}

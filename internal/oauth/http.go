@@ -39,7 +39,7 @@ func (r TokenResult) Response() TokenResponse {
 func (r TokenResult) ExpiresInSeconds() int64 { return secondsCeil(r.ExpiresIn) }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	_, req, oerr := ReadTokenRequest(w, r)
+	_, req, oerr := ReadTokenRequest(w, r, ReadOptions{})
 	if oerr != nil {
 		WriteError(w, oerr)
 		return
@@ -88,7 +88,7 @@ func readRequest(w http.ResponseWriter, r *http.Request) (Params, ClientCredenti
 	p, oerr := ReadParams(w, r)
 	if oerr == nil {
 		var cr ClientCredentials
-		if cr, oerr = ReadClientCredentials(r, p); oerr == nil {
+		if cr, oerr = ReadClientCredentials(r, p, ReadOptions{}); oerr == nil {
 			return p, cr, true
 		}
 	}

@@ -94,7 +94,7 @@ func accessTokenInfo(t storage.AccessToken, now time.Time) *tokenInfo {
 // {"active": false}, with nothing else said about it.
 func (s *Server) Introspect(ctx context.Context, token, hint string) (Introspection, *Error) {
 	if token == "" {
-		return Introspection{}, InvalidRequest("token is missing")
+		return Introspection{}, InvalidRequest("token is missing").For("token")
 	}
 	ti, err := s.lookup(ctx, token, hint)
 	if err != nil {
@@ -119,7 +119,7 @@ func (s *Server) Introspect(ctx context.Context, token, hint string) (Introspect
 // tokens and tokens of other clients are ignored, as the RFC asks.
 func (s *Server) Revoke(ctx context.Context, c storage.Client, token, hint string) *Error {
 	if token == "" {
-		return InvalidRequest("token is missing")
+		return InvalidRequest("token is missing").For("token")
 	}
 	ti, err := s.lookup(ctx, token, hint)
 	if err != nil {

@@ -52,10 +52,10 @@ func (s *Server) LoginMerchant(ctx context.Context, req MerchantLogin) (Merchant
 	var res MerchantLoginResult
 	if req.Username != "" || req.Password != "" {
 		if req.Username == "" {
-			return MerchantLoginResult{}, InvalidRequest("merchant_username is missing")
+			return MerchantLoginResult{}, InvalidRequest("merchant_username is missing").For("merchant_username")
 		}
 		if req.Password == "" {
-			return MerchantLoginResult{}, InvalidRequest("merchant_password is missing")
+			return MerchantLoginResult{}, InvalidRequest("merchant_password is missing").For("merchant_password")
 		}
 		a, oerr := s.Login(ctx, client, req.Username, req.Password, req.RemoteAddr)
 		if oerr != nil {

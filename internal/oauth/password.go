@@ -17,10 +17,10 @@ func errBadLogin() *Error { return InvalidGrant("the username or password is inc
 
 func (s *Server) password(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
 	if req.Username == "" {
-		return TokenResult{}, InvalidRequest("username is missing")
+		return TokenResult{}, InvalidRequest("username is missing").For("username")
 	}
 	if req.Password == "" {
-		return TokenResult{}, InvalidRequest("password is missing")
+		return TokenResult{}, InvalidRequest("password is missing").For("password")
 	}
 	scopes, oerr := ResolveScopes(c, req.Scope)
 	if oerr != nil {

@@ -51,11 +51,33 @@ func ReadParams(w http.ResponseWriter, r *http.Request) (Params, *Error) {
 	switch ct {
 	case "application/json":
 		return DecodeJSON(body)
-	case "application/x-www-form-urlencoded", "":
+	case "application/x-www-form-urlencoded":
 		return DecodeForm(body)
+	case "", "text/plain":
+		// Many HTTP clients post a JSON body without a Content-Type, or as
+		// text/plain; a form never starts with "{".
+		if startsObject(body) {
+			return DecodeJSON(body)
+		}
+		if ct == "" {
+			return DecodeForm(body)
+		}
+		return nil, InvalidRequest("Content-Type %q is not supported for a body that is not a JSON object: send application/x-www-form-urlencoded or application/json", ct)
 	default:
 		return nil, InvalidRequest("Content-Type %q is not supported: send application/x-www-form-urlencoded or application/json", ct)
 	}
+}
+
+// startsObject reports whether body's first non-space byte opens a JSON object.
+func startsObject(body []byte) bool {
+	for _, b := range body {
+		switch b {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return b == '{'
+	}
+	return false
 }
 
 // DecodeForm decodes an application/x-www-form-urlencoded body. It reads
@@ -81,7 +103,7 @@ func DecodeForm(body []byte) (Params, *Error) {
 			return nil, InvalidRequest("the form body is malformed")
 		}
 		if _, dup := p[k]; dup {
-			return nil, InvalidRequest("parameter %q is given more than once", clip(k))
+			return nil, InvalidRequest("parameter %q is given more than once", clip(k)).For(clip(k))
 		}
 		p[k] = v
 	}
@@ -111,12 +133,12 @@ func DecodeJSON(body []byte) (Params, *Error) {
 		case bool:
 			p[k] = fmt.Sprint(v)
 		default:
-			return nil, InvalidRequest("parameter %q must be a string", clip(k))
+			return nil, InvalidRequest("parameter %q must be a string", clip(k)).For(clip(k))
 		}
 	}
 	// encoding/json keeps the last of duplicate keys; refuse them as the form decoder does.
 	if dup := duplicateKey(body); dup != "" {
-		return nil, InvalidRequest("parameter %q is given more than once", clip(dup))
+		return nil, InvalidRequest("parameter %q is given more than once", clip(dup)).For(clip(dup))
 	}
 	return p, p.check()
 }
@@ -149,10 +171,10 @@ func duplicateKey(body []byte) string {
 func (p Params) check() *Error {
 	for k, v := range p {
 		if len(v) > maxParamLen {
-			return InvalidRequest("parameter %q is longer than %d bytes", clip(k), maxParamLen)
+			return InvalidRequest("parameter %q is longer than %d bytes", clip(k), maxParamLen).For(clip(k))
 		}
 		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
-			return InvalidRequest("parameter %q is not valid text", clip(k))
+			return InvalidRequest("parameter %q is not valid text", clip(k)).For(clip(k))
 		}
 	}
 	return nil

@@ -24,6 +24,11 @@ func TestReadParamsContentTypes(t *testing.T) {
 		{"application/json; charset=utf-8", json, true},
 		{" APPLICATION/JSON ", json, true},
 		{"text/plain", form, false},
+		// A JSON object without a Content-Type, or as text/plain, is read as JSON.
+		{"", json, true},
+		{"", "\r\n  " + json, true},
+		{"text/plain", json, true},
+		{"text/plain; charset=utf-8", json, true},
 		{"application/jsonx", json, false},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/oauth2/token", strings.NewReader(tc.body))

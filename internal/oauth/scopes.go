@@ -19,7 +19,7 @@ func ResolveScopes(c storage.Client, requested string) ([]string, *Error) {
 	}
 	for _, sc := range scopes {
 		if !slices.Contains(c.Scopes, sc) {
-			return nil, InvalidScope("scope %q is not allowed for this client", clip(sc))
+			return nil, InvalidScope("scope %q is not allowed for this client", clip(sc)).For("scope")
 		}
 	}
 	return scopes, nil
@@ -34,7 +34,7 @@ func parseScopes(s string) ([]string, *Error) {
 		}
 		for _, r := range sc {
 			if r < 0x21 || r == 0x22 || r == 0x5c || r > 0x7e {
-				return nil, InvalidScope("scope %q has a character scopes may not contain", clip(sc))
+				return nil, InvalidScope("scope %q has a character scopes may not contain", clip(sc)).For("scope")
 			}
 		}
 		if !slices.Contains(out, sc) {

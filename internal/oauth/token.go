@@ -52,12 +52,12 @@ func TokenRequestFromParams(p Params, cr ClientCredentials, remoteAddr string) T
 
 // ReadTokenRequest reads a token request's body and client credentials;
 // the parameters are returned too, for dialects that read more of them.
-func ReadTokenRequest(w http.ResponseWriter, r *http.Request) (Params, TokenRequest, *Error) {
+func ReadTokenRequest(w http.ResponseWriter, r *http.Request, o ReadOptions) (Params, TokenRequest, *Error) {
 	p, oerr := ReadParams(w, r)
 	if oerr != nil {
 		return nil, TokenRequest{}, oerr
 	}
-	cr, oerr := ReadClientCredentials(r, p)
+	cr, oerr := ReadClientCredentials(r, p, o)
 	if oerr != nil {
 		return nil, TokenRequest{}, oerr
 	}
@@ -87,10 +87,10 @@ type grant struct {
 // the grant, and runs the grant.
 func (s *Server) Token(ctx context.Context, req TokenRequest) (TokenResult, *Error) {
 	if req.GrantType == "" {
-		return TokenResult{}, InvalidRequest("grant_type is missing")
+		return TokenResult{}, InvalidRequest("grant_type is missing").For("grant_type")
 	}
 	if !slices.Contains(GrantTypes, req.GrantType) {
-		return TokenResult{}, UnsupportedGrantType("grant_type %q is not supported", clip(req.GrantType))
+		return TokenResult{}, UnsupportedGrantType("grant_type %q is not supported", clip(req.GrantType)).For("grant_type")
 	}
 	client, oerr := s.AuthenticateClient(ctx, req.Client)
 	if oerr != nil {
@@ -100,7 +100,7 @@ func (s *Server) Token(ctx context.Context, req TokenRequest) (TokenResult, *Err
 		return TokenResult{}, UnauthorizedClient("this client may not use the %s grant", req.GrantType)
 	}
 	if req.MerchantID != "" && client.MerchantID != "" && req.MerchantID != client.MerchantID {
-		return TokenResult{}, InvalidRequest("merchantId does not match this client's merchant")
+		return TokenResult{}, InvalidRequest("merchantId does not match this client's merchant").For("merchantId")
 	}
 	switch req.GrantType {
 	case GrantClientCredentials:
@@ -133,7 +133,7 @@ func (s *Server) clientCredentials(ctx context.Context, c storage.Client, req To
 
 func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
 	if req.Code == "" {
-		return TokenResult{}, InvalidRequest("code is missing")
+		return TokenResult{}, InvalidRequest("code is missing").For("code")
 	}
 	if !s.keys.CheckToken(secrets.AuthCodeKind, req.Code) {
 		return TokenResult{}, InvalidGrant("the authorization code is invalid")
@@ -229,7 +229,7 @@ func verifyPKCE(code storage.AuthCode, verifier string) *Error {
 		return InvalidGrant("code_verifier is missing")
 	}
 	if !validVerifier(verifier) {
-		return InvalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+		return InvalidRequest("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~").For("code_verifier")
 	}
 	want := verifier
 	if code.CodeChallengeMethod == "S256" {
@@ -282,7 +282,7 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 // it and checks it belongs to c and is neither revoked nor expired.
 func (s *Server) presentedRefreshToken(ctx context.Context, c storage.Client, token string, now time.Time) (storage.RefreshToken, *Error) {
 	if token == "" {
-		return storage.RefreshToken{}, InvalidRequest("refresh_token is missing")
+		return storage.RefreshToken{}, InvalidRequest("refresh_token is missing").For("refresh_token")
 	}
 	if !s.keys.CheckToken(secrets.RefreshTokenKind, token) {
 		return storage.RefreshToken{}, InvalidGrant("the refresh token is invalid")
@@ -315,7 +315,7 @@ func narrowScopes(granted []string, requested string) ([]string, *Error) {
 	}
 	for _, sc := range narrowed {
 		if !slices.Contains(granted, sc) {
-			return nil, InvalidScope("scope %q was not granted to this refresh token", clip(sc))
+			return nil, InvalidScope("scope %q was not granted to this refresh token", clip(sc)).For("scope")
 		}
 	}
 	return narrowed, nil

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/dialect"
 	"github.com/latchkey-dev/latchkey/internal/metrics"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
@@ -37,6 +38,10 @@ type Options struct {
 	// Metrics receives the request metrics and is served at /metrics; the
 	// server makes its own when nil.
 	Metrics *metrics.Metrics
+	// DemoCallback serves the demo client's redirect URI (the path of
+	// demo.SPARedirectURI): a page that shows the code and how to exchange
+	// it. Only for the demo: the path is the demo client's, not latchkey's.
+	DemoCallback bool
 }
 
 // Server is latchkey's HTTP handler.
@@ -73,6 +78,13 @@ func New(o Options) (*Server, error) {
 	s.routes(mux)
 	if err := dialect.Register(mux, o.Dialects, core, pages); err != nil {
 		return nil, err
+	}
+	if o.DemoCallback {
+		err := pages.RouteDemoCallback(mux, web.DemoClient{ID: demo.SPAClientID, RedirectURI: demo.SPARedirectURI,
+			Verifier: demo.PKCEVerifier})
+		if err != nil {
+			return nil, err
+		}
 	}
 	s.handler = reqid.Middleware(s.recoverPanics(s.accessLog(securityHeaders(limitBody(mux)))))
 	return s, nil

@@ -77,10 +77,7 @@ func New(o Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	funcs := template.FuncMap{
-		"t":  func(lang, key string) string { return translate(lang, key, key) },
-		"tf": func(lang, key string, args ...any) string { return fmt.Sprintf(translate(lang, key, key), args...) },
-	}
+	funcs := pageFuncs()
 	for _, name := range []string{"login", "picker", "consent", "error", "logout"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -89,6 +86,14 @@ func New(o Options) (*Handler, error) {
 		h.pages[name] = t
 	}
 	return h, nil
+}
+
+// pageFuncs are the templates' translation functions.
+func pageFuncs() template.FuncMap {
+	return template.FuncMap{
+		"t":  func(lang, key string) string { return translate(lang, key, key) },
+		"tf": func(lang, key string, args ...any) string { return fmt.Sprintf(translate(lang, key, key), args...) },
+	}
 }
 
 // Routes registers the pages on mux.

@@ -41,7 +41,7 @@ type response struct {
 
 func tokenHandler(core *oauth.Server) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		_, req, oerr := oauth.ReadTokenRequest(w, r)
+		_, req, oerr := oauth.ReadTokenRequest(w, r, oauth.ReadOptions{AgreeingCredentials: true})
 		if oerr != nil {
 			oauth.WriteError(w, oerr)
 			return

@@ -40,14 +40,14 @@ type response struct {
 
 // requireReference checks the x-reference-id header every call must carry;
 // the request id middleware already echoes it and puts it on every log line.
-func requireReference(w http.ResponseWriter, r *http.Request) bool {
+func requireReference(w http.ResponseWriter, r *http.Request, at place) bool {
 	ref := r.Header.Get("X-Reference-Id")
 	switch {
 	case ref == "":
-		WriteError(w, r, oauth.InvalidRequest("the x-reference-id header is missing"))
+		writeError(w, r, at, oauth.InvalidRequest("the x-reference-id header is missing").For(paramReference))
 		return false
 	case len(ref) > maxReferenceID:
-		WriteError(w, r, oauth.InvalidRequest("the x-reference-id header is longer than %d characters", maxReferenceID))
+		writeError(w, r, at, oauth.InvalidRequest("the x-reference-id header is longer than %d characters", maxReferenceID).For(paramReference))
 		return false
 	}
 	return true
@@ -55,12 +55,12 @@ func requireReference(w http.ResponseWriter, r *http.Request) bool {
 
 func tokenHandler(core *oauth.Server) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !requireReference(w, r) {
+		if !requireReference(w, r, atToken) {
 			return
 		}
-		_, req, oerr := oauth.ReadTokenRequest(w, r)
+		_, req, oerr := oauth.ReadTokenRequest(w, r, oauth.ReadOptions{AgreeingCredentials: true})
 		if oerr != nil {
-			WriteError(w, r, oerr)
+			writeError(w, r, atToken, oerr)
 			return
 		}
 		if req.GrantType == "" {
@@ -68,21 +68,12 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 		}
 		res, oerr := core.Token(r.Context(), req)
 		if oerr != nil {
-			WriteError(w, r, oerr)
+			writeError(w, r, atToken, oerr)
 			return
 		}
 		respond.JSON(w, http.StatusOK, response{TokenType: "bearer", AccessToken: res.AccessToken,
 			ExpiresIn: res.ExpiresInSeconds(), RefreshToken: res.RefreshToken, Scope: strings.Join(res.Scopes, " ")})
 	}
-}
-
-// WriteError writes a core error in the dialect's shape, with RFC 6750's
-// challenge for a bearer token that was refused.
-func WriteError(w http.ResponseWriter, _ *http.Request, e *oauth.Error) {
-	if e.Code == oauth.ErrInvalidToken || e.Code == oauth.ErrInsufficientScope {
-		respond.BearerChallenge(w, e.Code, e.Description)
-	}
-	oauth.WriteError(w, e)
 }
 
 // loginResponse is the deprecated endpoint's body. The seed prints
@@ -114,16 +105,17 @@ func merchantLogin(core *oauth.Server) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Deprecation", deprecatedSince)
 		w.Header().Set("Link", `<`+core.Issuer()+Base+`/oauth/token>; rel="successor-version"`)
-		if !requireReference(w, r) {
+		if !requireReference(w, r, atLogin) {
 			return
 		}
-		lang := r.URL.Query().Get("lang")
+		// The seed documents en and fr; integrations send EN or Fr too.
+		lang := strings.ToLower(r.URL.Query().Get("lang"))
 		if lang == "" {
 			lang = "en"
 		}
 		out, ok := forms[lang]
 		if !ok {
-			WriteError(w, r, oauth.InvalidRequest("lang must be en or fr"))
+			writeError(w, r, atLogin, oauth.InvalidRequest("lang must be en or fr").For("lang"))
 			return
 		}
 		token, _ := bearer.Token(r)
@@ -132,14 +124,14 @@ func merchantLogin(core *oauth.Server) http.HandlerFunc {
 		if r.ContentLength != 0 {
 			p, oerr := oauth.ReadParams(w, r)
 			if oerr != nil {
-				WriteError(w, r, oerr)
+				writeError(w, r, atLogin, oerr)
 				return
 			}
 			req.Username, req.Password = p.Get("merchant_username"), p.Get("merchant_password")
 		}
 		res, oerr := core.LoginMerchant(r.Context(), req)
 		if oerr != nil {
-			WriteError(w, r, oerr)
+			writeError(w, r, atLogin, oerr)
 			return
 		}
 		out.MerchantName, out.MerchantID = res.Merchant.Name, res.Merchant.ID

@@ -48,7 +48,7 @@ type failure struct {
 
 func tokenHandler(core *oauth.Server) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, req, oerr := oauth.ReadTokenRequest(w, r)
+		p, req, oerr := oauth.ReadTokenRequest(w, r, oauth.ReadOptions{AgreeingCredentials: true})
 		if oerr != nil {
 			WriteError(w, r, oerr)
 			return
@@ -65,6 +65,9 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 		}
 		out := success{Result: "success", AccessToken: res.AccessToken, ExpiresIn: res.ExpiresInSeconds(),
 			RefreshToken: res.RefreshToken, Scope: strings.Join(res.Scopes, " "), TokenType: "bearer"}
+		if req.GrantType == oauth.GrantRefreshToken && out.RefreshToken == "" {
+			out.RefreshToken = req.RefreshToken // seed 000 echoes the refresh token the client keeps
+		}
 		if res.Account != nil {
 			out.Username = res.Account.Username
 			if req.GrantType == oauth.GrantRefreshToken {
@@ -79,20 +82,5 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 // RFC's status; a protected call's invalid_token is seed 000's 401 failure.
 func WriteError(w http.ResponseWriter, _ *http.Request, e *oauth.Error) {
 	oauth.SetErrorHeaders(w, e)
-	respond.JSON(w, e.Status, failure{Result: "failure", ErrorCode: e.Code, ErrorMessage: sentence(e.Description)})
-}
-
-// sentence turns a core description into the human sentence the seed's errorMessage holds.
-func sentence(s string) string {
-	if s == "" {
-		return s
-	}
-	b := []byte(s)
-	if b[0] >= 'a' && b[0] <= 'z' {
-		b[0] -= 'a' - 'A'
-	}
-	if b[len(b)-1] != '.' {
-		b = append(b, '.')
-	}
-	return string(b)
+	respond.JSON(w, e.Status, failure{Result: "failure", ErrorCode: e.Code, ErrorMessage: e.Sentence()})
 }

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/demo"
+	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/server"
 	"github.com/latchkey-dev/latchkey/internal/storage"
@@ -28,8 +30,9 @@ type Site struct {
 
 // Options tune Start.
 type Options struct {
-	Dialects []string // dialects to serve
-	Product  string   // product name on the pages
+	Dialects []string         // dialects to serve
+	Product  string           // product name on the pages
+	Now      func() time.Time // the server's clock; time.Now when nil
 }
 
 // Start serves latchkey with the demo data until the test ends.
@@ -52,7 +55,8 @@ func Start(t testing.TB, o Options) *Site {
 	mux := http.NewServeMux()
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: ts.URL, Logger: log, Dialects: o.Dialects, Product: o.Product})
+	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: ts.URL, Logger: log, Dialects: o.Dialects, Product: o.Product,
+		OAuth: oauth.Config{Now: o.Now}})
 	if err != nil {
 		t.Fatal(err)
 	}
