@@ -201,7 +201,8 @@ func TestIntrospectorAndJWTVerifierAgree(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	in := bearer.NewIntrospector(site.URL+"/oauth2/introspect", "flexitidemo", flexitiSecret, bearer.IntrospectorOptions{CacheTTL: -1})
+	// The demo's resource server: a client may introspect only its own tokens otherwise.
+	in := bearer.NewIntrospector(site.URL+"/oauth2/introspect", "demo-api", "demo-api-secret", bearer.IntrospectorOptions{CacheTTL: -1})
 	local := bearer.NewJWTVerifier(site.URL, "", site.URL)
 	for _, tc := range []struct {
 		name, client, secret string

@@ -104,7 +104,8 @@ func newAccountCmd() *cobra.Command {
 	del := deleteCmd("account", ", with its sessions, consents and tokens", func(ctx context.Context, a *admin, id string) error {
 		return a.dir.DeleteAccount(ctx, id)
 	})
-	setPassword := &cobra.Command{Use: "set-password ID", Short: "Set an account's password", Args: cobra.ExactArgs(1),
+	setPassword := &cobra.Command{Use: "set-password ID", Short: "Set an account's password; its tokens are revoked and its sessions ended",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			password, err := readPassword(cmd)
 			if err != nil {
@@ -114,13 +115,31 @@ func newAccountCmd() *cobra.Command {
 				if err := a.dir.SetPassword(ctx, args[0], password); err != nil {
 					return err
 				}
-				_, err := fmt.Fprintf(a.out, "password of account %q changed\n", args[0])
+				_, err := fmt.Fprintf(a.out, "password of account %q changed; its tokens are revoked and its sessions ended\n", args[0])
 				return err
 			})
 		}}
 	passwordFlags(setPassword)
-	cmd.AddCommand(create, list, show, del, setPassword)
+	disable := disableCmd("disable", "Disable an account: it can no longer sign in, its tokens are revoked and its sessions ended", true,
+		"account %q disabled; its tokens are revoked and its sessions ended\n")
+	enable := disableCmd("enable", "Enable a disabled account again (it signs in anew: nothing revoked comes back)", false,
+		"account %q enabled\n")
+	cmd.AddCommand(create, list, show, del, setPassword, disable, enable)
 	return cmd
+}
+
+// disableCmd is "account disable ID" or "account enable ID".
+func disableCmd(use, short string, disabled bool, done string) *cobra.Command {
+	return &cobra.Command{Use: use + " ID", Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return adminRun(cmd, func(ctx context.Context, a *admin) error {
+				if err := a.dir.SetDisabled(ctx, args[0], disabled); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(a.out, done, args[0])
+				return err
+			})
+		}}
 }
 
 func passwordFlags(cmd *cobra.Command) {

@@ -36,6 +36,7 @@ type clientView struct {
 	Dialect           string   `json:"dialect,omitempty"`
 	Audience          string   `json:"audience,omitempty"`
 	CCRefresh         bool     `json:"client_credentials_refresh,omitempty"`
+	Introspect        bool     `json:"introspect"`
 	CreatedAt         string   `json:"created_at,omitempty"`
 }
 
@@ -47,6 +48,9 @@ func (v clientView) row() []string {
 	typ := "confidential"
 	if v.Public {
 		typ = "public"
+	}
+	if v.Introspect {
+		typ += " (introspect)"
 	}
 	ttl := "never expires"
 	if v.AccessTokenTTL > 0 {
@@ -83,7 +87,8 @@ func clientOf(c storage.Client) clientView {
 		RefreshTokenTTL: int64(c.RefreshTokenTTL / time.Second), MerchantID: c.MerchantID, AccountKind: string(c.AccountKind),
 		SkipConsent: c.SkipConsent, RotateRefresh: c.RotateRefresh, RefreshGrace: int64(c.RefreshGrace / time.Second),
 		RequirePKCE: c.RequirePKCE, AllowPlainPKCE: c.AllowPlainPKCE, AccessTokenFormat: c.AccessTokenFormat,
-		Dialect: c.Dialect, Audience: c.Audience, CCRefresh: c.ClientCredentialsRefresh, CreatedAt: stamp(c.CreatedAt)}
+		Dialect: c.Dialect, Audience: c.Audience, CCRefresh: c.ClientCredentialsRefresh, Introspect: c.Introspect,
+		CreatedAt: stamp(c.CreatedAt)}
 }
 
 // printSecret shows a client with its new secret, once.
@@ -138,6 +143,7 @@ func newClientCmd() *cobra.Command {
 	f.String("dialect", "", "vendor dialect the client is registered for: "+strings.Join(dialect.Names(), ", "))
 	f.String("audience", "", "the aud of the client's JWT access tokens (default: the issuer)")
 	f.Bool("client-credentials-refresh", false, "issue a refresh token with client_credentials too (the default for the flexiti dialect, whose clients expect one)")
+	f.Bool("introspect", false, "a resource server: may introspect other clients' tokens (with --merchant, only that merchant's); without it a client introspects only its own")
 	create.MarkFlagsMutuallyExclusive("refresh-rotation", "no-refresh-rotation")
 	create.MarkFlagRequired("name")
 	create.MarkFlagRequired("grant")
@@ -206,6 +212,7 @@ func clientFromFlags(cmd *cobra.Command) (storage.Client, oauth.ClientChoices) {
 	c.AccessTokenFormat, _ = f.GetString("token-format")
 	c.Dialect, _ = f.GetString("dialect")
 	c.Audience, _ = f.GetString("audience")
+	c.Introspect, _ = f.GetBool("introspect")
 	return c, o
 }
 

@@ -60,6 +60,7 @@ func newServeCmd() *cobra.Command {
 	f.String("product-name", "", "product name shown on the login pages (env LATCHKEY_PRODUCT_NAME)")
 	f.String("logo-url", "", "logo shown on the login pages (env LATCHKEY_LOGO_URL)")
 	f.StringSlice("dialects", nil, "vendor dialects to serve: "+strings.Join(dialect.Names(), ", ")+" (env LATCHKEY_DIALECTS)")
+	f.StringSlice("trusted-proxies", nil, "CIDRs of proxies whose X-Forwarded-For or Forwarded names the client, for throttling (env LATCHKEY_TRUSTED_PROXIES)")
 	return cmd
 }
 
@@ -104,8 +105,13 @@ func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st stor
 	if cfg.Demo && len(dialects) == 0 {
 		dialects = dialect.Names() // the demo shows every dialect
 	}
+	proxies, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
-		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects, Metrics: m, DemoCallback: cfg.Demo})
+		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects, Metrics: m, DemoCallback: cfg.Demo,
+		TrustedProxies: proxies})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -36,6 +37,9 @@ type Config struct {
 	Dialects   []string `yaml:"dialects"`     // vendor dialects to serve
 	Product    string   `yaml:"product_name"` // product name on the login pages
 	LogoURL    string   `yaml:"logo_url"`     // logo on the login pages
+	// TrustedProxies are CIDRs (or addresses) of the proxies whose
+	// X-Forwarded-For or Forwarded header names the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Gateway, when set, runs a gateway beside the server (config file only).
 	Gateway *Gateway `yaml:"gateway"`
 }
@@ -69,7 +73,7 @@ func (c *Config) fields() []field {
 		{"addr", &c.Addr}, {"db", &c.DB}, {"issuer", &c.Issuer}, {"demo", &c.Demo},
 		{"secret", &c.Secret}, {"secret-file", &c.SecretFile},
 		{"log-level", &c.LogLevel}, {"log-format", &c.LogFormat}, {"dialects", &c.Dialects},
-		{"product-name", &c.Product}, {"logo-url", &c.LogoURL},
+		{"product-name", &c.Product}, {"logo-url", &c.LogoURL}, {"trusted-proxies", &c.TrustedProxies},
 	}
 }
 
@@ -193,7 +197,32 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// TrustedProxyPrefixes parses trusted_proxies: each entry a CIDR, or one
+// address standing for itself alone.
+func (c Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted-proxies: %q is not a CIDR (such as 10.0.0.0/8 or fd00::/8) or an IP address", s)
+			}
+			p = netip.PrefixFrom(a.WithZone(""), a.BitLen())
+		}
+		// A proxy reaching an IPv6 socket from an IPv4 address shows as ::ffff:a.b.c.d; the middleware unmaps it.
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // DB is a parsed database setting.

@@ -99,7 +99,20 @@ var Clients = []Client{
 		GrantTypes: []string{code, refresh}, Scopes: []string{"user_read", "account_read"}, DefaultScopes: []string{"user_read", "account_read"},
 		RedirectURIs: []string{"http://127.0.0.1:8080/callback"}, AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL,
 		AccountKind: storage.Staff, RequirePKCE: true, RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque"}},
+	// The platform's API as a resource server: bound to no merchant and
+	// allowed to introspect, it may look up any tenant's tokens, which no
+	// other demo client may (each introspects only its own).
+	{Client: storage.Client{ID: DemoAPIClientID, Name: "Demo platform API (resource server)",
+		GrantTypes: []string{clientCr}, AccessTokenTTL: 1800 * time.Second, AccountKind: storage.Staff,
+		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque", Introspect: true}, Secret: DemoAPISecret},
 }
+
+// The resource server of the demo, which tests and the gateway's examples
+// introspect with.
+const (
+	DemoAPIClientID = "demo-api"
+	DemoAPISecret   = "demo-api-secret"
+)
 
 // Load adds whatever of the demo data is missing. It never changes a row
 // that exists, so running it twice changes nothing.
@@ -239,8 +252,12 @@ Demo data loaded (docs/DEMO.md). Try:
   curl -s -u '3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK:654secretnx4' \
     -d grant_type=password -d username=johndoe -d password=open456 %[1]s/oauth2/token
 
-  # introspect the token you got (any confidential client may ask)
-  curl -s -u 'flexitidemo:77xde15a-9d33-4c15-930a-3se4b3as33e9' -d token=PASTE_ACCESS_TOKEN %[1]s/oauth2/introspect
+  # introspect a token: the client it was issued to may (the flexiti client's own token)
+  curl -s -u 'flexitidemo:77xde15a-9d33-4c15-930a-3se4b3as33e9' -d token=PASTE_FLEXITI_TOKEN %[1]s/oauth2/introspect
+
+  # and so may the resource server demo-api, for any client's token (the guest's);
+  # any other client is told {"active":false}
+  curl -s -u 'demo-api:demo-api-secret' -d token=PASTE_GUEST_TOKEN %[1]s/oauth2/introspect
 `
 
 const pkceExample = `

@@ -6,8 +6,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"log/slog"
 	"maps"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -25,6 +27,7 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/storage/postgres"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+	"github.com/latchkey-dev/latchkey/internal/testutil/demoserver"
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
 
@@ -104,7 +107,12 @@ var wantClients = []wantClient{
 	{"demo-spa", "", "", storage.Staff,
 		[]string{"authorization_code", "refresh_token"}, []string{"user_read", "account_read"}, []string{"user_read", "account_read"},
 		[]string{"http://127.0.0.1:8080/callback"}, 1800 * time.Second, true, false, true, "", true},
+	{"demo-api", "demo-api-secret", "", storage.Staff,
+		[]string{"client_credentials"}, nil, nil, nil, 1800 * time.Second, true, false, false, "", false},
 }
+
+// wantIntrospect are the clients registered as resource servers.
+var wantIntrospect = map[string]bool{"demo-api": true}
 
 // sameSet reports whether a and b hold the same strings in any order.
 func sameSet(a, b []string) bool {
@@ -195,7 +203,8 @@ func checkDemo(t *testing.T, st storage.Storage, keys *secrets.Keys) {
 			!sameSet(c.Scopes, w.scopes) || !sameSet(c.DefaultScopes, w.defaultScopes) ||
 			!slices.Equal(c.RedirectURIs, w.redirects) || c.AccessTokenTTL != w.access || c.RotateRefresh != w.rotate ||
 			c.SkipConsent != w.skipConsent || c.RequirePKCE != w.pkce || c.Dialect != w.dialect ||
-			c.AccessTokenFormat != "opaque" || (c.RefreshTokenTTL == 30*24*time.Hour) != w.ownRefreshTime {
+			c.AccessTokenFormat != "opaque" || (c.RefreshTokenTTL == 30*24*time.Hour) != w.ownRefreshTime ||
+			c.Introspect != wantIntrospect[w.id] {
 			t.Errorf("client %s: %+v", w.id, c)
 		}
 		if w.secret == "" {
@@ -422,4 +431,56 @@ func TestPrintInstructionsPKCEElsewhere(t *testing.T) {
 			t.Errorf("base %s: note shown %v, want %v:\n%s", base, got, note, b.String())
 		}
 	}
+}
+
+// TestPrintedIntrospection runs the banner's introspection commands against
+// a demo server: each client they name is told the token is active, while
+// the flexiti client asking about the guest's token, another tenant's, is
+// told it is not.
+func TestPrintedIntrospection(t *testing.T) {
+	site := demoserver.Start(t, demoserver.Options{})
+	var b bytes.Buffer
+	demo.PrintInstructions(&b, site.URL, nil)
+	const flexiti, flexitiSecret = "flexitidemo", "77xde15a-9d33-4c15-930a-3se4b3as33e9"
+	tokens := map[string]string{
+		"PASTE_FLEXITI_TOKEN": postForm(t, site.URL+"/oauth2/token", flexiti, flexitiSecret,
+			url.Values{"grant_type": {"client_credentials"}})["access_token"].(string),
+		"PASTE_GUEST_TOKEN": postForm(t, site.URL+"/oauth2/token", "3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK", "654secretnx4",
+			url.Values{"grant_type": {"password"}, "username": {"johndoe"}, "password": {"open456"}})["access_token"].(string),
+	}
+	cmds := regexp.MustCompile(`curl -s -u '([^:']+):([^']+)' -d token=(\w+) (\S+/oauth2/introspect)`).FindAllStringSubmatch(b.String(), -1)
+	if len(cmds) != len(tokens) {
+		t.Fatalf("%d introspection examples, want %d:\n%s", len(cmds), len(tokens), b.String())
+	}
+	for _, m := range cmds {
+		tok, ok := tokens[m[3]]
+		if !ok {
+			t.Fatalf("example introspects %s, which no earlier example issues", m[3])
+		}
+		if got := postForm(t, m[4], m[1], m[2], url.Values{"token": {tok}}); got["active"] != true {
+			t.Errorf("%s introspecting %s: %v", m[1], m[3], got)
+		}
+	}
+	got := postForm(t, site.URL+"/oauth2/introspect", flexiti, flexitiSecret, url.Values{"token": {tokens["PASTE_GUEST_TOKEN"]}})
+	if len(got) != 1 || got["active"] != false {
+		t.Errorf("flexitidemo introspecting the guest's token: %v, want only active false", got)
+	}
+}
+
+// postForm posts form with HTTP Basic credentials and decodes the JSON answer.
+func postForm(t *testing.T, u, user, secret string, form url.Values) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(secret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s as %s: status %d, %v %v", u, user, resp.StatusCode, out, err)
+	}
+	return out
 }

@@ -49,7 +49,7 @@ func newWorld(t *testing.T, rulesFile string, remote bool) *world {
 	}
 	var v bearer.Verifier
 	if remote {
-		v = bearer.NewIntrospector(site.URL+"/oauth2/introspect", "flexitidemo", "77xde15a-9d33-4c15-930a-3se4b3as33e9", bearer.IntrospectorOptions{CacheTTL: -1})
+		v = bearer.NewIntrospector(site.URL+"/oauth2/introspect", "demo-api", "demo-api-secret", bearer.IntrospectorOptions{CacheTTL: -1})
 	} else {
 		core, err := oauth.New(oauth.Config{Store: st, Keys: keys, Issuer: site.URL, Logger: log})
 		if err != nil {

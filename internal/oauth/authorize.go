@@ -291,7 +291,8 @@ func (s *Server) IssueCode(ctx context.Context, req AuthorizeRequest, a storage.
 	}
 	err := s.store.CreateAuthCode(ctx, storage.AuthCode{ID: id, ClientID: req.Client.ID, AccountID: a.ID, Owner: owner,
 		Scopes: req.Scopes, RedirectURI: redirect, CodeChallenge: req.CodeChallenge,
-		CodeChallengeMethod: req.CodeChallengeMethod, Nonce: req.Nonce, AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(CodeTTL)})
+		CodeChallengeMethod: req.CodeChallengeMethod, Nonce: req.Nonce, AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
+		AccountEpoch: a.TokensRevokedAt}) // a password change before the redemption revokes the code
 	if err != nil {
 		return "", err
 	}

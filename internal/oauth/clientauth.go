@@ -107,7 +107,9 @@ func ParseBasic(header string) (id, secret string, err error) {
 
 // AuthenticateClient checks credentials against the stored client. Every
 // failure is the same invalid_client, so callers cannot tell an unknown
-// client from a wrong secret.
+// client from a wrong secret. Wrong secrets are throttled per client and
+// the request's source (SourceFrom(ctx)); past the budget the answer is
+// 429, for a right secret from that source too (throttle.go).
 func (s *Server) AuthenticateClient(ctx context.Context, cr ClientCredentials) (storage.Client, *Error) {
 	fail := func() (storage.Client, *Error) {
 		return storage.Client{}, InvalidClient(cr.Method == AuthBasic, "client authentication failed")
@@ -125,8 +127,18 @@ func (s *Server) AuthenticateClient(ctx context.Context, cr ClientCredentials) (
 	switch {
 	case c.Public() && cr.Method != AuthNone:
 		return fail() // a public client has no secret to present
-	case !c.Public() && !s.keys.VerifyClientSecret(c.SecretHash, cr.Secret):
+	case c.Public():
+		return c, nil
+	case cr.Secret == "":
+		return fail() // no secret, so no guess to count
+	case !s.keys.VerifyClientSecret(c.SecretHash, cr.Secret):
+		if oerr := s.wrongSecret(ctx, c.ID, SourceFrom(ctx)); oerr != nil {
+			return storage.Client{}, oerr
+		}
 		return fail()
+	}
+	if oerr := s.secretWait(ctx, c.ID, SourceFrom(ctx)); oerr != nil {
+		return storage.Client{}, oerr
 	}
 	return c, nil
 }

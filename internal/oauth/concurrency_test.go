@@ -240,7 +240,7 @@ func TestPasswordFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t, st, oauth.Config{Argon2: secrets.DefaultArgon2, PasswordWorkers: 2, PasswordQueue: 8, PasswordWait: 50 * time.Millisecond,
-		Throttle: oauth.Throttle{PerAccount: 1 << 20, PerClientAddr: 1 << 20}})
+		Throttle: oauth.Throttle{PerAccountSource: 1 << 20, PerSource: 1 << 20}})
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)

@@ -449,7 +449,11 @@ func (d *Directory) ListAccounts(ctx context.Context, f storage.AccountFilter) (
 	return as, err
 }
 
-// SetPassword checks password and makes it account id's password.
+// SetPassword checks password and makes it account id's password. What
+// the old one let in goes with it, in the same transaction: the account's
+// tokens and codes are revoked and its browser sessions ended (see
+// storage.Account.TokensRevokedAt), since whoever learnt the old password
+// may hold them.
 func (d *Directory) SetPassword(ctx context.Context, id, password string) error {
 	if err := CheckPassword(password); err != nil {
 		return err
@@ -461,14 +465,18 @@ func (d *Directory) SetPassword(ctx context.Context, id, password string) error 
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	err = d.store.UpdateAccount(ctx, id, func(a storage.Account) (storage.Account, error) {
-		a.PasswordHash = hash
-		return a, nil
-	})
-	return notFound(err, "account", id)
+	return notFound(d.store.SetAccountPassword(ctx, id, hash, d.now()), "account", id)
 }
 
-// DeleteAccount deletes an account with its sessions, consents and tokens.
+// SetDisabled disables account id, revoking its tokens and codes and
+// ending its sessions in the same transaction, or enables it again (which
+// gives nothing back: the person signs in anew).
+func (d *Directory) SetDisabled(ctx context.Context, id string, disabled bool) error {
+	return notFound(d.store.SetAccountDisabled(ctx, id, disabled, d.now()), "account", id)
+}
+
+// DeleteAccount deletes an account with its sessions, consents, codes and
+// tokens, in one transaction (the database cascades the delete).
 func (d *Directory) DeleteAccount(ctx context.Context, id string) error {
 	return notFound(inUse(d.store.DeleteAccount(ctx, id), "account", id), "account", id)
 }
@@ -550,6 +558,10 @@ func CheckClient(c storage.Client, o ClientChoices, dialects map[string]ClientDe
 		c.ID = secrets.RandomID(clientIDPrefix) // as CreateClient will
 	}
 	c = prepareClient(c, o, dialects)
+	if c.Introspect && c.Public() {
+		// It could not authenticate to the introspection endpoint.
+		return rejectf("--introspect is for confidential clients; a public client has no secret to introspect with")
+	}
 	names := slices.Sorted(maps.Keys(dialects))
 	err := ValidateClient(c, names)
 	if err == nil {
@@ -605,7 +617,10 @@ func (d *Directory) ListClients(ctx context.Context) ([]storage.Client, error) {
 	return d.store.ListClients(ctx)
 }
 
-// DeleteClient deletes a client with its codes, tokens and consents.
+// DeleteClient deletes a client with its codes, tokens and consents, in
+// one transaction (the database cascades the delete). Running servers may
+// still accept its secret for up to ClientCacheTTL, but every token they
+// would issue needs the client's row, so none is stored.
 func (d *Directory) DeleteClient(ctx context.Context, id string) error {
 	return notFound(inUse(d.store.DeleteClient(ctx, id), "client", id), "client", id)
 }

@@ -399,6 +399,16 @@ func TestDirectoryCreateClient(t *testing.T) {
 			}},
 		{name: "client_credentials refresh chosen without the grant", ccRefresh: ptr(true), client: base,
 			want: "client_credentials refresh tokens need both", is: []error{ErrRejected}},
+		{name: "resource server", client: with(func(c *storage.Client) { c.ID, c.Introspect = "rs", true }),
+			check: func(t *testing.T, c storage.Client) {
+				if !c.Introspect {
+					t.Error("the introspect permission was not stored")
+				}
+			}},
+		{name: "public resource server", public: true, client: with(func(c *storage.Client) {
+			c.GrantTypes, c.AccountKind, c.Introspect = []string{GrantAuthorizationCode}, storage.Staff, true
+			c.RedirectURIs = []string{"http://127.0.0.1:8080/callback"}
+		}), want: "--introspect is for confidential clients", is: []error{ErrRejected}},
 
 		{name: "blank name", client: with(func(c *storage.Client) { c.Name = " " }), want: "--name must be 1 to 255 characters", is: []error{ErrRejected}},
 		{name: "bad id", client: with(func(c *storage.Client) { c.ID = "a b" }), want: `client id "a b" must be`, is: []error{ErrRejected}},

@@ -10,7 +10,8 @@ import (
 // TestErrors sends one bad request per error code and checks status, error and headers.
 func TestErrors(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
-		code := e.code(guestApp, "", "")
+		// A failed redemption uses its code up, so each case has its own.
+		code, code2 := e.code(guestApp, "", ""), e.code(guestApp, "", "")
 		cases := []struct {
 			name       string
 			form       url.Values
@@ -54,7 +55,7 @@ func TestErrors(t *testing.T) {
 				user: guestApp, pass: guestSec, status: 400, err: "invalid_grant"},
 			{name: "code of another client", form: url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}},
 				user: nograceApp, pass: nograSec, status: 400, err: "invalid_grant", descHas: "another client"},
-			{name: "redirect_uri mismatch", form: url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI + "/x"}},
+			{name: "redirect_uri mismatch", form: url.Values{"grant_type": {"authorization_code"}, "code": {code2}, "redirect_uri": {redirectURI + "/x"}},
 				user: guestApp, pass: guestSec, status: 400, err: "invalid_grant", descHas: "redirect_uri"},
 			{name: "grant not allowed", form: url.Values{"grant_type": {"password"}, "username": {"a"}, "password": {"b"}},
 				user: confID, pass: confSecret, status: 400, err: "unauthorized_client"},

@@ -83,7 +83,9 @@ func TestAuthorizationCodeExchangeWithPKCE(t *testing.T) {
 		cfg := oauth2.Config{ClientID: publicApp, RedirectURL: redirectURI,
 			Endpoint: oauth2.Endpoint{TokenURL: e.srv.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}}
 		ctx := clientCtx(e)
-		if _, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(oauth2.GenerateVerifier())); err == nil {
+		// The wrong verifier fails, and uses its code up (TestFailedRedemptionUsesCodeUp), so it gets a code of its own.
+		spoiled := e.code(publicApp, oauth2.S256ChallengeFromVerifier(verifier), "S256")
+		if _, err := cfg.Exchange(ctx, spoiled, oauth2.VerifierOption(oauth2.GenerateVerifier())); err == nil {
 			t.Fatal("exchange with the wrong verifier succeeded")
 		}
 		tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))

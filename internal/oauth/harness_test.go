@@ -149,7 +149,9 @@ func (e *env) load() {
 		{norotApp, norotSec, func(c *storage.Client) { c.RotateRefresh, c.AccessTokenTTL = false, 0 }},
 		{nograceApp, nograSec, func(c *storage.Client) { c.RefreshGrace = 0 }},
 		{publicApp, "", func(c *storage.Client) { c.RequirePKCE = true }},
-		{rsID, rsSecret, func(c *storage.Client) { c.GrantTypes, c.MerchantID = []string{oauth.GrantClientCredentials}, "" }},
+		{rsID, rsSecret, func(c *storage.Client) {
+			c.GrantTypes, c.MerchantID, c.Introspect = []string{oauth.GrantClientCredentials}, "", true
+		}},
 		{jwtApp, jwtSecret, func(c *storage.Client) { c.AccessTokenFormat = "jwt" }},
 	} {
 		cl := base

@@ -61,7 +61,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, UnauthorizedClient("a public client may not introspect tokens"))
 		return
 	}
-	out, oerr := s.Introspect(r.Context(), p.Get("token"), p.Get("token_type_hint"))
+	out, oerr := s.Introspect(r.Context(), c, p.Get("token"), p.Get("token_type_hint"))
 	if oerr != nil {
 		WriteError(w, oerr)
 		return
@@ -138,8 +138,13 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	respond.JSON(w, e.Status, ErrorBody{Error: e.Code, Description: e.Description})
 }
 
-// RemoteIP is the caller's IP address, from the connection.
+// RemoteIP is the caller's IP address: the source the server's middleware
+// put in the request's context (the socket's peer, or the client a trusted
+// proxy names), else the socket's peer.
 func RemoteIP(r *http.Request) string {
+	if src := SourceFrom(r.Context()); src != "" {
+		return src
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

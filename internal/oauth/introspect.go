@@ -90,9 +90,10 @@ func accessTokenInfo(t storage.AccessToken, now time.Time) *tokenInfo {
 		active: t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))}
 }
 
-// Introspect answers RFC 7662 for token. Anything not currently valid is
-// {"active": false}, with nothing else said about it.
-func (s *Server) Introspect(ctx context.Context, token, hint string) (Introspection, *Error) {
+// Introspect answers RFC 7662 for token, asked by the authenticated client
+// caller. Anything not currently valid, and anything caller may not see
+// (see mayIntrospect), is {"active": false}, with nothing else said about it.
+func (s *Server) Introspect(ctx context.Context, caller storage.Client, token, hint string) (Introspection, *Error) {
 	if token == "" {
 		return Introspection{}, InvalidRequest("token is missing").For("token")
 	}
@@ -100,18 +101,37 @@ func (s *Server) Introspect(ctx context.Context, token, hint string) (Introspect
 	if err != nil {
 		return Introspection{}, s.unavailable(ctx, "introspect token", err)
 	}
-	if ti == nil || !ti.active {
+	if ti == nil || !ti.active || (ti.clientID != caller.ID && !caller.Introspect) {
 		return Introspection{Active: false}, nil
 	}
 	c, err := s.claims(ctx, ti, nil, nil)
 	if err != nil {
 		return Introspection{}, s.unavailable(ctx, "introspect token", err)
 	}
+	if !mayIntrospect(caller, ti, c) {
+		return Introspection{Active: false}, nil
+	}
 	out := Introspection{Active: true, TokenClaims: c, TokenType: "Bearer", Iss: s.issuer}
 	if ti.refresh {
 		out.TokenType = "refresh_token"
 	}
 	return out, nil
+}
+
+// mayIntrospect applies RFC 7662 §4's choice of who may learn about a
+// token: the client it was issued to; otherwise only a client registered
+// as a resource server (Introspect), and one bound to a merchant only for
+// tokens that act for that merchant (its own, its staff's or its guests',
+// as the merchant_id claim says). A token of an organization or of an
+// unbound client names no merchant, so a bound client never sees it.
+func mayIntrospect(caller storage.Client, ti *tokenInfo, c TokenClaims) bool {
+	switch {
+	case ti.clientID == caller.ID:
+		return true
+	case !caller.Introspect:
+		return false
+	}
+	return caller.MerchantID == "" || c.MerchantID == caller.MerchantID
 }
 
 // Revoke implements RFC 7009 for client c: revoking a refresh token revokes

@@ -3,9 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
-	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/secrets"
@@ -52,10 +50,11 @@ func passwordOwner(c storage.Client, a storage.Account) (storage.ResourceOwner, 
 }
 
 // Login checks a username and password for the kind of account client c
-// logs in. Unknown users and wrong passwords get the same error after the
-// same work; failures are counted per account and per client and address,
-// and past the limit the answer is 429 until the window ends.
-func (s *Server) Login(ctx context.Context, c storage.Client, username, password, remoteAddr string) (storage.Account, *Error) {
+// logs in, from source (the caller's address, RemoteIP). Unknown users and
+// wrong passwords get the same error after the same work. Failures are
+// counted per account and source and per source (throttle.go): past their
+// budgets the answer is 429 with Retry-After, for this source only.
+func (s *Server) Login(ctx context.Context, c storage.Client, username, password, source string) (storage.Account, *Error) {
 	kind := c.AccountKind
 	if kind == "" {
 		kind = storage.Guest
@@ -66,20 +65,9 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 	if len(username) > 256 || len(password) > 1024 {
 		return storage.Account{}, errBadLogin()
 	}
-	keys := []string{
-		"account:" + string(kind) + ":" + c.MerchantID + ":" + strings.ToLower(strings.TrimSpace(username)),
-		"client-addr:" + c.ID + ":" + remoteAddr,
-	}
-	limits := []int{s.throttle.PerAccount, s.throttle.PerClientAddr}
-	now := s.now()
-	for i, key := range keys {
-		f, err := s.store.LoginFailures(ctx, key, now)
-		if err != nil {
-			return storage.Account{}, s.unavailable(ctx, "read login failures", err)
-		}
-		if f.Count >= limits[i] {
-			return storage.Account{}, tooManyAttempts(f.ResetAt.Sub(now))
-		}
+	keys := s.loginKeys(kind, c.MerchantID, username, source)
+	if _, oerr := s.loginWait(ctx, keys); oerr != nil {
+		return storage.Account{}, oerr
 	}
 
 	account, err := s.store.GetAccountByUsername(ctx, kind, c.MerchantID, username)
@@ -108,16 +96,19 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 		ok = false // staff of another merchant cannot log in to this merchant's app
 	}
 	if !found || !ok || account.Disabled {
-		for _, key := range keys {
-			if _, err := s.store.AddLoginFailure(ctx, key, now, s.throttle.Window); err != nil {
-				s.log.ErrorContext(ctx, "count login failure", "err", err)
-			}
-		}
 		s.log.InfoContext(ctx, "login failed", "client_id", c.ID, "kind", kind)
-		return storage.Account{}, errBadLogin()
+		return storage.Account{}, s.loginFailed(ctx, keys)
 	}
-	if err := s.store.ClearLoginFailures(ctx, keys[0]); err != nil {
-		s.log.ErrorContext(ctx, "clear login failures", "err", err)
+	// Concurrent failures may have spent the budget while the hash ran:
+	// then this right password is refused like them.
+	fs, oerr := s.loginWait(ctx, keys)
+	if oerr != nil {
+		return storage.Account{}, oerr
+	}
+	if fs[0].Count > 0 {
+		if err := s.store.ForgetFailures(ctx, keys[0].Key); err != nil {
+			s.log.WarnContext(ctx, "forget login failures", "err", err)
+		}
 	}
 	if rehash {
 		s.upgradeHash(ctx, account.ID, password)
@@ -142,11 +133,4 @@ func (s *Server) upgradeHash(ctx context.Context, accountID, password string) {
 	if err != nil {
 		s.log.WarnContext(ctx, "upgrade password hash", "account_id", accountID, "err", err)
 	}
-}
-
-func tooManyAttempts(retry time.Duration) *Error {
-	retry = max(retry, time.Second)
-	e := Errorf(http.StatusTooManyRequests, ErrInvalidGrant, "too many failed login attempts; retry in %d seconds", secondsCeil(retry))
-	e.RetryAfter = retry
-	return e
 }

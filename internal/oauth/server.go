@@ -50,12 +50,18 @@ type Config struct {
 	Keyring *signing.Keyring
 }
 
-// Throttle bounds failed logins within a window, per account and per
-// client and IP address. Counters live in the database, so they hold across nodes.
+// Throttle bounds guessing of passwords and client secrets (throttle.go).
+// Past a budget the next failure under the same key waits Delay, each
+// further one twice as long, up to MaxDelay; what is counted is forgotten
+// Window after its last failure. Counts live in the database, so they hold
+// across nodes. Zero fields take the defaults noted.
 type Throttle struct {
-	Window        time.Duration // 15 minutes when 0
-	PerAccount    int           // 10 when 0
-	PerClientAddr int           // 100 when 0
+	PerAccountSource int           // failed logins of one account from one source: 10
+	PerSource        int           // failed logins from one source, any account: 100
+	PerClientSource  int           // wrong secrets of one client from one source: 20
+	Delay            time.Duration // 5 s
+	MaxDelay         time.Duration // 15 minutes
+	Window           time.Duration // 1 hour
 }
 
 // Server is the OAuth 2.0 core.
@@ -73,6 +79,9 @@ type Server struct {
 	merchants ttlCache[storage.Merchant]
 	// dummyHash is checked for unknown users so they cost what a wrong password costs.
 	dummyHash string
+	failures  failureLog // see unavailable.go
+	// secretMarks says which clients have wrong secrets counted (throttle.go).
+	secretMarks secretMarks
 }
 
 // New builds the core from cfg.
@@ -91,15 +100,7 @@ func New(cfg Config) (*Server, error) {
 	if s.argon2 == (secrets.Argon2Params{}) {
 		s.argon2 = secrets.DefaultArgon2
 	}
-	if s.throttle.Window == 0 {
-		s.throttle.Window = 15 * time.Minute
-	}
-	if s.throttle.PerAccount == 0 {
-		s.throttle.PerAccount = 10
-	}
-	if s.throttle.PerClientAddr == 0 {
-		s.throttle.PerClientAddr = 100
-	}
+	s.throttle = s.throttle.withDefaults()
 	workers, queue, wait := cfg.PasswordWorkers, cfg.PasswordQueue, cfg.PasswordWait
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)

@@ -146,19 +146,19 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	case err != nil:
 		return TokenResult{}, s.unavailable(ctx, "load authorization code", err)
 	case code.ClientID != c.ID:
-		return TokenResult{}, InvalidGrant("the authorization code was issued to another client")
+		return TokenResult{}, s.spendCode(ctx, code, now, InvalidGrant("the authorization code was issued to another client"))
 	case !code.UsedAt.IsZero():
 		s.replayedCode(ctx, c, code)
 		return TokenResult{}, InvalidGrant("the authorization code was already used")
 	case !now.Before(code.ExpiresAt):
 		return TokenResult{}, InvalidGrant("the authorization code has expired")
 	case code.RedirectURI != "" && req.RedirectURI != code.RedirectURI:
-		return TokenResult{}, InvalidGrant("redirect_uri does not match the one of the authorization request")
+		return TokenResult{}, s.spendCode(ctx, code, now, InvalidGrant("redirect_uri does not match the one of the authorization request"))
 	}
 	if oerr := verifyPKCE(code, req.CodeVerifier); oerr != nil {
-		return TokenResult{}, oerr
+		return TokenResult{}, s.spendCode(ctx, code, now, oerr)
 	}
-	account, oerr := s.grantAccount(ctx, code.AccountID)
+	account, oerr := s.grantAccount(ctx, code.AccountID, code.AccountEpoch)
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
@@ -180,6 +180,19 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	}
 	s.log.DebugContext(ctx, "token issued", "grant", GrantAuthorizationCode, "client_id", c.ID, "family", familyLabel(code.ID))
 	return res, nil
+}
+
+// spendCode uses up a code presented with the wrong client, redirect URI
+// or code_verifier, so that whoever holds a stolen code gets no second try,
+// and returns oerr. A code it could not mark would still be usable, so that
+// is answered 503 instead of oerr.
+func (s *Server) spendCode(ctx context.Context, code storage.AuthCode, now time.Time, oerr *Error) *Error {
+	if err := s.store.SpendAuthCode(ctx, code.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return s.unavailable(ctx, "use up authorization code", err)
+	}
+	s.log.WarnContext(ctx, "authorization code used up by a failed redemption", "client_id", code.ClientID, "family", familyLabel(code.ID),
+		"reason", oerr.Description)
+	return oerr
 }
 
 // replayedCode revokes everything issued from a code presented twice (RFC 6749 §4.1.2).
@@ -267,7 +280,7 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
-	account, oerr := s.grantAccount(ctx, old.AccountID)
+	account, oerr := s.grantAccount(ctx, old.AccountID, old.AccountEpoch)
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
@@ -322,9 +335,12 @@ func narrowScopes(granted []string, requested string) ([]string, *Error) {
 }
 
 // grantAccount loads the account a code or refresh token was issued for
-// (nil when none). Only an account that is gone or disabled ends the
-// grant; a failed read is the server's problem and leaves it usable.
-func (s *Server) grantAccount(ctx context.Context, id string) (*storage.Account, *Error) {
+// (nil when none), under the account's epoch at issue. Only an account
+// that is gone or disabled, or whose tokens were revoked since (a password
+// change), ends the grant; a failed read is the server's problem and
+// leaves it usable. The tokens the grant then issues keep that epoch, so a
+// revocation committing meanwhile revokes them too.
+func (s *Server) grantAccount(ctx context.Context, id string, epoch time.Time) (*storage.Account, *Error) {
 	if id == "" {
 		return nil, nil
 	}
@@ -336,6 +352,8 @@ func (s *Server) grantAccount(ctx context.Context, id string) (*storage.Account,
 		return nil, s.unavailable(ctx, "load account of grant", err)
 	case a.Disabled:
 		return nil, InvalidGrant("the account of this grant is disabled")
+	case !a.TokensRevokedAt.Equal(epoch):
+		return nil, InvalidGrant("the grant was revoked with the account's password or access")
 	}
 	return &a, nil
 }
@@ -426,17 +444,6 @@ func (s *Server) successors(refreshToken string, at time.Time) (access, accessID
 	return access, accessID, refresh, refreshID
 }
 
-// unavailable answers a failure that is not the client's (a database error,
-// a timeout): 503 temporarily_unavailable with Retry-After, never an OAuth
-// error that would make a client throw a good grant away. The cause is
-// logged, unless the caller went away.
-func (s *Server) unavailable(ctx context.Context, what string, err error) *Error {
-	if !errors.Is(err, context.Canceled) {
-		s.log.ErrorContext(ctx, what, "err", err)
-	}
-	return Unavailable(time.Second, "the server could not complete the request; retry in 1 second")
-}
-
 // familyLabel is a token family id safe to log: ids of code families are
 // hashes of codes, so only a prefix is shown.
 func familyLabel(id string) string {
@@ -473,12 +480,14 @@ func (s *Server) mint(g grant, family string, withRefresh bool, now time.Time) (
 }
 
 func (s *Server) mintWith(g grant, family string, now time.Time, access, accessID, refresh, refreshID string) (TokenResult, storage.TokenSet) {
-	accountID := ""
+	accountID, epoch := "", time.Time{}
 	if g.account != nil {
-		accountID = g.account.ID
+		// The epoch of the account as the grant read it: a revocation
+		// committed after that read revokes these tokens as well.
+		accountID, epoch = g.account.ID, g.account.TokensRevokedAt
 	}
 	at := &storage.AccessToken{ID: accessID, FamilyID: family, ClientID: g.client.ID, AccountID: accountID, Owner: g.owner,
-		Scopes: g.scopes, IssuedAt: now}
+		Scopes: g.scopes, IssuedAt: now, AccountEpoch: epoch}
 	if ttl := g.client.AccessTokenTTL; ttl > 0 {
 		at.ExpiresAt = now.Add(ttl)
 	}
@@ -487,7 +496,7 @@ func (s *Server) mintWith(g grant, family string, now time.Time, access, accessI
 	set := storage.TokenSet{Access: at}
 	if refresh != "" {
 		rt := &storage.RefreshToken{ID: refreshID, FamilyID: family, ClientID: g.client.ID, AccountID: accountID, Owner: g.owner,
-			Scopes: g.scopes, AccessTokenID: accessID, IssuedAt: now}
+			Scopes: g.scopes, AccessTokenID: accessID, IssuedAt: now, AccountEpoch: epoch}
 		if ttl := g.client.RefreshTokenTTL; ttl > 0 {
 			rt.ExpiresAt = now.Add(ttl)
 		}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/oauth"
@@ -115,4 +118,109 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			s.logRequest(ctx, r, sw.status, d)
 		}
 	})
+}
+
+// SourceAddress puts each request's source address in its context
+// (oauth.WithSource), where oauth.RemoteIP and the throttles read it: the
+// socket's peer, or, when that peer is a trusted proxy, the client the
+// proxies name. X-Forwarded-For is read when present, else RFC 7239
+// Forwarded's for=. The list is walked from the right, skipping trusted
+// proxies: the first other address is the source, since each address to
+// its right was appended by a trusted proxy, while anything to its left
+// may be the client's own invention. An untrusted peer's headers are ignored.
+func SourceAddress(trusted []netip.Prefix, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		src := r.RemoteAddr
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			switch peer := ap.Addr().Unmap(); {
+			case isTrusted(trusted, peer):
+				src = forwardedSource(r.Header, trusted, peer).String()
+			case ap.Addr().Is4In6():
+				src = peer.String()
+			default: // the address as the socket wrote it, without a copy
+				src = strings.TrimSuffix(strings.TrimPrefix(src[:strings.LastIndexByte(src, ':')], "["), "]")
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(oauth.WithSource(r.Context(), src)))
+	})
+}
+
+func isTrusted(trusted []netip.Prefix, a netip.Addr) bool {
+	return slices.ContainsFunc(trusted, func(p netip.Prefix) bool { return p.Contains(a) })
+}
+
+// forwardedSource is the right-most address the forwarding headers name
+// that is not a trusted proxy; peer, the trusted proxy that sent the
+// request, when they name none. An entry that is no address ("unknown", an
+// obfuscated name) ends the walk at the trusted proxy that wrote it.
+func forwardedSource(h http.Header, trusted []netip.Prefix, peer netip.Addr) netip.Addr {
+	hops := forwardedHops(h)
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := parseHop(hops[i])
+		if !ok {
+			break
+		}
+		peer = a
+		if !isTrusted(trusted, a) {
+			break
+		}
+	}
+	return peer
+}
+
+// forwardedHops lists the addresses of X-Forwarded-For, or when there is
+// none, the for= of each Forwarded element, left to right as proxies
+// appended them.
+func forwardedHops(h http.Header) []string {
+	var hops []string
+	if xff := h.Values("X-Forwarded-For"); len(xff) > 0 {
+		for _, line := range xff {
+			for hop := range strings.SplitSeq(line, ",") {
+				hops = append(hops, strings.TrimSpace(hop))
+			}
+		}
+		return hops
+	}
+	for _, line := range h.Values("Forwarded") {
+		for _, elem := range splitUnquoted(line, ',') {
+			for _, pair := range splitUnquoted(elem, ';') {
+				name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
+				if strings.EqualFold(name, "for") {
+					hops = append(hops, value)
+				}
+			}
+		}
+	}
+	return hops
+}
+
+// splitUnquoted splits s at each sep outside a quoted string (RFC 7230).
+func splitUnquoted(s string, sep byte) []string {
+	var parts []string
+	start, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && quoted:
+			i++
+		case s[i] == '"':
+			quoted = !quoted
+		case s[i] == sep && !quoted:
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, s[start:])
+}
+
+// parseHop reads one forwarded address: 192.0.2.1, 2001:db8::1, and with
+// a port or in Forwarded's quoted form "[2001:db8::1]:443".
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.Trim(strings.TrimSpace(s), `"`)
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	return netip.Addr{}, false
 }

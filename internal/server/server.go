@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/demo"
@@ -38,6 +39,10 @@ type Options struct {
 	// Metrics receives the request metrics and is served at /metrics; the
 	// server makes its own when nil.
 	Metrics *metrics.Metrics
+	// TrustedProxies are the proxies whose X-Forwarded-For or Forwarded
+	// names a request's source (SourceAddress); with none, the source is
+	// always the socket's peer.
+	TrustedProxies []netip.Prefix
 	// DemoCallback serves the demo client's redirect URI (the path of
 	// demo.SPARedirectURI): a page that shows the code and how to exchange
 	// it. Only for the demo: the path is the demo client's, not latchkey's.
@@ -86,7 +91,8 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.handler = reqid.Middleware(s.recoverPanics(s.accessLog(securityHeaders(limitBody(mux)))))
+	s.handler = reqid.Middleware(s.recoverPanics(s.accessLog(securityHeaders(limitBody(refuseUnreadable(mux))))))
+	s.handler = SourceAddress(o.TrustedProxies, s.handler)
 	return s, nil
 }
 
@@ -106,13 +112,20 @@ func (s *Server) Core() *oauth.Server { return s.core }
 // ServeHTTP serves a request through the middleware.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// handleReady reports whether the database answers.
+// readyTimeout is how long /readyz waits for the database: a probe that
+// gets no answer within a second is told 503 and tries again.
+const readyTimeout = time.Second
+
+// handleReady reports whether the database answers. A failure is logged
+// through the core, at most once per interval with the count of failures
+// (oauth.Server.StorageFailed), not once per probe.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		s.log.WarnContext(ctx, "readiness check failed", "err", err)
-		respond.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database unreachable"})
+		e := s.core.StorageFailed(r.Context(), "readiness check", err)
+		w.Header().Set("Retry-After", fmt.Sprint(int64((e.RetryAfter+time.Second-1)/time.Second)))
+		respond.JSON(w, e.Status, map[string]string{"status": "unavailable", "error": "database unreachable"})
 		return
 	}
 	respond.JSON(w, http.StatusOK, map[string]string{"status": "ready"})

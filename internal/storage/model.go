@@ -68,6 +68,12 @@ type Account struct {
 	Disabled          bool
 	Memberships       []Membership // staff only
 	CreatedAt         time.Time
+	// TokensRevokedAt is when a password change or a disabling last revoked
+	// everything issued to the account (zero: never); CreateAccount ignores
+	// it. Tokens and codes keep the value it had when they were issued, as
+	// their AccountEpoch; one whose AccountEpoch differs reads as revoked,
+	// at this time.
+	TokensRevokedAt time.Time
 }
 
 // Client is an integrator app.
@@ -100,7 +106,11 @@ type Client struct {
 	// ClientCredentialsRefresh issues a refresh token with client_credentials
 	// too, which RFC 6749 §4.4.3 advises against but Flexiti's clients expect.
 	ClientCredentialsRefresh bool
-	CreatedAt                time.Time
+	// Introspect lets a confidential client introspect other clients'
+	// tokens (RFC 7662 §4), as a resource server does; bound to a merchant,
+	// only tokens of that merchant. Without it a client introspects only its own.
+	Introspect bool
+	CreatedAt  time.Time
 }
 
 // Public reports whether the client has no secret.
@@ -124,6 +134,7 @@ type AuthCode struct {
 	CreatedAt           time.Time
 	ExpiresAt           time.Time
 	UsedAt              time.Time // zero until redeemed
+	AccountEpoch        time.Time // the account's TokensRevokedAt at issue
 }
 
 // AccessToken is an issued access token. Its ID is the hash of the token (or the JWT's jti).
@@ -136,7 +147,10 @@ type AccessToken struct {
 	Scopes    []string
 	IssuedAt  time.Time
 	ExpiresAt time.Time // zero means the token never expires
-	RevokedAt time.Time
+	// RevokedAt is when the token was revoked: by itself, with its family,
+	// or with everything of its account (see Account.TokensRevokedAt).
+	RevokedAt    time.Time
+	AccountEpoch time.Time // the account's TokensRevokedAt at issue
 }
 
 // RefreshToken is an issued refresh token. Its ID is the hash of the token.
@@ -152,7 +166,8 @@ type RefreshToken struct {
 	ExpiresAt     time.Time // zero means no expiry
 	RotatedAt     time.Time // set when a successor replaced it
 	SuccessorID   string
-	RevokedAt     time.Time
+	RevokedAt     time.Time // as AccessToken.RevokedAt
+	AccountEpoch  time.Time // the account's TokensRevokedAt at issue
 }
 
 // TokenSet is what one grant issues; either field may be nil.

@@ -100,8 +100,16 @@ type Accounts interface {
 	GetAccountByUsername(ctx context.Context, kind AccountKind, merchantID, username string) (Account, error)
 	// ListAccounts returns the accounts that match f.
 	ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error)
-	// UpdateAccount applies fn to the stored account atomically.
+	// UpdateAccount applies fn to the stored account atomically. It revokes
+	// nothing: a change of password or a disabling goes through the calls below.
 	UpdateAccount(ctx context.Context, id string, fn func(Account) (Account, error)) error
+	// SetAccountPassword stores a new password hash and, in the same
+	// transaction, revokes as of now every token and code issued to the
+	// account (see Account.TokensRevokedAt) and deletes its sessions.
+	SetAccountPassword(ctx context.Context, id, passwordHash string, now time.Time) error
+	// SetAccountDisabled disables or enables an account; disabling it also
+	// revokes, in the same transaction, what SetAccountPassword does.
+	SetAccountDisabled(ctx context.Context, id string, disabled bool, now time.Time) error
 	// DeleteAccount removes an account.
 	DeleteAccount(ctx context.Context, id string) error
 }
@@ -138,6 +146,11 @@ type AuthCodes interface {
 	// in one transaction. Of many concurrent calls exactly one succeeds; the
 	// others get ErrAlreadyUsed (or ErrExpired, ErrNotFound) and store nothing.
 	RedeemAuthCode(ctx context.Context, id string, now time.Time, tokens TokenSet) error
+	// SpendAuthCode marks the code used without issuing anything, after a
+	// redemption that failed a check (client, redirect URI, PKCE), so the
+	// code cannot be tried again. A used code is left as it is; an unknown
+	// one is ErrNotFound.
+	SpendAuthCode(ctx context.Context, id string, now time.Time) error
 }
 
 // DeviceCodes keeps device authorization grants (RFC 8628) from issue to redemption.
@@ -211,16 +224,21 @@ type SigningKeys interface {
 	DeleteSigningKey(ctx context.Context, id string) error
 }
 
-// LoginThrottle counts failed logins per key, so that password guessing
-// can be slowed down across every node.
+// LoginThrottle counts failed guesses (passwords, client secrets) under
+// throttle keys, in the database so that every node sees them. A guess is
+// checked first; its failure is then counted atomically, only while the
+// keys allow, so of concurrent failures no more are counted (and answered
+// as failures) than the rules allow. Keys never hold what anyone typed.
 type LoginThrottle interface {
-	// LoginFailures returns the failed logins counted under key in the current window.
-	LoginFailures(ctx context.Context, key string, now time.Time) (Failures, error)
-	// AddLoginFailure counts one failed login under key, starting a new
-	// window of the given length if none is running, and returns the count.
-	AddLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration) (Failures, error)
-	// ClearLoginFailures forgets the failures counted under key.
-	ClearLoginFailures(ctx context.Context, key string) error
+	// CountFailure counts one failure under each key, in one write, if
+	// none of them makes failures wait at now. If one does, nothing is
+	// counted and its Failures (Counted false) say until when; otherwise
+	// the first key's Failures are returned, Counted true.
+	CountFailure(ctx context.Context, now time.Time, keys ...ThrottleKey) (Failures, error)
+	// Failures reads what is counted under each key at now, in order.
+	Failures(ctx context.Context, now time.Time, keys ...string) ([]Failures, error)
+	// ForgetFailures forgets what is counted under the keys.
+	ForgetFailures(ctx context.Context, keys ...string) error
 }
 
 // Sweeper removes rows nobody needs any more.
@@ -230,10 +248,41 @@ type Sweeper interface {
 	DeleteExpired(ctx context.Context, before time.Time) (int64, error)
 }
 
-// Failures is a count of failed logins within a window that ends at ResetAt.
+// ThrottleKey is a throttle key with the rule that bounds it.
+type ThrottleKey struct {
+	Key  string
+	Rule ThrottleRule
+}
+
+// ThrottleRule bounds the failures under a key: Free are counted at once;
+// after the Free-th, the next waits Delay, and each further one twice as
+// long as the one before, up to MaxDelay. What is counted is forgotten
+// Window after the last failure counted; Window should exceed MaxDelay.
+type ThrottleRule struct {
+	Free     int
+	Delay    time.Duration
+	MaxDelay time.Duration
+	Window   time.Duration
+}
+
+// Wait is how long the next failure must wait after the n-th was counted.
+func (r ThrottleRule) Wait(n int) time.Duration {
+	if n < r.Free {
+		return 0
+	}
+	d := r.Delay
+	for i := r.Free; i < n && d < r.MaxDelay; i++ {
+		d *= 2
+	}
+	return min(d, r.MaxDelay)
+}
+
+// Failures is what a throttle key has counted.
 type Failures struct {
-	Count   int
-	ResetAt time.Time
+	Counted bool      // CountFailure counted this failure
+	Count   int       // failures counted in the running window, a counted one included
+	RetryAt time.Time // no failure is counted before then (zero: one may be now)
+	ResetAt time.Time // when what is counted is forgotten (zero: nothing is)
 }
 
 // AccountFilter narrows ListAccounts; zero fields match everything.

@@ -8,7 +8,9 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -122,13 +124,14 @@ type page struct {
 	Choices                    []choice
 	Owner, OwnerName, Account  string
 	Scopes                     []string
+	ConsentSig                 string // binds the consent form to what its page showed
 	Done                       bool
 }
 
 type choice struct{ ID, Name, Type string }
 
 // formFields are the fields the pages add; everything else is the authorization request.
-var formFields = []string{"action", "csrf_token", "username", "password", "resource_owner", "owner", "decision"}
+var formFields = []string{"action", "csrf_token", "username", "password", "resource_owner", "owner", "decision", "consent_sig"}
 
 // flow is one pass through an authorization: the request, the page state
 // carried in hidden fields, and what was decided so far.
@@ -187,7 +190,12 @@ func (h *Handler) AuthorizeWith(w http.ResponseWriter, r *http.Request, action s
 	req, aerr := h.core.ParseAuthorize(ctx, f.params, profile)
 	if aerr != nil {
 		if !aerr.Redirect {
-			h.errorPage(w, r, f.lang, http.StatusBadRequest, aerr.Description)
+			status := http.StatusBadRequest
+			if aerr.Status >= http.StatusInternalServerError { // the database failed: not the request's fault
+				status = aerr.Status
+				oauth.SetErrorHeaders(w, aerr.Error)
+			}
+			h.errorPage(w, r, f.lang, status, aerr.Description)
 			return
 		}
 		h.redirect(w, r, h.core.ErrorRedirect(req, aerr.Error))
@@ -318,10 +326,19 @@ func (h *Handler) consent(ctx context.Context, f *flow, action string) bool {
 }
 
 // decide acts on the posted consent form: a denial goes back to the app,
-// an approval is remembered unless the client skips consent.
+// an approval is remembered unless the client skips consent. The form
+// carries the request in hidden fields, so an approval counts only for
+// what the page showed: a form whose scopes, owner or client were changed
+// since is refused, granting nothing.
 func (h *Handler) decide(ctx context.Context, f *flow) bool {
 	if f.r.PostForm.Get("decision") != "allow" {
 		h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.AccessDenied("the person denied the request")))
+		return false
+	}
+	want := h.consentSig(f, f.account, f.owner)
+	if !hmac.Equal([]byte(want), []byte(f.r.PostForm.Get("consent_sig"))) {
+		h.log.WarnContext(ctx, "consent form changed after it was shown; nothing granted", "client_id", f.req.Client.ID)
+		h.errorPage(f.w, f.r, f.lang, http.StatusBadRequest, translate(f.lang, "consent.changed", ""))
 		return false
 	}
 	if !f.req.Client.SkipConsent {
@@ -430,7 +447,16 @@ func (h *Handler) renderConsent(f *flow, action string, a storage.Account, owner
 	for _, sc := range f.req.Scopes {
 		p.Scopes = append(p.Scopes, translate(f.lang, "scope."+sc, sc))
 	}
+	p.ConsentSig = h.consentSig(f, a, owner)
 	h.render(f.w, "consent", http.StatusOK, p)
+}
+
+// consentSig signs what the consent page shows, the client, the owner and
+// the scopes, for the account signed in on this browser (the CSRF token
+// stands for the browser), under a key derived from the system secret.
+func (h *Handler) consentSig(f *flow, a storage.Account, owner oauth.OwnerChoice) string {
+	shown, _ := json.Marshal(append([]string{f.csrf, a.ID, f.req.Client.ID, string(owner.Owner.Type), owner.Owner.ID}, f.req.Scopes...))
+	return h.keys.MAC("consent", shown)
 }
 
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, lang string, status int, msg string) {
@@ -447,14 +473,13 @@ func (h *Handler) render(w http.ResponseWriter, name string, status int, p page)
 	}
 }
 
-// fail logs a server-side failure and shows a generic error page.
+// fail answers a storage failure (every error that reaches it is one) as the
+// core answers its own: a 503 page with Retry-After, logged by the core at
+// most once per interval with the count of failures.
 func (h *Handler) fail(f *flow, what string, err error) {
-	h.log.ErrorContext(f.r.Context(), what, "err", err)
-	status := http.StatusInternalServerError
-	if errors.Is(err, context.Canceled) {
-		status = http.StatusServiceUnavailable
-	}
-	h.errorPage(f.w, f.r, f.lang, status, "the server could not complete the request; please try again")
+	e := h.core.StorageFailed(f.r.Context(), what, err)
+	f.w.Header().Set("Retry-After", fmt.Sprint(int64((e.RetryAfter+time.Second-1)/time.Second)))
+	h.errorPage(f.w, f.r, f.lang, e.Status, "the server could not complete the request; please try again")
 }
 
 // redirect sends the browser on; 303 so a POST becomes a GET.

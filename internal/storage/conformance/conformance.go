@@ -6,6 +6,7 @@ package conformance
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -21,8 +22,10 @@ import (
 type Opener func(t *testing.T) storage.Storage
 
 // Reopener picks a fresh, empty database and returns a function that opens
-// it, migrated up to schema version (0: the latest); the caller closes it.
-type Reopener func(t *testing.T) func(version int) storage.Storage
+// it, migrated up to schema version (0: the latest), which the caller
+// closes, and a plain connection to it for writing rows as an older
+// release wrote them (the store writes today's columns).
+type Reopener func(t *testing.T) (open func(version int) storage.Storage, raw *sql.DB)
 
 // RunReopen checks what must hold from one opening of a database to the
 // next: data written under older schema versions is read back, revoked and
@@ -60,9 +63,16 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"SigningKeys", testSigningKeys},
 		{"DeviceCodes", testDeviceCodes},
-		{"LoginFailures", testLoginFailures},
+		{"ThrottleCountAtomic", testThrottleCountAtomic},
+		{"ThrottleWaitsGrowAndReset", testThrottleWaitsGrowAndReset},
 		{"DeleteExpired", testDeleteExpired},
 		{"DeleteCascades", testDeleteCascades},
+		{"SetAccountPasswordRevokes", testSetAccountPasswordRevokes},
+		{"SetAccountDisabledRevokes", testSetAccountDisabledRevokes},
+		{"RevocationRacesRotation", testRevocationRacesRotation},
+		{"SpendAuthCode", testSpendAuthCode},
+		{"ClientIntrospect", testClientIntrospect},
+		{"AccountEpochsRoundTrip", testAccountEpochsRoundTrip},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -149,32 +149,3 @@ func testDeleteCascades(t *testing.T, s storage.Storage) {
 	must(t, s.DeleteClient(c, f.client.ID), "delete client")
 	must(t, s.DeleteMerchant(c, f.merchant.ID), "delete merchant once unused")
 }
-
-// testLoginFailures: concurrent failures are all counted, windows reset, and clearing forgets.
-func testLoginFailures(t *testing.T, s storage.Storage) {
-	c := ctx(t)
-	window := 15 * time.Minute
-	f, err := s.LoginFailures(c, "k", now)
-	must(t, err, "read empty")
-	equal(t, f.Count, 0, "no failures yet")
-	errs := together(workers, func(int) error {
-		_, err := s.AddLoginFailure(c, "k", now, window)
-		return err
-	})
-	for _, err := range errs {
-		must(t, err, "add failure")
-	}
-	f, err = s.LoginFailures(c, "k", now.Add(time.Minute))
-	must(t, err, "read")
-	equal(t, f, storage.Failures{Count: workers, ResetAt: now.Add(window)}, "every concurrent failure counted")
-	f, err = s.LoginFailures(c, "k", now.Add(window))
-	must(t, err, "read after window")
-	equal(t, f.Count, 0, "window over")
-	f, err = s.AddLoginFailure(c, "k", now.Add(window), window)
-	must(t, err, "add after window")
-	equal(t, f, storage.Failures{Count: 1, ResetAt: now.Add(2 * window)}, "new window")
-	must(t, s.ClearLoginFailures(c, "k"), "clear")
-	f, err = s.LoginFailures(c, "k", now.Add(window))
-	must(t, err, "read cleared")
-	equal(t, f.Count, 0, "cleared")
-}

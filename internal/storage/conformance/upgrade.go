@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +13,7 @@ import (
 
 func testUpgrade(t *testing.T, reopen Reopener, from int) {
 	c := ctx(t)
-	open := reopen(t)
+	open, raw := reopen(t)
 	old := open(from)
 	f := setup(t, old)
 	// Ids as older releases wrote them: a plain hash, no issue-time prefix.
@@ -19,10 +21,10 @@ func testUpgrade(t *testing.T, reopen Reopener, from int) {
 	gone := f.tokens("fam-gone", "Zr7", now.Add(-48*time.Hour))
 	lone := storage.AccessToken{ID: "at-lone", ClientID: f.client.ID,
 		Owner: storage.ResourceOwner{Type: storage.OwnerClient, ID: f.client.ID}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
-	for _, ts := range []storage.TokenSet{a, gone, {Access: &lone}} {
-		must(t, old.CreateTokens(c, ts), "create tokens before the upgrade")
-	}
 	must(t, old.Close(), "close the old store")
+	for _, ts := range []storage.TokenSet{a, gone, {Access: &lone}} {
+		insertVersion1Tokens(t, raw, ts)
+	}
 
 	s := open(0)
 	defer s.Close()
@@ -57,7 +59,7 @@ func testUpgrade(t *testing.T, reopen Reopener, from int) {
 // answered without error, is in the database when it is opened again.
 func testCloseKeepsAnsweredWrites(t *testing.T, reopen Reopener) {
 	c := ctx(t)
-	open := reopen(t)
+	open, _ := reopen(t)
 	s := open(0)
 	f := setup(t, s)
 	const n = 300
@@ -88,4 +90,37 @@ func testCloseKeepsAnsweredWrites(t *testing.T, reopen Reopener) {
 		must(t, err, fmt.Sprintf("read write %d, answered before Close, after reopening", i))
 	}
 	t.Logf("%d of %d writes answered before Close, all found after reopening", answered, n)
+}
+
+// insertVersion1Tokens writes a token set in the columns of schema version
+// 1, which every version up to 6 kept, as releases of those versions did.
+func insertVersion1Tokens(t *testing.T, raw *sql.DB, ts storage.TokenSet) {
+	t.Helper()
+	ms := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixMilli()
+	}
+	account := func(id string) any {
+		if id == "" {
+			return nil
+		}
+		return id
+	}
+	if a := ts.Access; a != nil {
+		_, err := raw.ExecContext(ctx(t), `INSERT INTO access_tokens (id, family_id, client_id, account_id, owner_type, owner_id,
+			scopes, issued_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			a.ID, a.FamilyID, a.ClientID, account(a.AccountID), string(a.Owner.Type), a.Owner.ID, strings.Join(a.Scopes, " "),
+			ms(a.IssuedAt), ms(a.ExpiresAt), ms(a.RevokedAt))
+		must(t, err, "write an access token as an older release did")
+	}
+	if r := ts.Refresh; r != nil {
+		_, err := raw.ExecContext(ctx(t), `INSERT INTO refresh_tokens (id, family_id, client_id, account_id, owner_type, owner_id,
+			scopes, access_token_id, issued_at, expires_at, rotated_at, successor_id, revoked_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			r.ID, r.FamilyID, r.ClientID, account(r.AccountID), string(r.Owner.Type), r.Owner.ID, strings.Join(r.Scopes, " "),
+			r.AccessTokenID, ms(r.IssuedAt), ms(r.ExpiresAt), ms(r.RotatedAt), r.SuccessorID, ms(r.RevokedAt))
+		must(t, err, "write a refresh token as an older release did")
+	}
 }

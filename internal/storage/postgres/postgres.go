@@ -28,7 +28,12 @@ func Open(ctx context.Context, dsn string, opts sqlstore.Options) (*sqlstore.Sto
 	}
 	q := u.Query()
 	if q.Get("connect_timeout") == "" {
-		q.Set("connect_timeout", "5") // fail fast on an unreachable server
+		// A new connection to a hung or unreachable server fails in 2 s.
+		// Those opened for a storage call end with its deadline
+		// (sqlstore.CallTimeout) anyway; this bounds the ones database/sql
+		// opens in the background, each holding a place in the pool while
+		// it waits, and the first at start. 2 s is libpq's least.
+		q.Set("connect_timeout", "2")
 	}
 	u.RawQuery = q.Encode()
 	db, err := sql.Open("pgx", u.String())

@@ -24,15 +24,20 @@ func TestConformance(t *testing.T) {
 }
 
 func TestReopen(t *testing.T) {
-	conformance.RunReopen(t, func(t *testing.T) func(int) storage.Storage {
+	conformance.RunReopen(t, func(t *testing.T) (func(int) storage.Storage, *sql.DB) {
 		dsn := pgtest.DSN(t)
+		raw, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
 		return func(version int) storage.Storage {
 			s, err := postgres.Open(context.Background(), dsn, sqlstore.Options{Migrate: true, MigrateTo: version, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatalf("open postgres at schema version %d: %v", version, err)
 			}
 			return s
-		}
+		}, raw
 	})
 }
 

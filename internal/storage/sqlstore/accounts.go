@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
-const accountColumns = `id, kind, merchant_id, username, password_hash, printed_card_number, disabled, created_at`
+const accountColumns = `id, kind, merchant_id, username, password_hash, printed_card_number, disabled, created_at,
+	tokens_revoked_at`
 
 // realm scopes a username: guests are unique per merchant, staff globally.
 func realm(kind storage.AccountKind, merchantID string) string {
@@ -28,6 +30,7 @@ func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 		if err := checkAccountRefs(ctx, tx, a); err != nil {
 			return err
 		}
+		// tokens_revoked_at keeps its default: nothing of a new account was revoked.
 		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, kind, merchant_id, realm, username, username_key,
 			password_hash, printed_card_number, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			a.ID, string(a.Kind), nullable(a.MerchantID), realm(a.Kind, a.MerchantID), a.Username, usernameKey(a.Username),
@@ -145,6 +148,44 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(storage.Ac
 	return s.wrap(err, "update account %q", id)
 }
 
+// SetAccountPassword stores a new password hash and revokes, in the same
+// transaction, what the old password let in.
+func (s *Store) SetAccountPassword(ctx context.Context, id, passwordHash string, now time.Time) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+		return revokeAccount(ctx, tx, id, now, `password_hash = $3`, passwordHash)
+	})
+	return s.wrap(err, "set password of account %q", id)
+}
+
+// SetAccountDisabled disables or enables an account; disabling revokes, in
+// the same transaction, what the account was trusted with.
+func (s *Store) SetAccountDisabled(ctx context.Context, id string, disabled bool, now time.Time) error {
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+		if !disabled {
+			return oneRow(tx.ExecContext(ctx, `UPDATE accounts SET disabled = $2 WHERE id = $1`, id, false))
+		}
+		return revokeAccount(ctx, tx, id, now, `disabled = $3`, true)
+	})
+	return s.wrap(err, "set account %q disabled", id)
+}
+
+// revokeAccount applies set (with its value as $3) to the account and
+// revokes everything issued to it as of now: moving tokens_revoked_at makes
+// every token and code that recorded the old value read as revoked (see
+// migration 0007), one row written whatever their number, and a grant
+// racing this one, having read the account before, stores tokens with the
+// old value too. The time only moves forward, so two revocations within a
+// millisecond still differ. Sessions are deleted.
+func revokeAccount(ctx context.Context, tx *wtx, id string, now time.Time, set string, value any) error {
+	err := oneRow(tx.ExecContext(ctx, `UPDATE accounts SET `+set+`, tokens_revoked_at =
+		CASE WHEN tokens_revoked_at < $2 THEN $2 ELSE tokens_revoked_at + 1 END WHERE id = $1`, id, ms(now), value))
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, id)
+	return err
+}
+
 // DeleteAccount removes an account with its memberships, consents, sessions and tokens.
 func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error { return deleteRow(ctx, tx, "accounts", id) })
@@ -155,9 +196,9 @@ func scanAccount(row scanner) (storage.Account, error) {
 	var a storage.Account
 	var kind string
 	var merchant nullString
-	var created int64
-	err := row.Scan(&a.ID, &kind, &merchant, &a.Username, &a.PasswordHash, &a.PrintedCardNumber, &a.Disabled, &created)
-	a.Kind, a.MerchantID, a.CreatedAt = storage.AccountKind(kind), merchant.String, fromMS(created)
+	var created, revoked int64
+	err := row.Scan(&a.ID, &kind, &merchant, &a.Username, &a.PasswordHash, &a.PrintedCardNumber, &a.Disabled, &created, &revoked)
+	a.Kind, a.MerchantID, a.CreatedAt, a.TokensRevokedAt = storage.AccountKind(kind), merchant.String, fromMS(created), fromMS(revoked)
 	return a, err
 }
 

@@ -31,10 +31,11 @@ func clientArgs(c storage.Client) []any {
 type clientOptions struct {
 	Audience                 string `json:"audience,omitempty"`
 	ClientCredentialsRefresh bool   `json:"client_credentials_refresh,omitempty"`
+	Introspect               bool   `json:"introspect,omitempty"`
 }
 
 func optionsOf(c storage.Client) clientOptions {
-	return clientOptions{Audience: c.Audience, ClientCredentialsRefresh: c.ClientCredentialsRefresh}
+	return clientOptions{Audience: c.Audience, ClientCredentialsRefresh: c.ClientCredentialsRefresh, Introspect: c.Introspect}
 }
 
 // decodeOptions reads the column; an option this build does not know is an
@@ -136,7 +137,7 @@ func scanClient(row scanner) (storage.Client, error) {
 	if err != nil {
 		return c, fmt.Errorf("decode options of client %q: %w", c.ID, err)
 	}
-	c.Audience, c.ClientCredentialsRefresh = o.Audience, o.ClientCredentialsRefresh
+	c.Audience, c.ClientCredentialsRefresh, c.Introspect = o.Audience, o.ClientCredentialsRefresh, o.Introspect
 	if len(c.RedirectURIs) == 0 {
 		c.RedirectURIs = nil
 	}

@@ -16,10 +16,11 @@ import (
 // maxBatch bounds how many writes share one transaction.
 const maxBatch = 256
 
-// batchTimeout bounds one transaction on a networked database, whoever is waiting on it.
-const batchTimeout = 30 * time.Second
-
 var errClosed = errors.New("storage is closed")
+
+// errNotStarted answers a write whose deadline passed while it was queued:
+// nothing of it was written.
+var errNotStarted = fmt.Errorf("the database took no write within %v: %w", CallTimeout, context.DeadlineExceeded)
 
 // writeFn is one logical write. It returns an error only to abort: logical
 // outcomes that must still commit (a detected replay that revokes a family)
@@ -28,6 +29,7 @@ type writeFn func(ctx context.Context, tx *wtx) error
 
 type writeReq struct {
 	ctx    context.Context
+	win    *window // on a networked database: the write's deadline, from when it was queued
 	fn     writeFn
 	tokens *storage.TokenSet // instead of fn: a batch stores all its token sets together
 	// keyed marks a write that touches only rows it names by a key no token
@@ -49,7 +51,7 @@ type committer struct {
 	stmts     *stmtCache
 	log       *slog.Logger
 	retryable func(error) bool
-	embedded  bool // see Flavor.Embedded
+	deadlines *deadlines // nil on an embedded database (see run)
 	onCommit  func(writes int, d time.Duration, err error)
 	reqs      chan *writeReq // buffered, so a writer rarely waits to queue
 	dones     sync.Pool      // of chan error, one per write in flight
@@ -60,12 +62,12 @@ type committer struct {
 	wg     sync.WaitGroup
 }
 
-func newCommitter(db *sql.DB, f Flavor, onCommit func(int, time.Duration, error), log *slog.Logger) *committer {
+func newCommitter(db *sql.DB, f Flavor, d *deadlines, onCommit func(int, time.Duration, error), log *slog.Logger) *committer {
 	if onCommit == nil {
 		onCommit = func(int, time.Duration, error) {}
 	}
 	c := &committer{db: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, log: log, retryable: f.Retryable,
-		embedded: f.Embedded(), onCommit: onCommit,
+		deadlines: d, onCommit: onCommit,
 		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{})}
 	c.dones.New = func() any { return make(chan error, 1) }
 	for range max(f.Writers(), 1) {
@@ -77,7 +79,9 @@ func newCommitter(db *sql.DB, f Flavor, onCommit func(int, time.Duration, error)
 
 // do queues fn and waits for its transaction to commit. Once queued, a write
 // is waited for even if ctx ends, so the caller never mistakes a committed
-// write for a failed one.
+// write for a failed one. On a networked database the wait is bounded all the
+// same: the write is dropped unstarted, or its transaction cut off, once
+// CallTimeout has passed since it was queued.
 func (c *committer) do(ctx context.Context, fn writeFn) error {
 	return c.queue(ctx, &writeReq{ctx: ctx, fn: fn})
 }
@@ -97,6 +101,11 @@ func (c *committer) queue(ctx context.Context, r *writeReq) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var expired <-chan struct{} // nil, so never ready, without a deadline
+	if c.deadlines != nil {
+		r.win = c.deadlines.current()
+		expired = r.win.ctx.Done()
+	}
 	r.done = c.dones.Get().(chan error)
 	c.mu.RLock()
 	if c.closed {
@@ -107,14 +116,19 @@ func (c *committer) queue(ctx context.Context, r *writeReq) error {
 	select {
 	case c.reqs <- r:
 	default:
-		// The queue is full: wait for room, or for the caller to give up.
-		// Only here is ctx.Done asked for, which makes a channel.
+		// The queue is full: wait for room, for the caller to give up, or
+		// for the deadline. Only here is ctx.Done asked for, which makes a
+		// channel.
 		select {
 		case c.reqs <- r:
 		case <-ctx.Done():
 			c.mu.RUnlock()
 			c.dones.Put(r.done)
 			return ctx.Err()
+		case <-expired:
+			c.mu.RUnlock()
+			c.dones.Put(r.done)
+			return errNotStarted
 		}
 	}
 	c.mu.RUnlock()
@@ -189,20 +203,41 @@ func (c *committer) drain(batch []*writeReq) []*writeReq {
 
 // run commits a batch in one transaction. If any write in it fails, the
 // transaction is rolled back and each write is retried in a transaction of
-// its own, so one bad write never fails its neighbours.
+// its own, so one bad write never fails its neighbours. On a networked
+// database all of it, retries included, runs under the earliest deadline of
+// its writes, so no writer waits past its own (give or take a tick); after
+// a timeout the retries fail at once.
 func (c *committer) run(batch []*writeReq) {
 	live := batch[:0:0]
+	var first *window
 	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
+		err := r.ctx.Err()
+		if err == nil && r.win != nil && r.win.ctx.Err() != nil {
+			err = errNotStarted
+		}
+		if err != nil {
 			r.done <- err // not started, so nothing was written
 			continue
+		}
+		if r.win != nil && (first == nil || r.win.until.Before(first.until)) {
+			first = r.win
 		}
 		live = append(live, r)
 	}
 	if len(live) == 0 {
 		return
 	}
-	err := c.tx(live)
+	// An embedded database's statements cannot hang on a network, so they
+	// run without a deadline and uncancellable: a cancellable context costs
+	// database/sql and the driver a goroutine per statement. What can stall
+	// them is the disk, which a context cannot interrupt, and a lock held by
+	// another process, which the busy timeout (10 s) bounds and tx does not
+	// wait through twice.
+	ctx := context.Background()
+	if first != nil {
+		ctx = first.ctx
+	}
+	err := c.tx(ctx, live)
 	if err == nil {
 		for _, r := range live {
 			r.done <- nil
@@ -214,7 +249,7 @@ func (c *committer) run(batch []*writeReq) {
 		return
 	}
 	for _, r := range live {
-		r.done <- c.tx([]*writeReq{r})
+		r.done <- c.tx(ctx, []*writeReq{r})
 	}
 }
 
@@ -223,11 +258,14 @@ func (c *committer) run(batch []*writeReq) {
 // running it again is safe.
 const maxAttempts = 5
 
-func (c *committer) tx(reqs []*writeReq) error {
+func (c *committer) tx(ctx context.Context, reqs []*writeReq) error {
 	start := time.Now()
 	var err error
 	for range maxAttempts {
-		if err = c.tryTx(reqs); err == nil || !c.retryable(err) {
+		err = c.tryTx(ctx, reqs)
+		// No retry once CallTimeout is spent: on SQLite, where a busy
+		// timeout (10 s) has already been waited through, not four more.
+		if err == nil || !c.retryable(err) || time.Since(start) > CallTimeout {
 			break
 		}
 	}
@@ -235,15 +273,7 @@ func (c *committer) tx(reqs []*writeReq) error {
 	return err
 }
 
-func (c *committer) tryTx(reqs []*writeReq) error {
-	// An embedded database's statements cannot hang on a network, and its
-	// busy timeout bounds waiting for a lock, so it runs without a deadline.
-	ctx := context.Background()
-	if !c.embedded {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, batchTimeout)
-		defer cancel()
-	}
+func (c *committer) tryTx(ctx context.Context, reqs []*writeReq) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -276,8 +306,12 @@ func (c *committer) tryTx(reqs []*writeReq) error {
 	return nil
 }
 
+// rollback ends a failed transaction. The failure itself goes to the
+// writers; a rollback fails only on a connection already lost (database/sql
+// then drops it), so that is logged at debug level, not once per batch while
+// a database is down.
 func (c *committer) rollback(tx *sql.Tx) {
 	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
-		c.log.Warn("rollback failed", "err", err)
+		c.log.Debug("rollback failed", "err", err)
 	}
 }

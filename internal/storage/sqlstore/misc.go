@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/storage"
@@ -291,42 +292,129 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time) (int64, err
 	return total, nil
 }
 
-// LoginFailures returns the failures counted under key in the running window.
-func (s *Store) LoginFailures(ctx context.Context, key string, now time.Time) (storage.Failures, error) {
-	var f storage.Failures
-	var count, reset int64
-	err := s.reader.QueryRowContext(ctx, `SELECT count, reset_at FROM login_failures WHERE key = $1 AND reset_at > $2`, key, ms(now)).
-		Scan(&count, &reset)
+// countFailure is the one statement that counts a failure: it adds one
+// under the key unless the key makes failures wait ($2 is now), starting
+// afresh when what was counted is forgotten. The row lock it takes
+// (PostgreSQL) or the single writer (SQLite) orders concurrent counts, so
+// of many at once only as many pass as the count and next_at allow.
+const countFailure = `INSERT INTO login_failures (key, count, reset_at, next_at) VALUES ($1, 1, $3, 0)
+	ON CONFLICT (key) DO UPDATE SET
+		count = CASE WHEN login_failures.reset_at > $2 THEN login_failures.count + 1 ELSE 1 END,
+		next_at = CASE WHEN login_failures.reset_at > $2 THEN login_failures.next_at ELSE 0 END,
+		reset_at = $3
+	WHERE login_failures.reset_at <= $2 OR login_failures.next_at <= $2
+	RETURNING count`
+
+// CountFailure counts a failure under each key, or under none (see storage.LoginThrottle).
+func (s *Store) CountFailure(ctx context.Context, now time.Time, keys ...storage.ThrottleKey) (storage.Failures, error) {
+	var out storage.Failures
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+		out = storage.Failures{}
+		for i, k := range keys {
+			f, err := countOne(ctx, tx, k, now)
+			if err != nil {
+				return err
+			}
+			if i == 0 || !f.Counted {
+				out = f
+			}
+			if f.Counted {
+				continue
+			}
+			// Undo the keys counted before: none of them made failures
+			// wait at now, and no other write came between (row locks, or
+			// one writer), so this restores them exactly but for the
+			// window, which counting extended.
+			for _, prev := range keys[:i] {
+				if _, err := tx.ExecContext(ctx, `UPDATE login_failures SET count = count - 1, next_at = 0 WHERE key = $1`,
+					prev.Key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return nil
+	})
+	return out, s.wrap(err, "count failure")
+}
+
+// countOne counts a failure under k, or reads until when k makes failures wait.
+func countOne(ctx context.Context, tx *wtx, k storage.ThrottleKey, now time.Time) (storage.Failures, error) {
+	reset := now.Add(k.Rule.Window)
+	var count int64
+	err := tx.QueryRowContext(ctx, countFailure, k.Key, ms(now), ms(reset)).Scan(&count)
 	if errors.Is(err, sql.ErrNoRows) {
-		return f, nil
+		var next, resetAt int64
+		err = tx.QueryRowContext(ctx, `SELECT count, next_at, reset_at FROM login_failures WHERE key = $1`, k.Key).
+			Scan(&count, &next, &resetAt)
+		return storage.Failures{Count: int(count), RetryAt: fromMS(next), ResetAt: fromMS(resetAt)}, err
 	}
-	f.Count, f.ResetAt = int(count), fromMS(reset)
-	return f, s.wrap(err, "read login failures")
+	if err != nil {
+		return storage.Failures{}, err
+	}
+	f := storage.Failures{Counted: true, Count: int(count), ResetAt: reset}
+	// Past the free failures the next one waits; the wait doubles with the
+	// count, which SQL cannot portably say, so it is a second statement,
+	// under the same lock, run only once a key is throttled.
+	if wait := k.Rule.Wait(int(count)); wait > 0 {
+		f.RetryAt = now.Add(wait)
+		if _, err := tx.ExecContext(ctx, `UPDATE login_failures SET next_at = $2 WHERE key = $1`, k.Key, ms(f.RetryAt)); err != nil {
+			return storage.Failures{}, err
+		}
+	}
+	return f, nil
 }
 
-// AddLoginFailure counts a failure, starting a new window when the last one ended.
-func (s *Store) AddLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration) (storage.Failures, error) {
-	var f storage.Failures
-	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
-		var count, reset int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO login_failures (key, count, reset_at) VALUES ($1, 1, $3)
-			ON CONFLICT (key) DO UPDATE SET
-				count = CASE WHEN login_failures.reset_at > $2 THEN login_failures.count + 1 ELSE 1 END,
-				reset_at = CASE WHEN login_failures.reset_at > $2 THEN login_failures.reset_at ELSE $3 END
-			RETURNING count, reset_at`, key, ms(now), ms(now.Add(window))).Scan(&count, &reset)
-		f.Count, f.ResetAt = int(count), fromMS(reset)
-		return err
-	})
-	return f, s.wrap(err, "count login failure")
+// Failures reads what is counted under each key, in one query.
+func (s *Store) Failures(ctx context.Context, now time.Time, keys ...string) ([]storage.Failures, error) {
+	out := make([]storage.Failures, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	args := []any{ms(now)}
+	var in strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		args = append(args, k)
+		in.WriteString("$" + strconv.Itoa(len(args)))
+	}
+	rows, err := s.reader.QueryContext(ctx, `SELECT key, count, next_at, reset_at FROM login_failures
+		WHERE reset_at > $1 AND key IN (`+in.String()+`)`, args...)
+	if err != nil {
+		return nil, s.wrap(err, "read failures")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var count, next, reset int64
+		if err := rows.Scan(&key, &count, &next, &reset); err != nil {
+			return nil, s.wrap(err, "read failures")
+		}
+		for i, k := range keys {
+			if k == key {
+				out[i] = storage.Failures{Count: int(count), ResetAt: fromMS(reset)}
+				if next > ms(now) {
+					out[i].RetryAt = fromMS(next)
+				}
+			}
+		}
+	}
+	return out, s.wrap(rows.Err(), "read failures")
 }
 
-// ClearLoginFailures forgets the failures counted under key.
-func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
+// ForgetFailures forgets what is counted under the keys.
+func (s *Store) ForgetFailures(ctx context.Context, keys ...string) error {
 	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1`, key)
-		return err
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1`, k); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return s.wrap(err, "clear login failures")
+	return s.wrap(err, "forget failures")
 }
 
 // rowsAffected is how many rows the statement that returned res changed.

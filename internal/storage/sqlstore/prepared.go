@@ -46,19 +46,24 @@ func (c *stmtCache) close() {
 // pool runs queries on a *sql.DB through prepared statements.
 type pool struct {
 	*sql.DB
-	stmts    *stmtCache
-	embedded bool // see Flavor.Embedded
+	stmts     *stmtCache
+	deadlines *deadlines // nil on an embedded database
 }
 
-func newPool(db *sql.DB, f Flavor) *pool {
-	return &pool{DB: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, embedded: f.Embedded()}
+func newPool(db *sql.DB, f Flavor, d *deadlines) *pool {
+	return &pool{DB: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, deadlines: d}
 }
 
+// ctx is the context a read runs under. A networked database's read ends
+// within CallTimeout, so a hung server cannot hold the request. An embedded
+// one's read runs uncancellable and without a deadline (Flavor.Embedded): it
+// waits on no network, and in WAL mode a reader never waits for the writer,
+// so nothing a deadline could cut short is there to wait for.
 func (p *pool) ctx(ctx context.Context) context.Context {
-	if p.embedded {
+	if p.deadlines == nil {
 		return context.WithoutCancel(ctx)
 	}
-	return ctx
+	return p.deadlines.bound(ctx)
 }
 
 func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/storage"
@@ -52,7 +53,8 @@ type Flavor interface {
 	// statement never waits on a network. The store then runs statements
 	// under a context that cannot be cancelled: a cancellable one costs a
 	// goroutine per statement in database/sql and another in the driver,
-	// more than a point lookup itself.
+	// more than a point lookup itself. A networked database's calls run
+	// under deadlines instead (CallTimeout).
 	Embedded() bool
 	// Rebind rewrites a query written with $n placeholders into the form the
 	// driver binds fastest; it must mean the same.
@@ -61,12 +63,13 @@ type Flavor interface {
 
 // Store is a storage.Storage on a SQL database.
 type Store struct {
-	flavor Flavor
-	read   *sql.DB // queries outside transactions
-	reader *pool   // read, with prepared statements
-	write  *sql.DB // the committer's connections
-	commit *committer
-	log    *slog.Logger
+	flavor    Flavor
+	read      *sql.DB // queries outside transactions
+	reader    *pool   // read, with prepared statements
+	write     *sql.DB // the committer's connections
+	commit    *committer
+	deadlines *deadlines // nil on an embedded database (see Flavor.Embedded)
+	log       *slog.Logger
 
 	closeOnce sync.Once
 	closeErr  error
@@ -78,7 +81,11 @@ var _ storage.Storage = (*Store)(nil)
 // answers, migrates or checks the schema, and checks the secret fingerprint.
 // read and write may be the same pool. On error the pools are closed.
 func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*Store, error) {
-	s := &Store{flavor: f, read: read, reader: newPool(read, f), write: write, log: opts.Logger}
+	s := &Store{flavor: f, read: read, write: write, log: opts.Logger}
+	if !f.Embedded() {
+		s.deadlines = &deadlines{}
+	}
+	s.reader = newPool(read, f, s.deadlines)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -94,7 +101,7 @@ func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*St
 	if err := s.migrate(ctx, opts.Migrate, opts.MigrateTo); err != nil {
 		return fail(err)
 	}
-	s.commit = newCommitter(write, f, opts.OnCommit, s.log)
+	s.commit = newCommitter(write, f, s.deadlines, opts.OnCommit, s.log)
 	if opts.SecretFingerprint != "" {
 		if err := s.checkFingerprint(ctx, opts.SecretFingerprint); err != nil {
 			s.commit.close()
@@ -104,8 +111,12 @@ func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*St
 	return s, nil
 }
 
-// Ping reports whether the database answers.
+// Ping reports whether the database answers, within CallTimeout on a
+// networked database, or sooner if ctx says so.
 func (s *Store) Ping(ctx context.Context) error {
+	if s.deadlines != nil {
+		ctx = s.deadlines.bound(ctx)
+	}
 	if err := s.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping %s database: %w", s.flavor.Name(), err)
 	}
@@ -124,6 +135,9 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	s.reader.stmts.close()
+	if s.deadlines != nil {
+		s.deadlines.close()
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -169,4 +183,95 @@ func (s *Store) checkFingerprint(ctx context.Context, fp string) error {
 		return fmt.Errorf("this database was set up with a different system secret (fingerprint %s, this process has %s): start latchkey with the original secret (LATCHKEY_SECRET or --secret-file)", stored, fp)
 	}
 	return nil
+}
+
+// CallTimeout bounds every storage call on a networked database: a read, and
+// a write from the moment it is queued until its transaction has committed or
+// failed. A refused, failing or hung database then costs a request at most
+// this much before it is answered 503 (DESIGN.md promises 2 s), far inside
+// the HTTP write timeout (30 s) that would otherwise cut the answer off. The
+// call that meets a hung database is the request's last, so one budget is
+// what a request waits. A healthy call takes milliseconds: a whole token
+// request at c=64 on PostgreSQL has a p99 of 10–36 ms (PERFORMANCE.md), so
+// 1 s is about 30 times that before a slow database is taken for a hung one.
+const CallTimeout = time.Second
+
+// deadlineTick is how long calls share one deadline: a call's deadline is
+// CallTimeout from the start of its tick, so between CallTimeout-deadlineTick
+// and CallTimeout from the call.
+const deadlineTick = 100 * time.Millisecond
+
+// deadlines hands out the contexts that bound calls on a networked database.
+// The calls that start within one tick share one deadline context, so a
+// bound costs no timer and no cancel function per call (a *sql.Row or
+// *sql.Rows, which the callers hold, gives no place to call one).
+type deadlines struct {
+	mu  sync.Mutex // taken only to start a new tick
+	cur atomic.Pointer[window]
+}
+
+// window is the deadline of the calls that start within one tick.
+type window struct {
+	until  time.Time       // calls starting before this share the window
+	ctx    context.Context // ends at the deadline
+	cancel context.CancelFunc
+}
+
+// current returns the window of calls starting now.
+func (d *deadlines) current() *window {
+	now := time.Now()
+	if w := d.cur.Load(); w != nil && now.Before(w.until) {
+		return w
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if w := d.cur.Load(); w != nil && now.Before(w.until) {
+		return w
+	}
+	w := &window{until: now.Add(deadlineTick)}
+	w.ctx, w.cancel = context.WithDeadline(context.Background(), now.Add(CallTimeout))
+	d.cur.Store(w)
+	return w
+}
+
+// close releases the current window's timer; the earlier ones have fired.
+func (d *deadlines) close() {
+	if w := d.cur.Load(); w != nil {
+		w.cancel()
+	}
+}
+
+// bound returns a context with ctx's values and the current window's
+// deadline, or ctx itself when its own deadline comes first. The call stops
+// following ctx's cancellation: it is bounded anyway, and following both
+// would cost a goroutine or a cancel function per call.
+func (d *deadlines) bound(ctx context.Context) context.Context {
+	w := d.current()
+	if dl, ok := ctx.Deadline(); ok {
+		if wdl, _ := w.ctx.Deadline(); !dl.After(wdl) {
+			return ctx
+		}
+	}
+	return &bounded{values: ctx, w: w.ctx}
+}
+
+// bounded is a caller's values under a window's deadline.
+type bounded struct {
+	values context.Context
+	w      context.Context // the window's
+}
+
+func (b *bounded) Deadline() (time.Time, bool) { return b.w.Deadline() }
+func (b *bounded) Done() <-chan struct{}       { return b.w.Done() }
+func (b *bounded) Err() error                  { return b.w.Err() }
+
+// Value asks the window first: it holds no values of its own, but it answers
+// the context package's internal lookup of the cancellable parent, so the
+// contexts database/sql and pgx derive from this one join the window's
+// instead of each starting a goroutine to watch a foreign Done channel.
+func (b *bounded) Value(key any) any {
+	if v := b.w.Value(key); v != nil {
+		return v
+	}
+	return b.values.Value(key)
 }

@@ -12,15 +12,16 @@ import (
 )
 
 const codeColumns = `id, client_id, account_id, owner_type, owner_id, scopes, redirect_uri, code_challenge,
-	code_challenge_method, nonce, auth_time, created_at, expires_at, used_at`
+	code_challenge_method, nonce, auth_time, created_at, expires_at, used_at, account_epoch`
 
 // CreateAuthCode stores a new authorization code.
 func (s *Store) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
 	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO auth_codes (`+codeColumns+`) VALUES
-			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 			c.ID, c.ClientID, nullable(c.AccountID), string(c.Owner.Type), c.Owner.ID, words(c.Scopes), c.RedirectURI,
-			c.CodeChallenge, c.CodeChallengeMethod, c.Nonce, ms(c.AuthTime), ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt))
+			c.CodeChallenge, c.CodeChallengeMethod, c.Nonce, ms(c.AuthTime), ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt),
+			ms(c.AccountEpoch))
 		return err
 	})
 	return s.wrap(err, "create authorization code")
@@ -65,22 +66,49 @@ func (s *Store) RedeemAuthCode(ctx context.Context, id string, now time.Time, to
 	return s.wrap(err, "redeem authorization code")
 }
 
+// SpendAuthCode marks an unused code used, issuing nothing. The failed
+// checks that call it compare fields a code never changes, so only its use
+// can race, and the conditional update settles that: after this returns no
+// redemption of the code succeeds.
+func (s *Store) SpendAuthCode(ctx context.Context, id string, now time.Time) error {
+	var outcome error
+	err := s.commit.doKeyed(ctx, func(ctx context.Context, tx *wtx) error {
+		n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE auth_codes SET used_at = $2 WHERE id = $1 AND used_at = 0`, id, ms(now)))
+		if err != nil || n == 1 {
+			outcome = nil
+			return err
+		}
+		// An unknown code is an answer, not a reason to roll the batch back.
+		outcome = mustExist(ctx, tx, "auth_codes", id)
+		if errors.Is(outcome, storage.ErrNotFound) {
+			return nil
+		}
+		return outcome
+	})
+	if err == nil {
+		err = outcome
+	}
+	return s.wrap(err, "spend authorization code")
+}
+
 func scanCode(row scanner) (storage.AuthCode, error) {
 	var c storage.AuthCode
 	var account nullString
 	var ownerType, scopes string
-	var auth, created, expires, used int64
+	var auth, created, expires, used, epoch int64
 	err := row.Scan(&c.ID, &c.ClientID, &account, &ownerType, &c.Owner.ID, &scopes, &c.RedirectURI, &c.CodeChallenge,
-		&c.CodeChallengeMethod, &c.Nonce, &auth, &created, &expires, &used)
+		&c.CodeChallengeMethod, &c.Nonce, &auth, &created, &expires, &used, &epoch)
 	c.AccountID, c.Owner.Type, c.Scopes = account.String, storage.OwnerType(ownerType), fromWords(scopes)
 	c.AuthTime, c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMS(auth), fromMS(created), fromMS(expires), fromMS(used)
+	c.AccountEpoch = fromMS(epoch)
 	return c, err
 }
 
-const accessColumns = `id, family_id, client_id, account_id, owner_type, owner_id, scopes, issued_at, expires_at, revoked_at`
+const accessColumns = `id, family_id, client_id, account_id, owner_type, owner_id, scopes, issued_at, expires_at, revoked_at,
+	account_epoch`
 
 const refreshColumns = `id, family_id, client_id, account_id, owner_type, owner_id, scopes, access_token_id,
-	issued_at, expires_at, rotated_at, successor_id, revoked_at`
+	issued_at, expires_at, rotated_at, successor_id, revoked_at, account_epoch`
 
 // familyRevocation finds the revocation of the current token row's family
 // (see revokeFamily); revoked_families has no family_id column, so the name
@@ -92,9 +120,19 @@ const familyRevocation = `(SELECT f.revoked_at FROM revoked_families f WHERE f.i
 // lookup.
 const familyRevokedAt = `, CASE WHEN family_id = '' THEN 0 ELSE COALESCE(` + familyRevocation + `, 0) END`
 
+// accountRevocation finds the revocation of everything of the current
+// token row's account since the token was issued (see revokeAccount).
+const accountRevocation = `(SELECT a.tokens_revoked_at FROM accounts a
+	WHERE a.id = account_id AND a.tokens_revoked_at <> account_epoch)`
+
+// accountRevokedAt is the column every token read selects after that: when
+// the token was revoked with its account, 0 if it was not. Tokens of no
+// account, those of client_credentials, skip the lookup.
+const accountRevokedAt = `, CASE WHEN account_id IS NULL THEN 0 ELSE COALESCE(` + accountRevocation + `, 0) END`
+
 const (
-	selectAccess  = `SELECT ` + accessColumns + familyRevokedAt + ` FROM access_tokens WHERE id = $1`
-	selectRefresh = `SELECT ` + refreshColumns + familyRevokedAt + ` FROM refresh_tokens WHERE id = $1`
+	selectAccess  = `SELECT ` + accessColumns + familyRevokedAt + accountRevokedAt + ` FROM access_tokens WHERE id = $1`
+	selectRefresh = `SELECT ` + refreshColumns + familyRevokedAt + accountRevokedAt + ` FROM refresh_tokens WHERE id = $1`
 )
 
 // CreateTokens stores newly issued tokens. The committer gathers the token
@@ -103,15 +141,15 @@ func (s *Store) CreateTokens(ctx context.Context, tokens storage.TokenSet) error
 	return s.wrap(s.commit.doTokens(ctx, &tokens), "store tokens")
 }
 
-// maxRowsPerInsert bounds one multi-row INSERT (13 columns: 832 parameters,
+// maxRowsPerInsert bounds one multi-row INSERT (14 columns: 896 parameters,
 // well under either database's limit).
 const maxRowsPerInsert = 64
 
 // Multi-row INSERTs come in power-of-two sizes up to maxRowsPerInsert, so
 // only a handful of statements are ever prepared; index k holds 1<<k rows.
 var (
-	accessInserts  = multiInserts("access_tokens", accessColumns, 10)
-	refreshInserts = multiInserts("refresh_tokens", refreshColumns, 13)
+	accessInserts  = multiInserts("access_tokens", accessColumns, 11)
+	refreshInserts = multiInserts("refresh_tokens", refreshColumns, 14)
 )
 
 func multiInserts(table, columns string, width int) []string {
@@ -150,18 +188,19 @@ func insertTokenSets(ctx context.Context, tx *wtx, sets []*storage.TokenSet) err
 			refresh = append(refresh, t.Refresh)
 		}
 	}
-	err := insertRows(ctx, tx, accessInserts, 10, len(access), func(args []any, i int) []any {
+	err := insertRows(ctx, tx, accessInserts, 11, len(access), func(args []any, i int) []any {
 		a := access[i]
 		return append(args, a.ID, a.FamilyID, a.ClientID, nullable(a.AccountID), string(a.Owner.Type), a.Owner.ID,
-			words(a.Scopes), ms(a.IssuedAt), ms(a.ExpiresAt), ms(a.RevokedAt))
+			words(a.Scopes), ms(a.IssuedAt), ms(a.ExpiresAt), ms(a.RevokedAt), ms(a.AccountEpoch))
 	})
 	if err != nil {
 		return err
 	}
-	return insertRows(ctx, tx, refreshInserts, 13, len(refresh), func(args []any, i int) []any {
+	return insertRows(ctx, tx, refreshInserts, 14, len(refresh), func(args []any, i int) []any {
 		r := refresh[i]
 		return append(args, r.ID, r.FamilyID, r.ClientID, nullable(r.AccountID), string(r.Owner.Type), r.Owner.ID,
-			words(r.Scopes), r.AccessTokenID, ms(r.IssuedAt), ms(r.ExpiresAt), ms(r.RotatedAt), r.SuccessorID, ms(r.RevokedAt))
+			words(r.Scopes), r.AccessTokenID, ms(r.IssuedAt), ms(r.ExpiresAt), ms(r.RotatedAt), r.SuccessorID, ms(r.RevokedAt),
+			ms(r.AccountEpoch))
 	})
 }
 
@@ -211,7 +250,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 		// single writer more than the update itself.
 		n, err := rowsAffected(tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $2, successor_id = $3
 			WHERE id = $1 AND rotated_at = 0 AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $2)
-			AND NOT EXISTS `+familyRevocation,
+			AND NOT EXISTS `+familyRevocation+` AND NOT EXISTS `+accountRevocation,
 			r.OldID, now, r.Refresh.ID))
 		if err != nil {
 			return err
@@ -306,11 +345,12 @@ func scanAccess(row scanner) (storage.AccessToken, error) {
 	var t storage.AccessToken
 	var account nullString
 	var ownerType, scopes string
-	var issued, expires, revoked, familyRevoked int64
+	var issued, expires, revoked, epoch, familyRevoked, accountRevoked int64
 	err := row.Scan(&t.ID, &t.FamilyID, &t.ClientID, &account, &ownerType, &t.Owner.ID, &scopes, &issued, &expires, &revoked,
-		&familyRevoked)
+		&epoch, &familyRevoked, &accountRevoked)
 	t.AccountID, t.Owner.Type, t.Scopes = account.String, storage.OwnerType(ownerType), fromWords(scopes)
-	t.IssuedAt, t.ExpiresAt, t.RevokedAt = fromMS(issued), fromMS(expires), fromMS(revokedAt(revoked, familyRevoked))
+	t.IssuedAt, t.ExpiresAt, t.AccountEpoch = fromMS(issued), fromMS(expires), fromMS(epoch)
+	t.RevokedAt = fromMS(revokedAt(revoked, familyRevoked, accountRevoked))
 	return t, err
 }
 
@@ -318,19 +358,23 @@ func scanRefresh(row scanner) (storage.RefreshToken, error) {
 	var t storage.RefreshToken
 	var account nullString
 	var ownerType, scopes string
-	var issued, expires, rotated, revoked, familyRevoked int64
+	var issued, expires, rotated, revoked, epoch, familyRevoked, accountRevoked int64
 	err := row.Scan(&t.ID, &t.FamilyID, &t.ClientID, &account, &ownerType, &t.Owner.ID, &scopes, &t.AccessTokenID,
-		&issued, &expires, &rotated, &t.SuccessorID, &revoked, &familyRevoked)
+		&issued, &expires, &rotated, &t.SuccessorID, &revoked, &epoch, &familyRevoked, &accountRevoked)
 	t.AccountID, t.Owner.Type, t.Scopes = account.String, storage.OwnerType(ownerType), fromWords(scopes)
-	t.IssuedAt, t.ExpiresAt, t.RotatedAt = fromMS(issued), fromMS(expires), fromMS(rotated)
-	t.RevokedAt = fromMS(revokedAt(revoked, familyRevoked))
+	t.IssuedAt, t.ExpiresAt, t.RotatedAt, t.AccountEpoch = fromMS(issued), fromMS(expires), fromMS(rotated), fromMS(epoch)
+	t.RevokedAt = fromMS(revokedAt(revoked, familyRevoked, accountRevoked))
 	return t, err
 }
 
-// revokedAt is when a token was revoked: by itself, or else with its family.
-func revokedAt(own, family int64) int64 {
-	if own != 0 {
+// revokedAt is when a token was revoked: by itself, or else with its
+// family, or else with its account.
+func revokedAt(own, family, account int64) int64 {
+	switch {
+	case own != 0:
 		return own
+	case family != 0:
+		return family
 	}
-	return family
+	return account
 }

@@ -12,7 +12,7 @@ func TestMultiInserts(t *testing.T) {
 		if got := strings.Count(q, "("); got != rows+1 { // the column list, then one per row
 			t.Errorf("statement %d has %d parenthesised groups, want %d", k, got, rows+1)
 		}
-		if last := "$" + strconv.Itoa(rows*10) + ")"; !strings.HasSuffix(q, last) {
+		if last := "$" + strconv.Itoa(rows*11) + ")"; !strings.HasSuffix(q, last) {
 			t.Errorf("statement %d does not end with %s: …%s", k, last, q[len(q)-20:])
 		}
 	}

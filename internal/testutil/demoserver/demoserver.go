@@ -1,5 +1,6 @@
 // Package demoserver starts a real latchkey with the demo data for tests:
-// a fresh SQLite file, the demo rows, and the full HTTP server on a loopback port.
+// a fresh SQLite file (or a PostgreSQL database), the demo rows, and the full
+// HTTP server on a loopback port.
 package demoserver
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/server"
 	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/postgres"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
 )
@@ -33,14 +35,28 @@ type Options struct {
 	Dialects []string         // dialects to serve
 	Product  string           // product name on the pages
 	Now      func() time.Time // the server's clock; time.Now when nil
+	// DSN, a postgres:// URL, is the database to use instead of a fresh
+	// SQLite file; the demo rows are added to what it holds.
+	DSN string
+	// Logger receives the server's and the store's logs; discarded when nil.
+	Logger *slog.Logger
 }
 
 // Start serves latchkey with the demo data until the test ends.
 func Start(t testing.TB, o Options) *Site {
 	t.Helper()
 	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var st *sqlstore.Store
+	var err error
+	if o.DSN != "" {
+		st, err = postgres.Open(ctx, o.DSN, sqlstore.Options{Migrate: true, Logger: log})
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
