@@ -83,7 +83,8 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 	var verr error
 	if err := s.pool.do(ctx, func() { ok, rehash, verr = secrets.VerifyPassword(hash, password, s.argon2) }); err != nil {
 		if errors.Is(err, errBusy) {
-			s.log.WarnContext(ctx, "password check pool full; refusing login", "client_id", c.ID)
+			// A flood refuses thousands a second: logged once per interval, with a count.
+			s.noteFailure(ctx, "password check pool full; refusing login", err)
 			return storage.Account{}, busy(time.Second)
 		}
 		return storage.Account{}, s.unavailable(ctx, "wait for password check", err)

@@ -199,7 +199,7 @@ func (s *Server) spendCode(ctx context.Context, code storage.AuthCode, now time.
 func (s *Server) replayedCode(ctx context.Context, c storage.Client, code storage.AuthCode) {
 	s.log.WarnContext(ctx, "authorization code replayed; revoking the tokens issued from it", "client_id", code.ClientID, "family", familyLabel(code.ID))
 	if err := s.store.RevokeFamily(ctx, code.ID, s.now(), codeFamilyExpiresAt(c, code)); err != nil {
-		s.log.ErrorContext(ctx, "revoke tokens of replayed code", "err", err)
+		s.noteFailure(ctx, "revoke tokens of replayed code", err)
 	}
 }
 
