@@ -24,24 +24,10 @@ type answer struct {
 
 // race sends the same form from racers goroutines released together.
 func (e *env) race(form url.Values, user, pass string) []answer {
-	out := make([]answer, racers)
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
-	for i := range racers {
-		ready.Add(1)
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-start
-			status, _, m := e.post("/oauth2/token", form, user, pass)
-			out[i] = answer{status, m}
-		}()
-	}
-	ready.Wait()
-	close(start)
-	done.Wait()
-	return out
+	return released(racers, func() answer {
+		status, _, m := e.post("/oauth2/token", form, user, pass)
+		return answer{status, m}
+	})
 }
 
 // oneWinner checks that exactly one answer is 200 and every other is

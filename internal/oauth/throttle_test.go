@@ -80,9 +80,9 @@ func from(base, source, path string, form url.Values, user, pass string) reply {
 	return r
 }
 
-// released runs fn in n goroutines released together and returns their replies.
-func released(n int, fn func() reply) []reply {
-	out := make([]reply, n)
+// released runs fn in n goroutines released together and returns their results.
+func released[T any](n int, fn func() T) []T {
+	out := make([]T, n)
 	var ready, done sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
