@@ -41,6 +41,9 @@ type TokenRequest struct {
 	// act for; a client bound to another merchant is refused.
 	MerchantID string
 	RemoteAddr string // the caller's IP address, for throttling
+	// Grants, when set, are the only grant types the endpoint serves (a
+	// dialect endpoint that serves fewer than the core); others are unsupported.
+	Grants []string
 }
 
 // TokenRequestFromParams reads the standard parameters of RFC 6749.
@@ -89,7 +92,7 @@ func (s *Server) Token(ctx context.Context, req TokenRequest) (TokenResult, *Err
 	if req.GrantType == "" {
 		return TokenResult{}, InvalidRequest("grant_type is missing").For("grant_type")
 	}
-	if !slices.Contains(GrantTypes, req.GrantType) {
+	if !slices.Contains(GrantTypes, req.GrantType) || len(req.Grants) > 0 && !slices.Contains(req.Grants, req.GrantType) {
 		return TokenResult{}, UnsupportedGrantType("grant_type %q is not supported", clip(req.GrantType)).For("grant_type")
 	}
 	client, oerr := s.AuthenticateClient(ctx, req.Client)

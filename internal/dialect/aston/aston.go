@@ -46,10 +46,7 @@ func tokenHandler(core *oauth.Server) http.HandlerFunc {
 			oauth.WriteError(w, oerr)
 			return
 		}
-		if g := req.GrantType; g != oauth.GrantAuthorizationCode && g != oauth.GrantRefreshToken && g != "" {
-			oauth.WriteError(w, oauth.UnsupportedGrantType("grant_type must be authorization_code or refresh_token"))
-			return
-		}
+		req.Grants = []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken} // all that /v1/token serves (seed 003)
 		res, oerr := core.Token(r.Context(), req)
 		if oerr != nil {
 			oauth.WriteError(w, oerr)
