@@ -233,7 +233,8 @@ func testServeDemo(t *testing.T, dbFlag string, db config.DB) {
 }
 
 // checkMetrics: /metrics counts the token requests just made, under their
-// route pattern, and the group commits that stored their tokens.
+// route pattern, the group commits that stored their tokens, and the
+// password checks.
 func checkMetrics(t *testing.T, base string) {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
@@ -247,7 +248,7 @@ func checkMetrics(t *testing.T, base string) {
 		`latchkey_http_requests_total{code="200",route="POST /oauth2/token"} 1`,
 		`latchkey_http_requests_total{code="200",route="POST /flexiti/pos-api/v2.5/oauth/token"} 1`,
 		`latchkey_storage_commit_duration_seconds_count{outcome="ok"}`,
-		`go_goroutines `, `process_resident_memory_bytes `,
+		`latchkey_password_checks_total `, `go_goroutines `, `process_resident_memory_bytes `,
 	} {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(text, want) {
 			t.Fatalf("/metrics (%d) lacks %s:\n%s", resp.StatusCode, want, text)

@@ -59,6 +59,15 @@ func (m *Metrics) Handler() http.Handler {
 // Registry is where the collectors live, for tests and for adding more.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
+// CountPasswordChecks publishes checks, the number of password hashes the
+// core has checked, as latchkey_password_checks_total.
+func (m *Metrics) CountPasswordChecks(checks func() uint64) error {
+	return m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "latchkey_password_checks_total",
+		Help: "Password hashes checked (Argon2id work), for right, wrong and unknown logins alike.",
+	}, func() float64 { return float64(checks()) }))
+}
+
 // ObserveRequest records one answered request. route is the ServeMux
 // pattern that matched, so labels stay few whatever paths clients send.
 func (m *Metrics) ObserveRequest(route string, code int, d time.Duration) {

@@ -79,9 +79,34 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 	if found {
 		hash = account.PasswordHash
 	}
-	var ok, rehash bool
-	var verr error
-	if err := s.pool.do(ctx, func() { ok, rehash, verr = secrets.VerifyPassword(hash, password, s.argon2) }); err != nil {
+	var rehash bool
+	var refused *Error // a 429 before the hash, or the counted failure after it
+	err = s.pool.do(ctx, func(queued bool) {
+		// A burst of guesses queues for the workers while the first ones
+		// spend the budget: a queued guess reads the keys again before its
+		// hash, and a failure is counted before its worker is free, so a
+		// burst costs at most the budget plus one hash per worker.
+		if queued {
+			if _, refused = s.loginWait(ctx, keys); refused != nil {
+				return
+			}
+		}
+		s.hashes.Add(1)
+		ok, again, verr := secrets.VerifyPassword(hash, password, s.argon2)
+		if verr != nil {
+			s.log.ErrorContext(ctx, "stored password hash is malformed", "account_id", account.ID, "err", verr)
+			ok = false
+		}
+		if found && c.AccountKind == storage.Staff && c.MerchantID != "" && !memberOf(account, c.MerchantID) {
+			ok = false // staff of another merchant cannot log in to this merchant's app
+		}
+		if !found || !ok || account.Disabled {
+			s.log.InfoContext(ctx, "login failed", "client_id", c.ID, "kind", kind)
+			refused = s.loginFailed(ctx, keys)
+		}
+		rehash = again
+	})
+	if err != nil {
 		if errors.Is(err, errBusy) {
 			// A flood refuses thousands a second: logged once per interval, with a count.
 			s.noteFailure(ctx, "password check pool full; refusing login", err)
@@ -89,16 +114,8 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 		}
 		return storage.Account{}, s.unavailable(ctx, "wait for password check", err)
 	}
-	if verr != nil {
-		s.log.ErrorContext(ctx, "stored password hash is malformed", "account_id", account.ID, "err", verr)
-		ok = false
-	}
-	if found && c.AccountKind == storage.Staff && c.MerchantID != "" && !memberOf(account, c.MerchantID) {
-		ok = false // staff of another merchant cannot log in to this merchant's app
-	}
-	if !found || !ok || account.Disabled {
-		s.log.InfoContext(ctx, "login failed", "client_id", c.ID, "kind", kind)
-		return storage.Account{}, s.loginFailed(ctx, keys)
+	if refused != nil {
+		return storage.Account{}, refused
 	}
 	// Concurrent failures may have spent the budget while the hash ran:
 	// then this right password is refused like them.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/secrets"
@@ -82,6 +83,7 @@ type Server struct {
 	failures  failureLog // see unavailable.go
 	// secretMarks says which clients have wrong secrets counted (throttle.go).
 	secretMarks secretMarks
+	hashes      atomic.Uint64 // password hashes checked, for PasswordChecks
 }
 
 // New builds the core from cfg.
@@ -126,6 +128,10 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// PasswordChecks is how many password hashes the server has checked: the
+// Argon2 work that logins, wanted or not, have cost.
+func (s *Server) PasswordChecks() uint64 { return s.hashes.Load() }
+
 // Issuer is the server's issuer URL.
 func (s *Server) Issuer() string { return s.issuer }
 
@@ -146,24 +152,31 @@ func newPool(workers, queue int, wait time.Duration) *pool {
 }
 
 // do runs fn on a worker, or returns errBusy when the queue is full or the
-// wait runs out, or ctx's error.
-func (p *pool) do(ctx context.Context, fn func()) error {
+// wait runs out, or ctx's error. fn learns whether it queued for its worker:
+// what it checked before queueing may have changed meanwhile.
+func (p *pool) do(ctx context.Context, fn func(queued bool)) error {
 	select {
 	case p.tickets <- struct{}{}:
 	default:
 		return errBusy
 	}
 	defer func() { <-p.tickets }()
-	t := time.NewTimer(p.wait)
-	defer t.Stop()
+	queued := false
 	select {
 	case p.slots <- struct{}{}:
-	case <-t.C:
-		return errBusy
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		queued = true
+		t := time.NewTimer(p.wait)
+		defer t.Stop()
+		select {
+		case p.slots <- struct{}{}:
+		case <-t.C:
+			return errBusy
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	defer func() { <-p.slots }()
-	fn()
+	fn(queued)
 	return nil
 }

@@ -136,14 +136,22 @@ func TestLoginGuessesCannotBeRaced(t *testing.T) {
 		// A queue for every guess: on a small machine the password pool
 		// would refuse part of the burst with 503, its own bound, not the
 		// throttle's.
-		e := newEnv(t, st, oauth.Config{PasswordQueue: 128})
+		const workers = 2
+		e := newEnv(t, st, oauth.Config{PasswordQueue: 128, PasswordWorkers: workers})
 		base := behindProxy(t, e.srv.Config.Handler)
 		const budget = 10 // oauth.Throttle's PerAccountSource default
+		before := e.core.PasswordChecks()
 		replies := released(100, func() reply { return from(base, attacker, "/oauth2/token", wrongPassword, guestApp, guestSec) })
+		hashed := e.core.PasswordChecks() - before
 		checked, throttled := tally(t, replies, http.StatusBadRequest, "invalid_grant", "invalid_grant")
-		t.Logf("100 concurrent guesses: %d answered invalid_grant, %d throttled", checked, throttled)
+		t.Logf("100 concurrent guesses: %d answered invalid_grant, %d throttled, %d hashed", checked, throttled, hashed)
 		if checked > budget || checked == 0 {
 			t.Fatalf("%d of 100 concurrent guesses were answered invalid_grant; the budget is %d", checked, budget)
+		}
+		// The guesses that queued for a worker read the keys again: only
+		// those already hashing when the budget ran out cost a hash more.
+		if hashed > budget+workers {
+			t.Fatalf("100 concurrent guesses cost %d password hashes; at most %d (the budget plus one per worker) may", hashed, budget+workers)
 		}
 
 		if r := from(base, owner, "/oauth2/token", rightPassword, guestApp, guestSec); r.status != http.StatusOK {

@@ -78,6 +78,9 @@ func New(o Options) (*Server, error) {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
+	if err := o.Metrics.CountPasswordChecks(core.PasswordChecks); err != nil {
+		return nil, fmt.Errorf("server: metrics: %w", err)
+	}
 	s := &Server{store: o.Store, log: o.Logger, metrics: o.Metrics, core: core, pages: pages}
 	mux := http.NewServeMux()
 	s.routes(mux)
