@@ -110,7 +110,13 @@ type Client struct {
 	// tokens (RFC 7662 §4), as a resource server does; bound to a merchant,
 	// only tokens of that merchant. Without it a client introspects only its own.
 	Introspect bool
-	CreatedAt  time.Time
+	// IDTokenAlg is the JWS algorithm of the client's ID tokens
+	// (OpenID Connect's id_token_signed_response_alg): "RS256" when empty, or "ES256".
+	IDTokenAlg string
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// browser back to, matched exactly.
+	PostLogoutRedirectURIs []string
+	CreatedAt              time.Time
 }
 
 // Public reports whether the client has no secret.
