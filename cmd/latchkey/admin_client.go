@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +38,10 @@ type clientView struct {
 	Audience          string   `json:"audience,omitempty"`
 	CCRefresh         bool     `json:"client_credentials_refresh,omitempty"`
 	Introspect        bool     `json:"introspect"`
-	CreatedAt         string   `json:"created_at,omitempty"`
+	// IDTokenAlg is the algorithm in effect: RS256 when the client names none.
+	IDTokenAlg             string   `json:"id_token_signed_response_alg"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	CreatedAt              string   `json:"created_at,omitempty"`
 }
 
 func (clientView) columns() []string {
@@ -59,6 +63,23 @@ func (v clientView) row() []string {
 	return []string{v.ID, v.Name, typ, dash(strings.Join(v.GrantTypes, ",")), dash(strings.Join(v.Scopes, " ")),
 		dash(v.MerchantID), ttl, dash(v.Dialect)}
 }
+
+// clientDetail is one client as show, create and rotate-secret print it:
+// the list's columns, then its redirect URIs and OpenID Connect settings,
+// which would make a list too wide. Its JSON is the clientView's.
+type clientDetail struct{ clientView }
+
+func (d clientDetail) columns() []string {
+	return append(d.clientView.columns(), "REDIRECT URIS", "ID TOKEN ALG", "POST-LOGOUT REDIRECT URIS")
+}
+
+func (d clientDetail) row() []string {
+	return append(d.clientView.row(), dash(strings.Join(d.RedirectURIs, " ")), d.IDTokenAlg,
+		dash(strings.Join(d.PostLogoutRedirectURIs, " ")))
+}
+
+// defaultIDTokenAlg is the algorithm of the ID tokens of a client that names none.
+const defaultIDTokenAlg = "RS256"
 
 // shortDuration writes 30m rather than 30m0s, and 720h rather than 720h0m0s.
 func shortDuration(d time.Duration) string {
@@ -88,6 +109,7 @@ func clientOf(c storage.Client) clientView {
 		SkipConsent: c.SkipConsent, RotateRefresh: c.RotateRefresh, RefreshGrace: int64(c.RefreshGrace / time.Second),
 		RequirePKCE: c.RequirePKCE, AllowPlainPKCE: c.AllowPlainPKCE, AccessTokenFormat: c.AccessTokenFormat,
 		Dialect: c.Dialect, Audience: c.Audience, CCRefresh: c.ClientCredentialsRefresh, Introspect: c.Introspect,
+		IDTokenAlg: cmp.Or(c.IDTokenAlg, defaultIDTokenAlg), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		CreatedAt: stamp(c.CreatedAt)}
 }
 
@@ -95,7 +117,7 @@ func clientOf(c storage.Client) clientView {
 func (a *admin) printSecret(c storage.Client, secret string, rotated bool) error {
 	v := clientOf(c)
 	v.Secret = secret
-	if err := a.print(true, v); err != nil || a.json || secret == "" {
+	if err := a.print(true, clientDetail{v}); err != nil || a.json || secret == "" {
 		return err
 	}
 	_, err := fmt.Fprintf(a.out, "\nclient secret: %s\nStore it now: it is shown only once and cannot be recovered.\n", secret)
@@ -144,6 +166,8 @@ func newClientCmd() *cobra.Command {
 	f.String("audience", "", "the aud of the client's JWT access tokens (default: the issuer)")
 	f.Bool("client-credentials-refresh", false, "issue a refresh token with client_credentials too (the default for the flexiti dialect, whose clients expect one)")
 	f.Bool("introspect", false, "a resource server: may introspect other clients' tokens (with --merchant, only that merchant's); without it a client introspects only its own")
+	f.String("id-token-alg", "", "OpenID Connect: algorithm of the client's ID tokens, RS256 or ES256 (default RS256)")
+	f.StringArray("post-logout-redirect-uri", nil, "OpenID Connect: where logout may send the browser back to, matched exactly (repeatable; the rules of --redirect-uri)")
 	create.MarkFlagsMutuallyExclusive("refresh-rotation", "no-refresh-rotation")
 	create.MarkFlagRequired("name")
 	create.MarkFlagRequired("grant")
@@ -154,7 +178,7 @@ func newClientCmd() *cobra.Command {
 	})
 	show := showCmd("client", func(ctx context.Context, a *admin, id string) (view, error) {
 		c, err := a.dir.Client(ctx, id)
-		return clientOf(c), err
+		return clientDetail{clientOf(c)}, err
 	})
 	del := deleteCmd("client", ", with its codes, tokens and consents", func(ctx context.Context, a *admin, id string) error {
 		return a.dir.DeleteClient(ctx, id)
@@ -213,6 +237,8 @@ func clientFromFlags(cmd *cobra.Command) (storage.Client, oauth.ClientChoices) {
 	c.Dialect, _ = f.GetString("dialect")
 	c.Audience, _ = f.GetString("audience")
 	c.Introspect, _ = f.GetBool("introspect")
+	c.IDTokenAlg, _ = f.GetString("id-token-alg")
+	c.PostLogoutRedirectURIs, _ = f.GetStringArray("post-logout-redirect-uri")
 	return c, o
 }
 

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/signing"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
@@ -34,18 +38,23 @@ func stamp(t time.Time) string {
 }
 
 func keyOf(k storage.SigningKey) view {
-	return keyView{ID: k.ID, Algorithm: k.Algorithm, SignFrom: stamp(k.SignFrom), RetiredAt: stamp(k.RetiredAt), ExpiresAt: stamp(k.ExpiresAt)}
+	return keyView{ID: k.ID, Algorithm: string(signing.KeyAlgorithm(k)), SignFrom: stamp(k.SignFrom), RetiredAt: stamp(k.RetiredAt), ExpiresAt: stamp(k.ExpiresAt)}
 }
 
 func newKeysCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Manage the keys that sign JWT access tokens"}
+	cmd := &cobra.Command{Use: "keys", Short: "Manage the keys that sign JWT access tokens and ID tokens"}
 	list := listCmd("key", func(ctx context.Context, _ *cobra.Command, a *admin) ([]view, error) {
 		ks, err := a.store.ListSigningKeys(ctx)
 		return views(signing.Sorted(ks), keyOf), err
 	})
-	rotate := jsonFlag(&cobra.Command{Use: "rotate", Short: "Publish a new signing key now; it signs after --publish-ahead, and the old keys stay published until their tokens expire",
+	rotate := jsonFlag(&cobra.Command{Use: "rotate", Short: "Publish a new signing key of each algorithm now; it signs after --publish-ahead, and the old keys stay published until their tokens expire",
 		Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 			ahead, _ := cmd.Flags().GetDuration("publish-ahead")
+			names, _ := cmd.Flags().GetStringSlice("alg")
+			algs, err := signingAlgs(names)
+			if err != nil {
+				return err
+			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
 				keep, err := longestJWTLifetime(ctx, a.store)
 				if err != nil {
@@ -55,26 +64,49 @@ func newKeysCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				k, err := kr.Rotate(ctx, ahead, keep)
+				ks, err := kr.Rotate(ctx, ahead, keep, algs...)
 				if err != nil {
-					return err
+					return fmt.Errorf("rotate signing keys: %w", err)
 				}
-				return a.print(true, keyOf(k))
+				return a.print(false, views(ks, keyOf)...)
 			})
 		}})
 	rotate.Flags().Duration("publish-ahead", 10*time.Minute, "how long the new key is published before it signs (let resource servers' JWKS caches catch up)")
+	rotate.Flags().StringSlice("alg", nil, "rotate only these algorithms ("+algNames()+"; default all)")
 	cmd.AddCommand(list, rotate)
 	return cmd
 }
 
+// signingAlgs checks the --alg values of keys rotate.
+func signingAlgs(names []string) ([]jose.SignatureAlgorithm, error) {
+	var algs []jose.SignatureAlgorithm
+	for _, n := range names {
+		alg := jose.SignatureAlgorithm(strings.ToUpper(strings.TrimSpace(n)))
+		if !slices.Contains(signing.Algorithms, alg) {
+			return nil, fmt.Errorf("--alg %q must be one of %s", n, algNames())
+		}
+		algs = append(algs, alg)
+	}
+	return algs, nil
+}
+
+func algNames() string {
+	names := make([]string, len(signing.Algorithms))
+	for i, a := range signing.Algorithms {
+		names[i] = string(a)
+	}
+	return strings.Join(names, ", ")
+}
+
 // longestJWTLifetime is how long retired keys stay published: the longest
-// access token lifetime of the clients that get JWTs (0, forever, if one never expires).
+// lifetime of what they signed, ID tokens or the access tokens of the
+// clients that get JWTs (0, forever, if one never expires).
 func longestJWTLifetime(ctx context.Context, st storage.Storage) (time.Duration, error) {
 	cs, err := st.ListClients(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("list clients: %w", err)
 	}
-	longest := time.Hour
+	longest := max(time.Hour, oauth.IDTokenTTL)
 	for _, c := range cs {
 		if c.AccessTokenFormat != "jwt" {
 			continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -151,6 +152,44 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatalf("public client --json: %v %v", spa, err)
 	}
 	fails(`client "spa" is public`, "client", "rotate-secret", "spa")
+	if spa["id_token_signed_response_alg"] != "RS256" || len(spa["post_logout_redirect_uris"].([]any)) != 0 {
+		t.Fatalf("public client without OpenID Connect settings --json: %v", spa)
+	}
+
+	// OpenID Connect settings: stored, shown, and checked before the database is opened.
+	ok("client", "create", "--id", "oidc-app", "--name", "OIDC app", "--public", "--account-kind", "staff", "--grant", "authorization_code",
+		"--redirect-uri", "https://app.example/cb", "--id-token-alg", "ES256",
+		"--post-logout-redirect-uri", "https://app.example/", "--post-logout-redirect-uri", "https://app.example/bye?x=1")
+	detail := ok("client", "show", "oidc-app").stdout
+	for _, want := range []string{"ID TOKEN ALG", "POST-LOGOUT REDIRECT URIS", "ES256", "https://app.example/ https://app.example/bye?x=1", "https://app.example/cb"} {
+		if !strings.Contains(detail, want) {
+			t.Fatalf("client show does not print %q:\n%s", want, detail)
+		}
+	}
+	var oidcApp map[string]any
+	if err := json.Unmarshal([]byte(ok("client", "show", "oidc-app", "--json").stdout), &oidcApp); err != nil {
+		t.Fatal(err)
+	}
+	if oidcApp["id_token_signed_response_alg"] != "ES256" ||
+		!reflect.DeepEqual(oidcApp["post_logout_redirect_uris"], []any{"https://app.example/", "https://app.example/bye?x=1"}) {
+		t.Fatalf("client show --json, OpenID Connect settings: %v", oidcApp)
+	}
+	if list := ok("client", "list").stdout; strings.Contains(list, "ES256") {
+		t.Fatalf("client list shows the detail columns:\n%s", list)
+	}
+	fails(`--id-token-alg "HS256" must be RS256 or ES256`, "client", "create", "--name", "x", "--account-kind", "staff",
+		"--grant", "authorization_code", "--id-token-alg", "HS256")
+	fails(`--post-logout-redirect-uri: redirect URI "https://app.example/#top" must not have a fragment`, "client", "create",
+		"--name", "x", "--account-kind", "staff", "--grant", "authorization_code", "--post-logout-redirect-uri", "https://app.example/#top")
+	fails("must be an absolute URI", "client", "create", "--name", "x", "--account-kind", "staff",
+		"--grant", "authorization_code", "--post-logout-redirect-uri", "/bye")
+	fails("must use https", "client", "create", "--name", "x", "--account-kind", "staff",
+		"--grant", "authorization_code", "--post-logout-redirect-uri", "http://app.example/")
+	fails(`--id "acc_app" must not start with "acc_"`, "client", "create", "--id", "acc_app", "--name", "x", "--grant", "client_credentials")
+	// Account ids are ID tokens' subjects: never a client's id, nor the reverse.
+	fails(`--id "spa" is a client's id`, "account", "create", "--id", "spa", "--kind", "staff", "--username", "spa-owner", "--password", "long-enough")
+	ok("account", "create", "--id", "given-id", "--kind", "staff", "--username", "given", "--password", "long-enough")
+	fails(`--id "given-id" is an account's id`, "client", "create", "--id", "given-id", "--name", "x", "--grant", "client_credentials")
 
 	ok("client", "delete", "pos-app")
 	fails(`client "pos-app" not found`, "client", "show", "pos-app")

@@ -330,7 +330,7 @@ func redeem(t *testing.T, command string) {
 		t.Fatalf("%s: %v", command, err)
 	}
 	var tok map[string]any
-	if err := json.Unmarshal(out, &tok); err != nil || tok["access_token"] == nil || tok["refresh_token"] == nil {
+	if err := json.Unmarshal(out, &tok); err != nil || tok["access_token"] == nil || tok["refresh_token"] == nil || tok["id_token"] == nil {
 		t.Fatalf("%s answered %s (%v)", command, out, err)
 	}
 }

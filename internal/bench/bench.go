@@ -29,7 +29,7 @@ import (
 )
 
 // Scenarios lists every scenario, in the order they run.
-var Scenarios = []string{"client_credentials", "password", "refresh_token", "authorization_code", "introspect", "client_credentials_prefilled"}
+var Scenarios = []string{"client_credentials", "password", "refresh_token", "authorization_code", "authorization_code_openid", "introspect", "client_credentials_prefilled"}
 
 // Options configure a benchmark.
 type Options struct {

@@ -59,21 +59,25 @@ func newScenario(ctx context.Context, name, base string, st storage.Storage, key
 				mu.Unlock()
 			}
 		}
-	case "authorization_code":
-		codes, err := makeCodes(ctx, st, keys, int(d/time.Second)*4000+c)
+	case "authorization_code", "authorization_code_openid":
+		spec := astonCodes
+		if name == "authorization_code_openid" {
+			spec = openIDCodes
+		}
+		codes, err := makeCodes(ctx, st, keys, spec, int(d/time.Second)*4000+c)
 		if err != nil {
 			return nil, err
 		}
 		var used atomic.Int64
-		s.user, s.secret = aston, astonSecret
+		s.user, s.secret = spec.client, spec.secret
 		s.stopped = func(int) bool { return used.Load() >= int64(len(codes)) }
-		s.fixed = url.Values{"grant_type": {"authorization_code"}, "code": {codes[0]}, "redirect_uri": {astonRedirect}}.Encode()
+		s.fixed = url.Values{"grant_type": {"authorization_code"}, "code": {codes[0]}, "redirect_uri": {spec.code.RedirectURI}}.Encode()
 		s.body = func(int) string {
 			i := used.Add(1) - 1
 			if i >= int64(len(codes)) {
 				i = int64(len(codes)) - 1
 			}
-			return url.Values{"grant_type": {"authorization_code"}, "code": {codes[i]}, "redirect_uri": {astonRedirect}}.Encode()
+			return url.Values{"grant_type": {"authorization_code"}, "code": {codes[i]}, "redirect_uri": {spec.code.RedirectURI}}.Encode()
 		}
 	default:
 		return nil, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(Scenarios, ", "))
@@ -103,8 +107,26 @@ func issue(ctx context.Context, base string) (tokenAnswer, error) {
 	return t, nil
 }
 
-// makeCodes stores n authorization codes for the Aston demo client, as the authorization page would.
-func makeCodes(ctx context.Context, st storage.Storage, keys *secrets.Keys, n int) ([]string, error) {
+// codeSpec is whose authorization codes a code scenario redeems.
+type codeSpec struct {
+	client, secret string
+	code           storage.AuthCode // the fields every code shares
+}
+
+var (
+	// astonCodes are the Aston demo client's: an OAuth 2.0 code flow.
+	astonCodes = codeSpec{client: aston, secret: astonSecret, code: storage.AuthCode{ClientID: aston,
+		AccountID: "acc_demo_aston_owner", Owner: storage.ResourceOwner{Type: storage.OwnerMerchant, ID: "m-1001"},
+		Scopes: []string{"posapi"}, RedirectURI: astonRedirect}}
+	// openIDCodes are awesomesite's with openid: each redemption also
+	// signs an RS256 ID token.
+	openIDCodes = codeSpec{client: "awesomesite", secret: "awesomesite-demo-secret", code: storage.AuthCode{ClientID: "awesomesite",
+		AccountID: "acc_demo_johndoe", Owner: storage.ResourceOwner{Type: storage.OwnerGuest, ID: "acc_demo_johndoe"},
+		Scopes: []string{"openid", "profile", "user_read"}, RedirectURI: "https://www.myawesomewebsite.com/login", Nonce: "bench-nonce"}}
+)
+
+// makeCodes stores n authorization codes of spec, as the authorization page would.
+func makeCodes(ctx context.Context, st storage.Storage, keys *secrets.Keys, spec codeSpec, n int) ([]string, error) {
 	codes := make([]string, n)
 	now := time.Now()
 	var wg sync.WaitGroup
@@ -114,9 +136,9 @@ func makeCodes(ctx context.Context, st storage.Storage, keys *secrets.Keys, n in
 		wg.Go(func() {
 			for i := w; i < n; i += 64 {
 				code, id := keys.NewToken(secrets.AuthCodeKind)
-				err := st.CreateAuthCode(ctx, storage.AuthCode{ID: id, ClientID: aston, AccountID: "acc_demo_aston_owner",
-					Owner: storage.ResourceOwner{Type: storage.OwnerMerchant, ID: "m-1001"}, Scopes: []string{"posapi"},
-					RedirectURI: astonRedirect, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(30 * time.Minute)})
+				ac := spec.code
+				ac.ID, ac.AuthTime, ac.CreatedAt, ac.ExpiresAt = id, now, now, now.Add(30*time.Minute)
+				err := st.CreateAuthCode(ctx, ac)
 				if err != nil {
 					once.Do(func() { firstErr = err })
 					return

@@ -72,6 +72,16 @@ var Accounts = []Account{
 
 var guestScopes = []string{"user_read", "user_write", "account_read", "account_write"}
 
+// OpenID Connect scopes (the openid scope makes an authorization an
+// OpenID Connect sign-in; profile and email choose the claims about the
+// person). Demo clients that sign people in may ask for them; none gets
+// them by default.
+const (
+	scopeOpenID  = "openid"
+	scopeProfile = "profile"
+	scopeEmail   = "email"
+)
+
 // Clients of the demo.
 var Clients = []Client{
 	{Client: storage.Client{ID: "3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK", Name: "Demo Loyalty app",
@@ -79,9 +89,9 @@ var Clients = []Client{
 		AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL, MerchantID: "777777", AccountKind: storage.Guest,
 		RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: dialect.Paytronix}, Secret: "654secretnx4"}, // keeps its refresh token, as seed 000 shows
 	{Client: storage.Client{ID: "awesomesite", Name: "My Awesome Website",
-		GrantTypes: []string{code, refresh}, Scopes: guestScopes, DefaultScopes: guestScopes,
-		RedirectURIs: []string{"https://www.myawesomewebsite.com/login"}, AccessTokenTTL: 1800 * time.Second,
-		RefreshTokenTTL: refreshTTL, MerchantID: "777777", AccountKind: storage.Guest, SkipConsent: true,
+		GrantTypes: []string{code, refresh}, Scopes: append(slices.Clone(guestScopes), scopeOpenID, scopeProfile), DefaultScopes: guestScopes,
+		RedirectURIs: []string{"https://www.myawesomewebsite.com/login"}, PostLogoutRedirectURIs: []string{"https://www.myawesomewebsite.com/"},
+		AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL, MerchantID: "777777", AccountKind: storage.Guest, SkipConsent: true,
 		RefreshGrace: grace, AccessTokenFormat: "opaque", Dialect: dialect.Paytronix}, Secret: "awesomesite-demo-secret"}, // the dialect's default: keeps its refresh token
 	{Client: storage.Client{ID: "flexitidemo", Name: "Flexiti POS demo",
 		GrantTypes: []string{clientCr, password, refresh}, Scopes: []string{"merchant", "customer"}, DefaultScopes: []string{"merchant"},
@@ -95,9 +105,10 @@ var Clients = []Client{
 		DefaultScopes: []string{"posapi", "aston-api:transaction.read", "aston-api:transaction.submit"},
 		RedirectURIs:  []string{"https://youwebapp.com/oauth"}, AccessTokenTTL: 31536000 * time.Second, AccountKind: storage.Staff,
 		RotateRefresh: false, AccessTokenFormat: "opaque", Dialect: dialect.Aston}, Secret: "asdajsjk@#$fjaksbfgjsabglbuwe@#@bfjesbj"},
-	{Client: storage.Client{ID: "demo-spa", Name: "Demo single-page app",
-		GrantTypes: []string{code, refresh}, Scopes: []string{"user_read", "account_read"}, DefaultScopes: []string{"user_read", "account_read"},
-		RedirectURIs: []string{"http://127.0.0.1:8080/callback"}, AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL,
+	{Client: storage.Client{ID: SPAClientID, Name: "Demo single-page app",
+		GrantTypes: []string{code, refresh}, Scopes: []string{"user_read", "account_read", scopeOpenID, scopeProfile, scopeEmail},
+		DefaultScopes: []string{"user_read", "account_read"}, RedirectURIs: []string{SPARedirectURI},
+		PostLogoutRedirectURIs: []string{SPAPostLogoutRedirectURI}, AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL,
 		AccountKind: storage.Staff, RequirePKCE: true, RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque"}},
 	// The platform's API as a resource server: bound to no merchant and
 	// allowed to introspect, it may look up any tenant's tokens, which no
@@ -115,7 +126,11 @@ const (
 )
 
 // Load adds whatever of the demo data is missing. It never changes a row
-// that exists, so running it twice changes nothing.
+// that exists, but for one thing: a demo client, found by its id, that
+// lacks scopes or post-logout redirect URIs the demo now gives it (one
+// loaded by an older release) gets them added, keeping everything else,
+// its secret and what an operator added included. Running it twice
+// changes nothing.
 func Load(ctx context.Context, st storage.Storage, keys *secrets.Keys) error {
 	now := time.Now()
 	for _, o := range Organizations {
@@ -152,11 +167,48 @@ func Load(ctx context.Context, st storage.Storage, keys *secrets.Keys) error {
 			cl.SecretHash = keys.HashClientSecret(c.Secret)
 		}
 		cl.CreatedAt = now
-		if err := ignoreExisting(st.CreateClient(ctx, cl)); err != nil {
+		err := st.CreateClient(ctx, cl)
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			err = upgradeClient(ctx, st, c.Client)
+		}
+		if err != nil {
 			return fmt.Errorf("load demo client %q: %w", c.ID, err)
 		}
 	}
 	return nil
+}
+
+// upgradeClient adds to the stored demo client want.ID the scopes and
+// post-logout redirect URIs of want it lacks, and writes nothing when it
+// lacks none.
+func upgradeClient(ctx context.Context, st storage.Storage, want storage.Client) error {
+	c, err := st.GetClient(ctx, want.ID)
+	if err != nil {
+		return err
+	}
+	if !missing(c.Scopes, want.Scopes) && !missing(c.PostLogoutRedirectURIs, want.PostLogoutRedirectURIs) {
+		return nil
+	}
+	return st.UpdateClient(ctx, want.ID, func(c storage.Client) (storage.Client, error) {
+		c.Scopes = addMissing(c.Scopes, want.Scopes)
+		c.PostLogoutRedirectURIs = addMissing(c.PostLogoutRedirectURIs, want.PostLogoutRedirectURIs)
+		return c, nil
+	})
+}
+
+// missing reports whether some of want is not in have.
+func missing(have, want []string) bool {
+	return slices.ContainsFunc(want, func(s string) bool { return !slices.Contains(have, s) })
+}
+
+// addMissing appends to have, in want's order, what of want it lacks.
+func addMissing(have, want []string) []string {
+	for _, s := range want {
+		if !slices.Contains(have, s) {
+			have = append(have, s)
+		}
+	}
+	return have
 }
 
 func ignoreExisting(err error) error {
@@ -174,14 +226,23 @@ const (
 	SPAClientID = "demo-spa"
 	// SPARedirectURI is demo-spa's only redirect URI. Redirect URIs match
 	// exactly, so the example needs the demo reachable there.
-	SPARedirectURI = "http://127.0.0.1:8080/callback"
+	SPARedirectURI = spaOrigin + "/callback"
+	// SPAPostLogoutRedirectURI is demo-spa's post-logout redirect URI: the
+	// root of the origin its redirect URI is on.
+	SPAPostLogoutRedirectURI = spaOrigin + "/"
+	// spaOrigin is the origin demo-spa's URIs are on: the default address
+	// of latchkey serve.
+	spaOrigin = "http://127.0.0.1:8080"
 	// PKCEVerifier is the example's code_verifier. It is fixed, and so
 	// public, so that the printed commands work as pasted; a real client
 	// makes a fresh one for every authorization (RFC 7636 §4.1).
 	PKCEVerifier = "latchkey-demo-code-verifier.public-on-purpose"
 	// PKCEState is the example's state.
 	PKCEState = "demo-pkce"
-	pkceScope = "user_read"
+	// PKCENonce is the example's OpenID Connect nonce, echoed in its ID token.
+	PKCENonce = "demo-nonce"
+	// pkceScope asks for an ID token and userinfo too (OpenID Connect).
+	pkceScope = "openid profile email user_read"
 )
 
 // PKCEChallenge is PKCEVerifier's S256 code_challenge (RFC 7636 §4.2).
@@ -195,7 +256,7 @@ func AuthorizeURL(base string) string {
 	// Built by hand to keep the order people read in (url.Values sorts).
 	return base + "/oauth2/authorize?response_type=code&client_id=" + SPAClientID +
 		"&redirect_uri=" + url.QueryEscape(SPARedirectURI) + "&code_challenge=" + PKCEChallenge() +
-		"&code_challenge_method=S256&state=" + PKCEState + "&scope=" + pkceScope
+		"&code_challenge_method=S256&state=" + PKCEState + "&nonce=" + PKCENonce + "&scope=" + url.PathEscape(pkceScope)
 }
 
 // PrintInstructions prints ready-to-paste requests against base: the

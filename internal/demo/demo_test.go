@@ -40,6 +40,10 @@ func TestDemoClientsAreValid(t *testing.T) {
 		if err := oauth.ValidateClient(cl, dialect.Names()); err != nil {
 			t.Errorf("demo client %s: %v", c.ID, err)
 		}
+		// And the rules of a client registered through the directory.
+		if err := oauth.CheckClient(c.Client, oauth.ClientChoices{Public: c.Secret == ""}, dialect.ClientDefaults()); err != nil {
+			t.Errorf("demo client %s: %v", c.ID, err)
+		}
 	}
 }
 
@@ -89,6 +93,7 @@ type wantClient struct {
 }
 
 var guestScopes = []string{"user_read", "user_write", "account_read", "account_write"}
+var guestOIDCScopes = append(slices.Clone(guestScopes), "openid", "profile")
 var astonScopes = []string{"posapi", "aston-api:transaction.read", "aston-api:transaction.submit"}
 
 var wantClients = []wantClient{
@@ -96,7 +101,7 @@ var wantClients = []wantClient{
 		[]string{"password", "refresh_token", "authorization_code"}, guestScopes, guestScopes, nil,
 		1800 * time.Second, false, false, false, "paytronix", true},
 	{"awesomesite", "awesomesite-demo-secret", "777777", storage.Guest,
-		[]string{"authorization_code", "refresh_token"}, guestScopes, guestScopes, []string{"https://www.myawesomewebsite.com/login"},
+		[]string{"authorization_code", "refresh_token"}, guestOIDCScopes, guestScopes, []string{"https://www.myawesomewebsite.com/login"},
 		1800 * time.Second, false, true, false, "paytronix", true},
 	{"flexitidemo", "77xde15a-9d33-4c15-930a-3se4b3as33e9", "123456", storage.Staff,
 		[]string{"client_credentials", "password", "refresh_token"}, []string{"merchant", "customer"}, []string{"merchant"}, nil,
@@ -105,14 +110,21 @@ var wantClients = []wantClient{
 		[]string{"authorization_code", "refresh_token"}, astonScopes, astonScopes, []string{"https://youwebapp.com/oauth"},
 		31536000 * time.Second, false, false, false, "aston", false},
 	{"demo-spa", "", "", storage.Staff,
-		[]string{"authorization_code", "refresh_token"}, []string{"user_read", "account_read"}, []string{"user_read", "account_read"},
-		[]string{"http://127.0.0.1:8080/callback"}, 1800 * time.Second, true, false, true, "", true},
+		[]string{"authorization_code", "refresh_token"}, []string{"user_read", "account_read", "openid", "profile", "email"},
+		[]string{"user_read", "account_read"}, []string{"http://127.0.0.1:8080/callback"}, 1800 * time.Second, true, false, true, "", true},
 	{"demo-api", "demo-api-secret", "", storage.Staff,
 		[]string{"client_credentials"}, nil, nil, nil, 1800 * time.Second, true, false, false, "", false},
 }
 
 // wantIntrospect are the clients registered as resource servers.
 var wantIntrospect = map[string]bool{"demo-api": true}
+
+// wantPostLogout are the clients' post-logout redirect URIs (OpenID Connect
+// RP-initiated logout); the others have none.
+var wantPostLogout = map[string][]string{
+	"awesomesite": {"https://www.myawesomewebsite.com/"},
+	"demo-spa":    {"http://127.0.0.1:8080/"},
+}
 
 // sameSet reports whether a and b hold the same strings in any order.
 func sameSet(a, b []string) bool {
@@ -131,7 +143,7 @@ func sortedMemberships(ms []storage.Membership) []storage.Membership {
 // the database may spell differently (nil or empty lists).
 func normalizeClient(c storage.Client) storage.Client {
 	c.SecretHash, c.CreatedAt = "", time.Time{}
-	for _, p := range []*[]string{&c.GrantTypes, &c.Scopes, &c.DefaultScopes, &c.RedirectURIs} {
+	for _, p := range []*[]string{&c.GrantTypes, &c.Scopes, &c.DefaultScopes, &c.RedirectURIs, &c.PostLogoutRedirectURIs} {
 		if len(*p) == 0 {
 			*p = nil
 		}
@@ -204,7 +216,7 @@ func checkDemo(t *testing.T, st storage.Storage, keys *secrets.Keys) {
 			!slices.Equal(c.RedirectURIs, w.redirects) || c.AccessTokenTTL != w.access || c.RotateRefresh != w.rotate ||
 			c.SkipConsent != w.skipConsent || c.RequirePKCE != w.pkce || c.Dialect != w.dialect ||
 			c.AccessTokenFormat != "opaque" || (c.RefreshTokenTTL == 30*24*time.Hour) != w.ownRefreshTime ||
-			c.Introspect != wantIntrospect[w.id] {
+			c.Introspect != wantIntrospect[w.id] || !slices.Equal(c.PostLogoutRedirectURIs, wantPostLogout[w.id]) || c.IDTokenAlg != "" {
 			t.Errorf("client %s: %+v", w.id, c)
 		}
 		if w.secret == "" {
@@ -290,6 +302,122 @@ func testLoad(t *testing.T, st storage.Storage) {
 		t.Fatalf("reloading one client changed others:\nbefore %v\nafter  %v", first, third)
 	}
 	checkDemo(t, st, keys)
+}
+
+// testUpgrade loads the demo into a store that holds the demo clients as
+// an older release loaded them, without their OpenID Connect scopes and
+// post-logout redirect URIs: Load adds what they lack and changes nothing
+// else, keeping a scope an operator added.
+func testUpgrade(t *testing.T, st storage.Storage) {
+	ctx := context.Background()
+	keys, err := secrets.NewKeys([]byte(strings.Repeat("d", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.Load(ctx, st, keys); err != nil {
+		t.Fatalf("first load: %v", err)
+	}
+	old := map[string]storage.Client{}
+	for _, id := range []string{"awesomesite", "demo-spa"} {
+		if err := st.UpdateClient(ctx, id, func(c storage.Client) (storage.Client, error) {
+			c.Scopes = slices.DeleteFunc(c.Scopes, func(s string) bool { return s == "openid" || s == "profile" || s == "email" })
+			c.Scopes = append(c.Scopes, "operator_scope")
+			c.PostLogoutRedirectURIs = nil
+			return c, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if old[id], err = st.GetClient(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := hashes(t, st)
+	if err := demo.Load(ctx, st, keys); err != nil {
+		t.Fatalf("load over older demo clients: %v", err)
+	}
+	if after := hashes(t, st); !maps.Equal(before, after) {
+		t.Fatalf("the upgrade changed secrets or creation times:\nbefore %v\nafter  %v", before, after)
+	}
+	for id, o := range old {
+		c, err := st.GetClient(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := wantClients[slices.IndexFunc(wantClients, func(w wantClient) bool { return w.id == id })]
+		if !sameSet(c.Scopes, append(slices.Clone(w.scopes), "operator_scope")) {
+			t.Errorf("client %s: scopes %v after the upgrade, want %v and operator_scope", id, c.Scopes, w.scopes)
+		}
+		if !slices.Equal(c.PostLogoutRedirectURIs, wantPostLogout[id]) {
+			t.Errorf("client %s: post-logout redirect URIs %v after the upgrade, want %v", id, c.PostLogoutRedirectURIs, wantPostLogout[id])
+		}
+		c.Scopes, c.PostLogoutRedirectURIs = o.Scopes, o.PostLogoutRedirectURIs
+		if !reflect.DeepEqual(c, o) {
+			t.Errorf("client %s: the upgrade changed more than scopes and post-logout redirect URIs:\n%+v\nwas\n%+v", id, c, o)
+		}
+	}
+	upgraded := map[string]storage.Client{}
+	for id := range old {
+		upgraded[id], _ = st.GetClient(ctx, id)
+	}
+	if err := demo.Load(ctx, st, keys); err != nil {
+		t.Fatalf("load after the upgrade: %v", err)
+	}
+	for id, u := range upgraded {
+		if c, _ := st.GetClient(ctx, id); !reflect.DeepEqual(c, u) {
+			t.Errorf("client %s: a load after the upgrade changed it:\n%+v\nwas\n%+v", id, c, u)
+		}
+	}
+}
+
+func TestUpgradeSQLite(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "lk.db"),
+		sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	testUpgrade(t, st)
+}
+
+func TestUpgradePostgres(t *testing.T) {
+	st, err := postgres.Open(context.Background(), pgtest.DSN(t),
+		sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	testUpgrade(t, st)
+}
+
+// TestDemoIDs: account ids, the subjects of ID tokens, all start with the
+// account prefix and no client id does, so the two never collide.
+func TestDemoIDs(t *testing.T) {
+	for _, a := range demo.Accounts {
+		if !strings.HasPrefix(a.ID, "acc_") {
+			t.Errorf("demo account %s: id %q does not start with acc_", a.Username, a.ID)
+		}
+	}
+	for _, c := range demo.Clients {
+		if strings.HasPrefix(c.ID, "acc_") {
+			t.Errorf("demo client id %q starts with acc_, the account ids' prefix", c.ID)
+		}
+	}
+}
+
+// TestSPAPostLogoutRedirectURI: demo-spa's logout returns to the root of
+// the origin its redirect URI is on.
+func TestSPAPostLogoutRedirectURI(t *testing.T) {
+	u, err := url.Parse(demo.SPARedirectURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := u.Scheme + "://" + u.Host + "/"; demo.SPAPostLogoutRedirectURI != want {
+		t.Fatalf("SPAPostLogoutRedirectURI %q, want %q", demo.SPAPostLogoutRedirectURI, want)
+	}
+	i := slices.IndexFunc(demo.Clients, func(c demo.Client) bool { return c.ID == demo.SPAClientID })
+	if i < 0 || !slices.Equal(demo.Clients[i].PostLogoutRedirectURIs, []string{demo.SPAPostLogoutRedirectURI}) {
+		t.Fatalf("demo-spa does not have %s as its post-logout redirect URI", demo.SPAPostLogoutRedirectURI)
+	}
 }
 
 func TestLoadSQLite(t *testing.T) {
@@ -407,7 +535,8 @@ func TestPKCEExample(t *testing.T) {
 	spa := demo.Clients[i]
 	if q.Get("code_challenge") != challenge || q.Get("code_challenge_method") != "S256" || q.Get("response_type") != "code" ||
 		q.Get("client_id") != spa.ID || !slices.Equal(spa.RedirectURIs, []string{q.Get("redirect_uri")}) ||
-		q.Get("redirect_uri") != demo.SPARedirectURI || q.Get("state") == "" || !slices.Contains(spa.Scopes, q.Get("scope")) {
+		q.Get("redirect_uri") != demo.SPARedirectURI || q.Get("state") == "" || q.Get("nonce") == "" || q.Get("scope") == "" ||
+		slices.ContainsFunc(strings.Fields(q.Get("scope")), func(sc string) bool { return !slices.Contains(spa.Scopes, sc) }) {
 		t.Fatalf("authorize URL %s does not fit client %+v", m, spa.Client)
 	}
 	if !spa.Public() || !spa.RequirePKCE || spa.AccountKind != storage.Staff {

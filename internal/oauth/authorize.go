@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +39,19 @@ type AuthorizeRequest struct {
 	LoginHint           string
 	UILocales           string
 	Profile             AuthorizeProfile
+	// MaxAge is OpenID Connect's max_age: a sign-in older than this must be
+	// repeated. Negative when the request sets none.
+	MaxAge time.Duration
+	// Hint is the verified id_token_hint: who the client expects to be
+	// signed in. Empty when none was sent.
+	Hint IDTokenHint
+}
+
+// SignInTooOld reports whether a sign-in at authTime is older than max_age
+// allows. max_age=0 asks for a new sign-in whatever the clock says, as
+// prompt=login does (OpenID Connect Core §3.1.2.1).
+func (r AuthorizeRequest) SignInTooOld(authTime, now time.Time) bool {
+	return r.MaxAge == 0 || r.MaxAge > 0 && now.Sub(authTime) > r.MaxAge
 }
 
 // AuthorizeProfile is what an authorization page of a dialect changes in
@@ -96,7 +111,8 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values, profile Autho
 		return page("the redirect_uri is not registered for this application")
 	}
 	req := AuthorizeRequest{Client: c, RedirectURI: redirect, RedirectGiven: q.Get("redirect_uri") != "", State: q.Get("state"), Nonce: q.Get("nonce"),
-		LoginHint: q.Get("login_hint"), UILocales: q.Get("ui_locales"), Prompt: strings.Fields(q.Get("prompt")), Profile: profile}
+		LoginHint: q.Get("login_hint"), UILocales: q.Get("ui_locales"), Prompt: strings.Fields(q.Get("prompt")), Profile: profile,
+		MaxAge: -1}
 	back := func(e *Error) (AuthorizeRequest, *AuthorizeError) {
 		return req, &AuthorizeError{Error: e, Redirect: true}
 	}
@@ -122,6 +138,9 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values, profile Autho
 	if req.HasPrompt(promptNone) && len(req.Prompt) > 1 {
 		return back(InvalidRequest("prompt=none cannot be combined with other prompts"))
 	}
+	if oerr := s.parseOpenID(ctx, q, &req); oerr != nil {
+		return back(oerr)
+	}
 	scopes, oerr := ResolveScopes(c, q.Get("scope"))
 	if oerr != nil {
 		return back(oerr)
@@ -133,6 +152,45 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values, profile Autho
 	}
 	return req, nil
 }
+
+// parseOpenID reads OpenID Connect's authorization parameters (Core
+// §3.1.2.1). Passing a request object is not supported, and says so with
+// the spec's error codes; display, acr_values and claims_locales are
+// accepted and ignored, as the spec allows.
+func (s *Server) parseOpenID(ctx context.Context, q url.Values, req *AuthorizeRequest) *Error {
+	switch {
+	case q.Has("request"):
+		return Errorf(http.StatusBadRequest, ErrRequestNotSupported, "request objects are not supported")
+	case q.Has("request_uri"):
+		return Errorf(http.StatusBadRequest, ErrRequestURINotSupported, "request_uri is not supported")
+	case q.Has("registration"):
+		return Errorf(http.StatusBadRequest, ErrRegistrationNotSupported, "the registration parameter is not supported")
+	}
+	if m := q.Get("response_mode"); m != "" && m != "query" {
+		return InvalidRequest("response_mode %q is not supported: use query", clip(m))
+	}
+	if v := q.Get("max_age"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > maxMaxAge {
+			return InvalidRequest("max_age must be a number of seconds from 0 to %d", maxMaxAge)
+		}
+		req.MaxAge = time.Duration(n) * time.Second
+	}
+	if v := q.Get("id_token_hint"); v != "" {
+		hint, err := s.VerifyIDTokenHint(ctx, v)
+		if errors.Is(err, errBadHint) {
+			return InvalidRequest("id_token_hint is not an ID token this server issued")
+		}
+		if err != nil {
+			return s.unavailable(ctx, "check id_token_hint", err)
+		}
+		req.Hint = hint
+	}
+	return nil
+}
+
+// maxMaxAge bounds max_age at ten years, so it converts to a Duration safely.
+const maxMaxAge = 10 * 365 * 24 * 3600
 
 // checkChallenge applies RFC 7636 and the BCP: PKCE is required for public
 // clients and for clients that ask for it; S256 unless plain is allowed.

@@ -25,6 +25,8 @@ const (
 )
 
 // Prefixes of the ids the Directory generates for records given without one.
+// Account ids are the subjects of ID tokens and client ids their
+// audiences, so a client id never starts with accountIDPrefix.
 const (
 	accountIDPrefix = "acc_"
 	clientIDPrefix  = "lkc_"
@@ -379,6 +381,9 @@ func (d *Directory) CreateAccount(ctx context.Context, a storage.Account, passwo
 		if !errors.Is(err, storage.ErrNotFound) {
 			return storage.Account{}, fmt.Errorf("look up account %q: %w", a.ID, err)
 		}
+		if err := d.notAClient(ctx, a.ID); err != nil {
+			return storage.Account{}, err
+		}
 	}
 	if err := d.usernameFree(ctx, a); err != nil {
 		return storage.Account{}, err
@@ -403,6 +408,36 @@ func (d *Directory) CreateAccount(ctx context.Context, a storage.Account, passwo
 	}
 	a.PasswordHash = ""
 	return a, nil
+}
+
+// notAClient fails when id, a new account's, is a client's: an account id
+// is the subject of the account's ID tokens, and must never be mistaken for
+// a client id. (Generated account ids start with accountIDPrefix, which no
+// client id may; this catches an id given without it.)
+func (d *Directory) notAClient(ctx context.Context, id string) error {
+	_, err := d.store.GetClient(ctx, id)
+	switch {
+	case err == nil:
+		return rejectf("--id %q is a client's id; account ids and client ids must differ "+
+			"(account ids are the subjects of ID tokens): give another, or none to get one starting with %q", id, accountIDPrefix)
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	}
+	return fmt.Errorf("look up client %q: %w", id, err)
+}
+
+// notAnAccount fails when id, a new client's, is an account's (one created
+// with a given id not starting with accountIDPrefix).
+func (d *Directory) notAnAccount(ctx context.Context, id string) error {
+	_, err := d.store.GetAccount(ctx, id)
+	switch {
+	case err == nil:
+		return rejectf("--id %q is an account's id; client ids and account ids must differ "+
+			"(account ids are the subjects of ID tokens)", id)
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	}
+	return fmt.Errorf("look up account %q: %w", id, err)
 }
 
 // usernameFree fails when a's username is taken: by a guest of the same
@@ -515,7 +550,7 @@ type ClientChoices struct {
 // for a public client without a secret and with PKCE.
 func prepareClient(c storage.Client, o ClientChoices, dialects map[string]ClientDefaults) storage.Client {
 	c.GrantTypes, c.Scopes, c.DefaultScopes = unique(c.GrantTypes), unique(c.Scopes), unique(c.DefaultScopes)
-	c.RedirectURIs = unique(c.RedirectURIs)
+	c.RedirectURIs, c.PostLogoutRedirectURIs = unique(c.RedirectURIs), unique(c.PostLogoutRedirectURIs)
 	def := dialects[c.Dialect]
 	c.RotateRefresh = !def.KeepRefreshTokens
 	if o.RotateRefresh != nil {
@@ -547,15 +582,24 @@ func unique(in []string) []string {
 }
 
 // CheckClient applies the rules a new client must meet that need no
-// database: its name, and ValidateClient's rules for a public or
-// confidential client. An empty ID is one to generate. A client refused
-// only for logging in guests without a merchant is also ErrClientNeedsMerchant.
+// database: its name, its id (never one starting with the account ids'
+// prefix), its OpenID Connect settings, and ValidateClient's rules for a
+// public or confidential client. An empty ID is one to generate. A client
+// refused only for logging in guests without a merchant is also
+// ErrClientNeedsMerchant.
 func CheckClient(c storage.Client, o ClientChoices, dialects map[string]ClientDefaults) error {
 	if err := checkDisplayName("--name", c.Name); err != nil {
 		return err
 	}
 	if c.ID == "" {
 		c.ID = secrets.RandomID(clientIDPrefix) // as CreateClient will
+	}
+	if strings.HasPrefix(c.ID, accountIDPrefix) {
+		return rejectf("--id %q must not start with %q, the prefix of account ids (an account id is the subject of "+
+			"its ID tokens and must never be taken for a client id)", c.ID, accountIDPrefix)
+	}
+	if err := checkOIDCSettings(c); err != nil {
+		return err
 	}
 	c = prepareClient(c, o, dialects)
 	if c.Introspect && c.Public() {
@@ -577,6 +621,22 @@ func CheckClient(c storage.Client, o ClientChoices, dialects map[string]ClientDe
 	return rejected(err)
 }
 
+// checkOIDCSettings checks a client's OpenID Connect settings: the
+// algorithm of its ID tokens, and its post-logout redirect URIs, each held
+// to the rules of redirect URIs (absolute, no fragment, https unless
+// loopback or a native app's scheme) and matched exactly.
+func checkOIDCSettings(c storage.Client) error {
+	if c.IDTokenAlg != "" && !slices.Contains(IDTokenAlgs, c.IDTokenAlg) {
+		return rejectf("--id-token-alg %q must be %s (none: %s)", c.IDTokenAlg, strings.Join(IDTokenAlgs, " or "), IDTokenAlgs[0])
+	}
+	for _, u := range c.PostLogoutRedirectURIs {
+		if err := validRedirectURI(u); err != nil {
+			return rejectf("--post-logout-redirect-uri: %v", err)
+		}
+	}
+	return nil
+}
+
 // CreateClient checks and stores a new client, stamped with the current
 // time and given an id when it has none (c.SecretHash is ignored). A
 // confidential client gets a new secret, returned here once and stored
@@ -593,6 +653,9 @@ func (d *Directory) CreateClient(ctx context.Context, c storage.Client, o Client
 		if err := d.mustExist(ctx, storage.OwnerMerchant, c.MerchantID); err != nil {
 			return storage.Client{}, "", err
 		}
+	}
+	if err := d.notAnAccount(ctx, c.ID); err != nil {
+		return storage.Client{}, "", err
 	}
 	secret := ""
 	if !o.Public {

@@ -2,11 +2,13 @@ package oauth
 
 import (
 	"encoding/json"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/latchkey-dev/latchkey/bearer"
 	"github.com/latchkey-dev/latchkey/internal/respond"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
@@ -17,6 +19,9 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth2/introspect", s.handleIntrospect)
 	mux.HandleFunc("POST /oauth2/revoke", s.handleRevoke)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
+	mux.HandleFunc("GET /oauth2/userinfo", s.handleUserinfo)
+	mux.HandleFunc("POST /oauth2/userinfo", s.handleUserinfo)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 }
 
@@ -27,12 +32,13 @@ type TokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in,omitempty"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 // Response is the standard encoding of a result.
 func (r TokenResult) Response() TokenResponse {
 	return TokenResponse{AccessToken: r.AccessToken, TokenType: "Bearer", ExpiresIn: r.ExpiresInSeconds(),
-		RefreshToken: r.RefreshToken, Scope: strings.Join(r.Scopes, " ")}
+		RefreshToken: r.RefreshToken, Scope: strings.Join(r.Scopes, " "), IDToken: r.IDToken}
 }
 
 // ExpiresInSeconds is expires_in, rounded up; 0 when the token never expires.
@@ -108,6 +114,41 @@ func (s *Server) readAuthenticated(w http.ResponseWriter, r *http.Request) (Para
 		return nil, storage.Client{}, false
 	}
 	return p, c, true
+}
+
+// handleUserinfo serves OpenID Connect's userinfo endpoint. The access
+// token comes in the Authorization header, or for POST as the form field
+// access_token (RFC 6750 §2.2); never in the query.
+func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	token, ok := bearer.Token(r)
+	if !ok && r.Method == http.MethodPost {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+			if err := r.ParseForm(); err == nil {
+				token, ok = r.PostForm.Get("access_token"), r.PostForm.Get("access_token") != ""
+			}
+		}
+	}
+	if !ok {
+		writeBearerError(w, InvalidToken("a bearer access token is required"))
+		return
+	}
+	claims, oerr := s.Userinfo(r.Context(), token)
+	if oerr != nil {
+		writeBearerError(w, oerr)
+		return
+	}
+	respond.JSON(w, http.StatusOK, claims)
+}
+
+// writeBearerError writes an error of a protected resource (RFC 6750 §3):
+// 401 and 403 carry the Bearer challenge.
+func writeBearerError(w http.ResponseWriter, e *Error) {
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		respond.BearerChallenge(w, e.Code, e.Description)
+	}
+	SetErrorHeaders(w, e)
+	respond.JSON(w, e.Status, ErrorBody{Error: e.Code, Description: e.Description})
 }
 
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {

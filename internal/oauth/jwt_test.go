@@ -113,10 +113,11 @@ func TestJWTAccessTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		next, err := kr.Rotate(context.Background(), 0, time.Hour)
+		rotated, err := kr.Rotate(context.Background(), 0, time.Hour, jose.ES256)
 		if err != nil {
 			t.Fatal(err)
 		}
+		next := rotated[0]
 		e.clock.Add(31 * time.Second) // past the server's key cache
 		fresh := e.jwtToken(cc)
 		set := e.jwks()

@@ -32,7 +32,8 @@ func (s *Server) password(ctx context.Context, c storage.Client, req TokenReques
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
-	return s.issue(ctx, grant{client: c, account: &account, owner: owner, scopes: scopes}, c.AllowsGrant(GrantRefreshToken), "")
+	g := grant{client: c, account: &account, owner: owner, scopes: scopes, signIn: signIn{authTime: s.now()}}
+	return s.issue(ctx, g, c.AllowsGrant(GrantRefreshToken), "")
 }
 
 // passwordOwner decides whom a password-grant token acts for.

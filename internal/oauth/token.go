@@ -72,6 +72,7 @@ type TokenResult struct {
 	AccessToken  string
 	ExpiresIn    time.Duration // 0 when the token never expires
 	RefreshToken string        // empty when none was issued
+	IDToken      string        // OpenID Connect: when openid was granted to a person's sign-in
 	Scopes       []string
 	Client       storage.Client
 	Account      *storage.Account // the person, when one logged in
@@ -84,6 +85,7 @@ type grant struct {
 	account *storage.Account
 	owner   storage.ResourceOwner
 	scopes  []string
+	signIn  signIn // for the ID token
 }
 
 // Token runs a token request: it authenticates the client, checks it may use
@@ -165,11 +167,12 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
-	g := grant{client: c, account: account, owner: code.Owner, scopes: code.Scopes}
+	g := grant{client: c, account: account, owner: code.Owner, scopes: code.Scopes,
+		signIn: signIn{nonce: code.Nonce, authTime: code.AuthTime}}
 	// The family of tokens issued from a code is the code's id, so a replay
 	// revokes exactly what the code produced.
 	res, set := s.mint(g, code.ID, c.AllowsGrant(GrantRefreshToken), now)
-	if oerr := s.signJWT(ctx, &res, set.Access); oerr != nil {
+	if oerr := s.finish(ctx, &res, set.Access, g.signIn); oerr != nil {
 		return TokenResult{}, oerr
 	}
 	switch err := s.store.RedeemAuthCode(ctx, code.ID, now, set); {
@@ -365,7 +368,7 @@ func (s *Server) grantAccount(ctx context.Context, id string, epoch time.Time) (
 // only a new access token of the same family is issued.
 func (s *Server) reissueAccess(ctx context.Context, g grant, family string, now time.Time) (TokenResult, *Error) {
 	res, set := s.mint(g, family, false, now)
-	if oerr := s.signJWT(ctx, &res, set.Access); oerr != nil {
+	if oerr := s.finish(ctx, &res, set.Access, g.signIn); oerr != nil {
 		return TokenResult{}, oerr
 	}
 	if err := s.store.CreateTokens(ctx, set); err != nil {
@@ -407,7 +410,7 @@ func (s *Server) rotate(ctx context.Context, g grant, old storage.RefreshToken, 
 			return TokenResult{}, oerr
 		}
 	}
-	if oerr := s.signJWT(ctx, &res, &at); oerr != nil {
+	if oerr := s.finish(ctx, &res, &at, g.signIn); oerr != nil {
 		return TokenResult{}, oerr
 	}
 	return res, nil
@@ -462,7 +465,7 @@ func (s *Server) issue(ctx context.Context, g grant, withRefresh bool, family st
 		family = secrets.SortableID("fam_")
 	}
 	res, set := s.mint(g, family, withRefresh, s.now())
-	if oerr := s.signJWT(ctx, &res, set.Access); oerr != nil {
+	if oerr := s.finish(ctx, &res, set.Access, g.signIn); oerr != nil {
 		return TokenResult{}, oerr
 	}
 	if err := s.store.CreateTokens(ctx, set); err != nil {

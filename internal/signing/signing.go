@@ -1,20 +1,26 @@
-// Package signing keeps the keys that sign JWT access tokens: ES256 keys
-// stored encrypted with the deployment's system secret, published as a JWKS
+// Package signing keeps the keys that sign JWTs: ES256 keys for access
+// tokens, and RS256 and ES256 keys for OpenID Connect ID tokens (RS256 is the
+// one every OpenID provider must offer). Private keys are stored encrypted
+// with the deployment's system secret; public keys are published as a JWKS
 // before they sign, and kept published after they stop signing until the
-// tokens they signed have expired.
+// tokens they signed have expired. Each algorithm has its own keys, created
+// at first use and rotated together.
 package signing
 
 import (
 	"context"
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -25,24 +31,50 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
-// Algorithm is the JWS algorithm of every key.
-const Algorithm = jose.ES256
+// Algorithms are what the keyring signs with, each with its own keys.
+var Algorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
+
+// AccessTokenAlgorithm signs JWT access tokens: ES256 keeps them short and
+// cheap to sign, and resource servers already verify them with it.
+const AccessTokenAlgorithm = jose.ES256
+
+// accessTokenType is the typ header of JWT access tokens (RFC 9068 §2.1).
+const accessTokenType = "at+jwt"
+
+// rsaBits is the size of new RSA keys: 2048 is the floor of RFC 7518 §3.3
+// and what relying parties expect; larger keys make signing slower.
+const rsaBits = 2048
 
 // cacheFor is how long the key list is reused before it is read again, so
 // a rotation made by any node is seen by all within this time.
 const cacheFor = 30 * time.Second
 
-// Keyring signs with the current key and publishes the public keys.
+// Keyring signs with the current key of each algorithm and publishes the
+// public keys.
 type Keyring struct {
 	store storage.SigningKeys
 	aead  cipher.AEAD
 	now   func() time.Time
 
-	mu        sync.Mutex
-	keys      []storage.SigningKey
-	loaded    time.Time
-	signer    jose.Signer // for signerKID, so the hot path decrypts nothing
-	signerKID string
+	createMu sync.Mutex // one first key per algorithm from this process
+
+	mu      sync.Mutex
+	keys    []storage.SigningKey
+	loaded  time.Time
+	signers map[signerSlot]cachedSigner // so the hot path decrypts nothing
+}
+
+// signerSlot names a cached signer: one per algorithm and typ header.
+type signerSlot struct {
+	alg jose.SignatureAlgorithm
+	typ string
+}
+
+// cachedSigner is a signer and the key it signs with, so a rotation is
+// noticed by comparing kids.
+type cachedSigner struct {
+	kid    string
+	signer jose.Signer
 }
 
 // New returns the keyring of store, encrypting private keys with keys.
@@ -58,7 +90,23 @@ func New(store storage.SigningKeys, keys *secrets.Keys, now func() time.Time) (*
 	if now == nil {
 		now = time.Now
 	}
-	return &Keyring{store: store, aead: aead, now: now}, nil
+	return &Keyring{store: store, aead: aead, now: now, signers: map[signerSlot]cachedSigner{}}, nil
+}
+
+// KeyAlgorithm is the algorithm of a stored key: keys stored before there
+// were several algorithms have none and are ES256.
+func KeyAlgorithm(key storage.SigningKey) jose.SignatureAlgorithm {
+	if key.Algorithm == "" {
+		return jose.ES256
+	}
+	return jose.SignatureAlgorithm(key.Algorithm)
+}
+
+func supported(alg jose.SignatureAlgorithm) error {
+	if !slices.Contains(Algorithms, alg) {
+		return fmt.Errorf("signing: unsupported algorithm %q (want one of %v)", alg, Algorithms)
+	}
+	return nil
 }
 
 func (k *Keyring) list(ctx context.Context, fresh bool) ([]storage.SigningKey, error) {
@@ -75,46 +123,76 @@ func (k *Keyring) list(ctx context.Context, fresh bool) ([]storage.SigningKey, e
 	return ks, nil
 }
 
-// Signer returns a signer for the key that signs now, creating the first
-// key when there is none.
+// Signer returns the signer of JWT access tokens: SignerFor with
+// AccessTokenAlgorithm and typ at+jwt.
 func (k *Keyring) Signer(ctx context.Context) (jose.Signer, error) {
+	return k.SignerFor(ctx, AccessTokenAlgorithm, accessTokenType)
+}
+
+// SignerFor returns a signer with the key of algorithm alg that signs now,
+// creating the first key of alg when there is none. Its JWS header has the
+// key's kid and, unless typ is empty, typ.
+func (k *Keyring) SignerFor(ctx context.Context, alg jose.SignatureAlgorithm, typ string) (jose.Signer, error) {
+	if err := supported(alg); err != nil {
+		return nil, err
+	}
 	ks, err := k.list(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	key, ok := active(ks, k.now())
+	key, ok := active(ks, alg, k.now())
 	if !ok {
-		if key, err = k.create(ctx, k.now()); err != nil {
+		if key, err = k.first(ctx, alg); err != nil {
 			return nil, err
 		}
 	}
+	slot := signerSlot{alg, typ}
 	k.mu.Lock()
-	cached, kid := k.signer, k.signerKID
+	cached := k.signers[slot]
 	k.mu.Unlock()
-	if cached != nil && kid == key.ID {
-		return cached, nil
+	if cached.signer != nil && cached.kid == key.ID {
+		return cached.signer, nil
 	}
 	priv, err := k.decrypt(key)
 	if err != nil {
 		return nil, err
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: Algorithm, Key: jose.JSONWebKey{Key: priv, KeyID: key.ID, Algorithm: string(Algorithm)}},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
+	opts := &jose.SignerOptions{}
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: priv, KeyID: key.ID, Algorithm: string(alg)}}, opts)
 	if err != nil {
-		return nil, fmt.Errorf("signer for key %s: %w", key.ID, err)
+		return nil, fmt.Errorf("%s signer for key %s: %w", alg, key.ID, err)
 	}
 	k.mu.Lock()
-	k.signer, k.signerKID = s, key.ID
+	k.signers[slot] = cachedSigner{kid: key.ID, signer: s}
 	k.mu.Unlock()
 	return s, nil
 }
 
-// active picks the newest key that has started and not stopped signing.
-func active(ks []storage.SigningKey, now time.Time) (storage.SigningKey, bool) {
+// first creates the first key of alg, unless another caller of this
+// process just did: concurrent first requests share one key (RSA keys are
+// slow to generate, and an extra key would stay published until a rotation).
+func (k *Keyring) first(ctx context.Context, alg jose.SignatureAlgorithm) (storage.SigningKey, error) {
+	k.createMu.Lock()
+	defer k.createMu.Unlock()
+	ks, err := k.list(ctx, true)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	if key, ok := active(ks, alg, k.now()); ok {
+		return key, nil
+	}
+	return k.create(ctx, alg, k.now())
+}
+
+// active picks the newest key of alg that has started and not stopped signing.
+func active(ks []storage.SigningKey, alg jose.SignatureAlgorithm, now time.Time) (storage.SigningKey, bool) {
 	var best storage.SigningKey
 	found := false
 	for _, key := range ks {
-		if key.SignFrom.After(now) || (!key.RetiredAt.IsZero() && !now.Before(key.RetiredAt)) {
+		if KeyAlgorithm(key) != alg || key.SignFrom.After(now) || (!key.RetiredAt.IsZero() && !now.Before(key.RetiredAt)) {
 			continue
 		}
 		if !found || key.SignFrom.After(best.SignFrom) {
@@ -124,7 +202,8 @@ func active(ks []storage.SigningKey, now time.Time) (storage.SigningKey, bool) {
 	return best, found
 }
 
-// JWKS returns the published public keys: every key not past its expiry.
+// JWKS returns the published public keys of every algorithm: every key not
+// past its expiry, each with its alg and use "sig".
 func (k *Keyring) JWKS(ctx context.Context) (jose.JSONWebKeySet, error) {
 	ks, err := k.list(ctx, false)
 	if err != nil {
@@ -139,6 +218,16 @@ func (k *Keyring) JWKS(ctx context.Context) (jose.JSONWebKeySet, error) {
 		var jwk jose.JSONWebKey
 		if err := json.Unmarshal([]byte(key.PublicJWK), &jwk); err != nil {
 			return set, fmt.Errorf("decode public key %s: %w", key.ID, err)
+		}
+		// The stored row says which algorithm the key signs with; a JWK
+		// saying otherwise would let verifiers accept the wrong one.
+		alg := string(KeyAlgorithm(key))
+		if jwk.Algorithm != "" && jwk.Algorithm != alg {
+			return set, fmt.Errorf("public key %s is %s but stored as %s", key.ID, jwk.Algorithm, alg)
+		}
+		jwk.Algorithm = alg
+		if jwk.Use == "" {
+			jwk.Use = "sig"
 		}
 		set.Keys = append(set.Keys, jwk)
 	}
@@ -165,35 +254,58 @@ func (k *Keyring) PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, 
 
 var errUnknownKey = errors.New("unknown signing key")
 
-// Rotate creates the next key, published now and signing from now+ahead,
-// and retires the current ones at that moment; they stay published for keep
-// more (the longest access token lifetime), or forever when keep is 0.
-func (k *Keyring) Rotate(ctx context.Context, ahead, keep time.Duration) (storage.SigningKey, error) {
+// Rotate creates the next key of each of algs (every algorithm when none),
+// published now and signing from now+ahead, and retires the current keys of
+// the same algorithm at that moment; they stay published for keep more (the
+// longest token lifetime), or forever when keep is 0. Keys whose tokens
+// have all expired are deleted, whatever their algorithm. It returns the new
+// keys, in the order of algs.
+func (k *Keyring) Rotate(ctx context.Context, ahead, keep time.Duration, algs ...jose.SignatureAlgorithm) ([]storage.SigningKey, error) {
+	if len(algs) == 0 {
+		algs = Algorithms
+	}
+	var want []jose.SignatureAlgorithm
+	for _, alg := range algs {
+		if err := supported(alg); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(want, alg) {
+			want = append(want, alg)
+		}
+	}
 	now := k.now()
-	next, err := k.create(ctx, now.Add(ahead))
-	if err != nil {
-		return next, err
+	// Create every new key before retiring any, so a failure leaves the
+	// current keys signing.
+	next := make([]storage.SigningKey, 0, len(want))
+	newest := map[jose.SignatureAlgorithm]storage.SigningKey{}
+	for _, alg := range want {
+		key, err := k.create(ctx, alg, now.Add(ahead))
+		if err != nil {
+			return next, err
+		}
+		next = append(next, key)
+		newest[alg] = key
 	}
 	ks, err := k.list(ctx, true)
 	if err != nil {
 		return next, err
 	}
 	for _, key := range ks {
-		if key.ID == next.ID || !key.RetiredAt.IsZero() {
+		n, ok := newest[KeyAlgorithm(key)]
+		if !ok || key.ID == n.ID || !key.RetiredAt.IsZero() {
 			continue
 		}
 		err := k.store.UpdateSigningKey(ctx, key.ID, func(s storage.SigningKey) (storage.SigningKey, error) {
-			s.RetiredAt = next.SignFrom
+			s.RetiredAt = n.SignFrom
 			if keep > 0 {
-				s.ExpiresAt = next.SignFrom.Add(keep)
+				s.ExpiresAt = n.SignFrom.Add(keep)
 			}
 			return s, nil
 		})
 		if err != nil {
-			return next, fmt.Errorf("retire key %s: %w", key.ID, err)
+			return next, fmt.Errorf("retire %s key %s: %w", KeyAlgorithm(key), key.ID, err)
 		}
 	}
-	// Keys whose tokens have all expired are no longer needed.
 	for _, key := range ks {
 		if !key.ExpiresAt.IsZero() && now.After(key.ExpiresAt) {
 			if err := k.store.DeleteSigningKey(ctx, key.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -205,32 +317,53 @@ func (k *Keyring) Rotate(ctx context.Context, ahead, keep time.Duration) (storag
 	return next, err
 }
 
-func (k *Keyring) create(ctx context.Context, signFrom time.Time) (storage.SigningKey, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return storage.SigningKey{}, fmt.Errorf("generate signing key: %w", err)
+// create makes and stores a key of alg that signs from signFrom.
+func (k *Keyring) create(ctx context.Context, alg jose.SignatureAlgorithm, signFrom time.Time) (storage.SigningKey, error) {
+	var (
+		pub crypto.PublicKey
+		der []byte
+	)
+	switch alg {
+	case jose.ES256:
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return storage.SigningKey{}, fmt.Errorf("generate ES256 signing key: %w", err)
+		}
+		// SEC 1 DER, as ES256 keys have always been stored.
+		if der, err = x509.MarshalECPrivateKey(priv); err != nil {
+			return storage.SigningKey{}, fmt.Errorf("encode ES256 private key: %w", err)
+		}
+		pub = &priv.PublicKey
+	case jose.RS256:
+		priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
+		if err != nil {
+			return storage.SigningKey{}, fmt.Errorf("generate RS256 signing key: %w", err)
+		}
+		if der, err = x509.MarshalPKCS8PrivateKey(priv); err != nil {
+			return storage.SigningKey{}, fmt.Errorf("encode RS256 private key: %w", err)
+		}
+		pub = &priv.PublicKey
+	default:
+		return storage.SigningKey{}, supported(alg)
 	}
 	id := secrets.RandomID("k")
-	pub, err := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey, KeyID: id, Algorithm: string(Algorithm), Use: "sig"})
+	jwk, err := json.Marshal(jose.JSONWebKey{Key: pub, KeyID: id, Algorithm: string(alg), Use: "sig"})
 	if err != nil {
-		return storage.SigningKey{}, fmt.Errorf("encode public key: %w", err)
-	}
-	der, err := x509.MarshalECPrivateKey(priv)
-	if err != nil {
-		return storage.SigningKey{}, fmt.Errorf("encode private key: %w", err)
+		return storage.SigningKey{}, fmt.Errorf("encode %s public key: %w", alg, err)
 	}
 	nonce := make([]byte, k.aead.NonceSize())
 	rand.Read(nonce)
-	key := storage.SigningKey{ID: id, Algorithm: string(Algorithm), PublicJWK: string(pub),
+	key := storage.SigningKey{ID: id, Algorithm: string(alg), PublicJWK: string(jwk),
 		PrivateKey: k.aead.Seal(nonce, nonce, der, []byte(id)), CreatedAt: k.now(), SignFrom: signFrom}
 	if err := k.store.CreateSigningKey(ctx, key); err != nil {
-		return key, fmt.Errorf("store signing key: %w", err)
+		return key, fmt.Errorf("store %s signing key: %w", alg, err)
 	}
 	_, err = k.list(ctx, true)
 	return key, err
 }
 
-func (k *Keyring) decrypt(key storage.SigningKey) (*ecdsa.PrivateKey, error) {
+// decrypt opens a stored private key and parses it as its algorithm's kind.
+func (k *Keyring) decrypt(key storage.SigningKey) (crypto.Signer, error) {
 	n := k.aead.NonceSize()
 	if len(key.PrivateKey) < n {
 		return nil, fmt.Errorf("signing key %s is corrupt", key.ID)
@@ -239,16 +372,43 @@ func (k *Keyring) decrypt(key storage.SigningKey) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decrypt signing key %s (is this the right system secret?): %w", key.ID, err)
 	}
-	priv, err := x509.ParseECPrivateKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("parse signing key %s: %w", key.ID, err)
+	switch alg := KeyAlgorithm(key); alg {
+	case jose.ES256:
+		priv, err := x509.ParseECPrivateKey(der)
+		if err != nil {
+			return nil, fmt.Errorf("parse ES256 signing key %s: %w", key.ID, err)
+		}
+		if priv.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("ES256 signing key %s is not on P-256", key.ID)
+		}
+		return priv, nil
+	case jose.RS256:
+		parsed, err := x509.ParsePKCS8PrivateKey(der)
+		if err != nil {
+			return nil, fmt.Errorf("parse RS256 signing key %s: %w", key.ID, err)
+		}
+		priv, ok := parsed.(*rsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("RS256 signing key %s is a %T, not an RSA key", key.ID, parsed)
+		}
+		if priv.N.BitLen() < rsaBits {
+			return nil, fmt.Errorf("RS256 signing key %s has %d bits, fewer than %d", key.ID, priv.N.BitLen(), rsaBits)
+		}
+		return priv, nil
+	default:
+		return nil, fmt.Errorf("signing key %s: unsupported algorithm %q", key.ID, alg)
 	}
-	return priv, nil
 }
 
-// Sorted returns keys ordered by when they start signing, for listings.
+// Sorted returns keys ordered by when they start signing, then in the
+// order of Algorithms, for listings.
 func Sorted(ks []storage.SigningKey) []storage.SigningKey {
 	out := append([]storage.SigningKey(nil), ks...)
-	sort.Slice(out, func(i, j int) bool { return out[i].SignFrom.Before(out[j].SignFrom) })
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].SignFrom.Equal(out[j].SignFrom) {
+			return out[i].SignFrom.Before(out[j].SignFrom)
+		}
+		return slices.Index(Algorithms, KeyAlgorithm(out[i])) < slices.Index(Algorithms, KeyAlgorithm(out[j]))
+	})
 	return out
 }

@@ -40,10 +40,13 @@ func newSite(t *testing.T) *site {
 	demoSite := demoserver.Start(t, demoserver.Options{Product: "Latchkey Demo", Dialects: []string{"paytronix", "flexiti", "aston"}})
 	st, keys := demoSite.Store, demoSite.Keys
 	s := &site{t: t, got: make(chan url.Values, 4), store: st, base: demoSite.URL}
-	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux := http.NewServeMux()
+	// Only the callback path: Chromium also asks this host for /favicon.ico.
+	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
 		s.got <- r.URL.Query()
 		w.Write([]byte("<!doctype html><title>callback</title><p id=done>done</p>"))
-	}))
+	})
+	cb := httptest.NewServer(mux)
 	t.Cleanup(cb.Close)
 	s.callback = cb.URL + "/callback"
 	for _, c := range []storage.Client{

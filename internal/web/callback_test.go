@@ -202,7 +202,8 @@ func TestBrowserDemoCallback(t *testing.T) {
 		t.Fatalf("the page's command %q: %v", command, err)
 	}
 	var tok map[string]any
-	if err := json.Unmarshal(out, &tok); err != nil || tok["access_token"] == nil || tok["refresh_token"] == nil || tok["scope"] != "user_read" {
+	if err := json.Unmarshal(out, &tok); err != nil || tok["access_token"] == nil || tok["refresh_token"] == nil ||
+		tok["scope"] != "openid profile email user_read" || tok["id_token"] == nil {
 		t.Fatalf("the page's command answered %s (%v)", out, err)
 	}
 }

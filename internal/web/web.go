@@ -104,6 +104,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth2/authorize", h.Authorize)
 	mux.HandleFunc("GET /logout", h.logout)
 	mux.HandleFunc("POST /logout", h.logout)
+	mux.HandleFunc("GET "+oauth.EndSessionPath, h.endSession)
+	mux.HandleFunc("POST "+oauth.EndSessionPath, h.endSession)
 	static, _ := fs.Sub(staticFiles, "static")
 	files := http.FileServerFS(static)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -231,9 +233,9 @@ func (h *Handler) signIn(ctx context.Context, f *flow, action string) bool {
 		h.fail(f, "load session", err)
 		return false
 	}
-	if s == nil || !oauth.AccountFits(f.req, *a) || f.req.HasPrompt("login") {
+	if why := h.loginNeeded(f, s, a); why != "" {
 		if f.req.HasPrompt("none") {
-			h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.PromptNone(oauth.ErrLoginRequired, "the person is not signed in")))
+			h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.PromptNone(oauth.ErrLoginRequired, why)))
 			return false
 		}
 		h.renderLogin(f, action, "", http.StatusOK)
@@ -241,6 +243,25 @@ func (h *Handler) signIn(ctx context.Context, f *flow, action string) bool {
 	}
 	f.account, f.authTime = *a, s.AuthTime
 	return true
+}
+
+// loginNeeded says why the browser's session cannot serve the request, or
+// "" when it can: none, an account the client does not log in, prompt=login,
+// a sign-in older than max_age, or another person than id_token_hint names.
+func (h *Handler) loginNeeded(f *flow, s *storage.Session, a *storage.Account) string {
+	switch {
+	case s == nil:
+		return "the person is not signed in"
+	case !oauth.AccountFits(f.req, *a):
+		return "the person signed in cannot use this application"
+	case f.req.HasPrompt("login"):
+		return "a new sign-in was asked"
+	case f.req.SignInTooOld(s.AuthTime, h.now()):
+		return "the sign-in is older than max_age allows"
+	case f.req.Hint.Subject != "" && f.req.Hint.Subject != a.ID:
+		return "another person than id_token_hint names is signed in"
+	}
+	return ""
 }
 
 // login checks the posted username and password and signs the account in
@@ -256,12 +277,23 @@ func (h *Handler) login(ctx context.Context, f *flow, action string) bool {
 		return false
 	}
 	s, err := h.startSession(ctx, f.w, f.r, a)
+	if err == nil && f.req.Hint.Subject != "" && f.req.Hint.Subject != a.ID {
+		// Signed in, but not as the person the client expects: the client
+		// is told so rather than handed someone else (OpenID Connect Core §3.1.2.1).
+		h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.Errorf(http.StatusBadRequest, oauth.ErrLoginRequired,
+			"the person who signed in is not the one id_token_hint names")))
+		return false
+	}
 	if err != nil {
 		h.fail(f, "start session", err)
 		return false
 	}
 	f.account, f.authTime = a, s.AuthTime
-	f.dropPrompt("login") // satisfied by this very login
+	// Satisfied by this very login: the next forms of the flow must not ask again.
+	f.dropPrompt("login")
+	f.req.MaxAge, f.req.Hint = -1, oauth.IDTokenHint{}
+	f.params.Del("max_age")
+	f.params.Del("id_token_hint")
 	return true
 }
 
@@ -489,7 +521,8 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, to string) {
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	lang := pickLanguage(r, r.URL.Query().Get("ui_locales"), r.URL.Query().Get("lang"))
-	p := page{Lang: lang, Title: translate(lang, "logout.title", ""), Product: h.product, Logo: h.logo, CSRF: h.csrfToken(w, r)}
+	p := page{Lang: lang, Title: translate(lang, "logout.title", ""), Product: h.product, Logo: h.logo, CSRF: h.csrfToken(w, r),
+		Action: "/logout"}
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 		if r.ParseForm() != nil || !h.checkCSRF(r) {
@@ -505,4 +538,85 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		p.Done = true
 	}
 	h.render(w, "logout", http.StatusOK, p)
+}
+
+// endSessionFields are the parameters of RP-initiated logout that the
+// confirmation form carries on.
+var endSessionFields = []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"}
+
+// endSession serves OpenID Connect RP-Initiated Logout at
+// oauth.EndSessionPath. The core validates the request; the browser's
+// session ends without a question when id_token_hint names the person
+// signed in, and after a confirmation form (with CSRF) otherwise, so a
+// link on another site cannot sign anyone out. Then the browser goes back
+// to the client's registered post_logout_redirect_uri, or sees a page.
+func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	w.Header().Set("Cache-Control", "no-store")
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			h.errorPage(w, r, pickLanguage(r, "", ""), http.StatusBadRequest, "the form could not be read")
+			return
+		}
+		params = r.PostForm
+	}
+	lang := pickLanguage(r, params.Get("ui_locales"), params.Get("lang"))
+	q := url.Values{}
+	for _, k := range endSessionFields {
+		if vs, ok := params[k]; ok {
+			q[k] = vs
+		}
+	}
+	es, oerr := h.core.ParseEndSession(ctx, q)
+	if oerr != nil {
+		if oerr.Status >= http.StatusInternalServerError {
+			oauth.SetErrorHeaders(w, oerr)
+		}
+		h.errorPage(w, r, lang, oerr.Status, oerr.Description)
+		return
+	}
+	confirmed := false
+	if r.Method == http.MethodPost && params.Get("action") == "logout" {
+		if !h.checkCSRF(r) {
+			h.errorPage(w, r, lang, http.StatusBadRequest, translate(lang, "error.expired", ""))
+			return
+		}
+		confirmed = true
+	}
+	s, a, err := h.session(ctx, r)
+	if err != nil {
+		e := h.core.StorageFailed(ctx, "load session", err)
+		oauth.SetErrorHeaders(w, e)
+		h.errorPage(w, r, lang, e.Status, "the server could not complete the request; please try again")
+		return
+	}
+	if s != nil && !confirmed && (es.Hint.Subject == "" || es.Hint.Subject != a.ID) {
+		p := page{Lang: lang, Title: translate(lang, "logout.title", ""), Product: h.product, Logo: h.logo,
+			CSRF: h.csrfToken(w, r), Action: oauth.EndSessionPath, Username: a.Username}
+		for _, k := range endSessionFields {
+			if v := q.Get(k); v != "" {
+				p.Hidden = append(p.Hidden, [2]string{k, v})
+			}
+		}
+		h.render(w, "logout", http.StatusOK, p)
+		return
+	}
+	if s != nil {
+		if err := h.store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			e := h.core.StorageFailed(ctx, "end session", err)
+			oauth.SetErrorHeaders(w, e)
+			h.errorPage(w, r, lang, e.Status, "the server could not complete the request; please try again")
+			return
+		}
+		h.log.InfoContext(ctx, "signed out", "client_id", es.ClientID)
+	}
+	http.SetCookie(w, h.cookie(sessionCookie, "", -time.Second))
+	if es.RedirectURI != "" {
+		h.redirect(w, r, es.RedirectURI)
+		return
+	}
+	h.render(w, "logout", http.StatusOK, page{Lang: lang, Title: translate(lang, "logout.title", ""), Product: h.product,
+		Logo: h.logo, Done: true})
 }

@@ -29,14 +29,16 @@ type Reopener func(t *testing.T) (open func(version int) storage.Storage, raw *s
 
 // RunReopen checks what must hold from one opening of a database to the
 // next: data written under older schema versions is read back, revoked and
-// swept the same after an upgrade to the latest, and every write answered
-// before Close is there after it.
+// swept the same after an upgrade to the latest, clients written before
+// schema version 8 read back the same and take its settings, and every
+// write answered before Close is there after it.
 func RunReopen(t *testing.T, open Reopener) {
 	for _, from := range []int{2} { // versions whose upgrade changes how tokens are stored
 		t.Run(fmt.Sprintf("UpgradeFromVersion%d", from), func(t *testing.T) {
 			testUpgrade(t, open, from)
 		})
 	}
+	t.Run("ClientsFromVersion7", func(t *testing.T) { testClientUpgrade(t, open, 7) })
 	t.Run("CloseKeepsAnsweredWrites", func(t *testing.T) { testCloseKeepsAnsweredWrites(t, open) })
 }
 
@@ -173,8 +175,15 @@ type fixture struct {
 
 func setup(t *testing.T, s storage.Storage) fixture {
 	t.Helper()
-	c := ctx(t)
-	f := fixture{
+	f := newFixture()
+	f.createOwners(t, s)
+	must(t, s.CreateClient(ctx(t), f.client), "create client")
+	return f
+}
+
+// newFixture returns the fixture's rows, not yet stored.
+func newFixture() fixture {
+	return fixture{
 		merchant: storage.Merchant{ID: "777777", Name: "Demo Loyalty", CreatedAt: now},
 		guest: storage.Account{ID: "acc_guest", Kind: storage.Guest, MerchantID: "777777", Username: "johndoe",
 			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", PrintedCardNumber: "6000986775", CreatedAt: now},
@@ -183,10 +192,13 @@ func setup(t *testing.T, s storage.Storage) fixture {
 			MerchantID: "777777", AccountKind: storage.Guest, RotateRefresh: true, RefreshGrace: 10 * time.Second,
 			AccessTokenFormat: "opaque", CreatedAt: now},
 	}
-	must(t, s.CreateMerchant(c, f.merchant), "create merchant")
-	must(t, s.CreateAccount(c, f.guest), "create guest")
-	must(t, s.CreateClient(c, f.client), "create client")
-	return f
+}
+
+// createOwners stores the fixture's merchant and guest.
+func (f fixture) createOwners(t *testing.T, s storage.Storage) {
+	t.Helper()
+	must(t, s.CreateMerchant(ctx(t), f.merchant), "create merchant")
+	must(t, s.CreateAccount(ctx(t), f.guest), "create guest")
 }
 
 // tokens returns an access and refresh token pair of one family.

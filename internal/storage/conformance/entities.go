@@ -119,7 +119,8 @@ func testClients(t *testing.T, s storage.Storage) {
 		DefaultScopes: []string{"posapi"}, RedirectURIs: []string{"https://youwebapp.com/oauth", "myapp://cb?x=1 2"},
 		AccessTokenTTL: 31536000 * time.Second, RefreshTokenTTL: 90 * 24 * time.Hour, AccountKind: storage.Staff,
 		SkipConsent: true, RotateRefresh: false, RefreshGrace: 2500 * time.Millisecond, RequirePKCE: true, AllowPlainPKCE: true,
-		AccessTokenFormat: "jwt", Dialect: "a-dialect", Audience: "https://api.aston.example", ClientCredentialsRefresh: true, CreatedAt: now}
+		AccessTokenFormat: "jwt", Dialect: "a-dialect", Audience: "https://api.aston.example", ClientCredentialsRefresh: true,
+		IDTokenAlg: "ES256", PostLogoutRedirectURIs: []string{"https://youwebapp.com/", "myapp://bye?x=1 2"}, CreatedAt: now}
 	must(t, s.CreateClient(c, full), "create client")
 	got, err := s.GetClient(c, full.ID)
 	must(t, err, "get client")
@@ -139,6 +140,23 @@ func testClients(t *testing.T, s storage.Storage) {
 	got, err = s.GetClient(c, full.ID)
 	must(t, err, "get rotated")
 	equal(t, got.SecretHash, "hmac-sha256$v1$new", "secret hash")
+	equal(t, []any{got.IDTokenAlg, got.PostLogoutRedirectURIs}, []any{full.IDTokenAlg, full.PostLogoutRedirectURIs},
+		"OpenID Connect settings kept by an update")
+	must(t, s.UpdateClient(c, full.ID, func(cl storage.Client) (storage.Client, error) {
+		cl.IDTokenAlg, cl.PostLogoutRedirectURIs = "RS256", []string{"https://youwebapp.com/logged-out"}
+		return cl, nil
+	}), "change the OpenID Connect settings")
+	got, err = s.GetClient(c, full.ID)
+	must(t, err, "get updated")
+	equal(t, []any{got.IDTokenAlg, got.PostLogoutRedirectURIs}, []any{"RS256", []string{"https://youwebapp.com/logged-out"}},
+		"OpenID Connect settings after an update")
+	must(t, s.UpdateClient(c, full.ID, func(cl storage.Client) (storage.Client, error) {
+		cl.IDTokenAlg, cl.PostLogoutRedirectURIs = "", nil
+		return cl, nil
+	}), "clear the OpenID Connect settings")
+	got, err = s.GetClient(c, full.ID)
+	must(t, err, "get cleared")
+	equal(t, []any{got.IDTokenAlg, got.PostLogoutRedirectURIs}, []any{"", []string(nil)}, "OpenID Connect settings cleared")
 	list, err := s.ListClients(c)
 	must(t, err, "list clients")
 	equal(t, len(list), 3, "clients")

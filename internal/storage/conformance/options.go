@@ -21,7 +21,7 @@ func RunLegacyClientOptions(t *testing.T, open RawOpener) {
 		reopen, raw := open(t)
 		old, err := reopen(4)
 		must(t, err, "open at schema version 4")
-		setup(t, old)
+		setupOld(t, old, raw)
 		must(t, old.Close(), "close the old store")
 		_, err = raw.ExecContext(ctx(t), `UPDATE clients SET dialect_options = $1 WHERE id = 'app'`, opts)
 		must(t, err, "write version 4 options")

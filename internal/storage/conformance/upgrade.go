@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -15,7 +16,7 @@ func testUpgrade(t *testing.T, reopen Reopener, from int) {
 	c := ctx(t)
 	open, raw := reopen(t)
 	old := open(from)
-	f := setup(t, old)
+	f := setupOld(t, old, raw)
 	// Ids as older releases wrote them: a plain hash, no issue-time prefix.
 	a := f.tokens("fam-old", "8Jq2kY0VsmR3b0pXy9Lx7c1tQe5nWz4aHfGdUo6iKjM", now)
 	gone := f.tokens("fam-gone", "Zr7", now.Add(-48*time.Hour))
@@ -52,6 +53,80 @@ func testUpgrade(t *testing.T, reopen Reopener, from int) {
 	equal(t, n, int64(2), "expired rows swept after the upgrade")
 	_, err = s.GetRefreshToken(c, gone.Refresh.ID)
 	wantErr(t, err, storage.ErrNotFound, "swept refresh token")
+}
+
+// testClientUpgrade checks the upgrade to schema version 8 (OpenID Connect
+// client settings): a client written by an older release reads back the
+// same, with an empty ID token algorithm and no post-logout redirect URIs,
+// and takes both settings afterwards.
+func testClientUpgrade(t *testing.T, reopen Reopener, from int) {
+	c := ctx(t)
+	open, raw := reopen(t)
+	old := open(from)
+	f := setupOld(t, old, raw)
+	web := f.client
+	web.ID, web.GrantTypes, web.RedirectURIs = "web", []string{"authorization_code"}, []string{"https://app.example/cb"}
+	insertVersion7Client(t, raw, web)
+	must(t, old.Close(), "close the old store")
+
+	s := open(0)
+	defer s.Close()
+	for _, want := range []storage.Client{f.client, web} {
+		got, err := s.GetClient(c, want.ID)
+		must(t, err, "get client after the upgrade")
+		equal(t, got, want, "client after the upgrade")
+	}
+	var alg, uris string
+	must(t, raw.QueryRowContext(c, `SELECT id_token_alg, post_logout_redirect_uris FROM clients WHERE id = $1`, web.ID).Scan(&alg, &uris),
+		"read the new columns of an old client")
+	equal(t, []string{alg, uris}, []string{"", "[]"}, "new columns of an old client")
+
+	must(t, s.UpdateClient(c, web.ID, func(cl storage.Client) (storage.Client, error) {
+		cl.IDTokenAlg, cl.PostLogoutRedirectURIs = "ES256", []string{"https://app.example/", "https://app.example/bye"}
+		return cl, nil
+	}), "set the OpenID Connect settings of an old client")
+	web.IDTokenAlg, web.PostLogoutRedirectURIs = "ES256", []string{"https://app.example/", "https://app.example/bye"}
+	list, err := s.ListClients(c)
+	must(t, err, "list clients after the upgrade")
+	equal(t, list, []storage.Client{f.client, web}, "clients after the upgrade and an update")
+}
+
+// setupOld is setup on a store at an older schema version, whose client
+// columns the store no longer writes: the client is written as releases
+// of schema versions 1 to 7 wrote it.
+func setupOld(t *testing.T, s storage.Storage, raw *sql.DB) fixture {
+	t.Helper()
+	f := newFixture()
+	f.createOwners(t, s)
+	insertVersion7Client(t, raw, f.client)
+	return f
+}
+
+// insertVersion7Client writes a client in the columns of schema version 7
+// (those of version 1; options, none of which it has, as an empty object).
+func insertVersion7Client(t *testing.T, raw *sql.DB, cl storage.Client) {
+	t.Helper()
+	if cl.Audience != "" || cl.ClientCredentialsRefresh || cl.Introspect || cl.IDTokenAlg != "" || cl.PostLogoutRedirectURIs != nil {
+		t.Fatalf("client %q has settings an older release did not store", cl.ID)
+	}
+	uris, err := json.Marshal(cl.RedirectURIs)
+	must(t, err, "encode redirect URIs")
+	if cl.RedirectURIs == nil {
+		uris = []byte("[]")
+	}
+	merchant := any(nil)
+	if cl.MerchantID != "" {
+		merchant = cl.MerchantID
+	}
+	_, err = raw.ExecContext(ctx(t), `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, default_scopes,
+		redirect_uris, access_token_ttl, refresh_token_ttl, merchant_id, account_kind, skip_consent, rotate_refresh,
+		refresh_grace, require_pkce, allow_plain_pkce, access_token_format, dialect, dialect_options, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		cl.ID, cl.Name, cl.SecretHash, strings.Join(cl.GrantTypes, " "), strings.Join(cl.Scopes, " "),
+		strings.Join(cl.DefaultScopes, " "), string(uris), cl.AccessTokenTTL.Milliseconds(), cl.RefreshTokenTTL.Milliseconds(),
+		merchant, string(cl.AccountKind), cl.SkipConsent, cl.RotateRefresh, cl.RefreshGrace.Milliseconds(), cl.RequirePKCE,
+		cl.AllowPlainPKCE, cl.AccessTokenFormat, cl.Dialect, "{}", cl.CreatedAt.UnixMilli())
+	must(t, err, "write a client as an older release did")
 }
 
 // testCloseKeepsAnsweredWrites closes a store while writes are still

@@ -12,17 +12,35 @@ import (
 
 const clientColumns = `id, name, secret_hash, grant_types, scopes, default_scopes, redirect_uris, access_token_ttl,
 	refresh_token_ttl, merchant_id, account_kind, skip_consent, rotate_refresh, refresh_grace, require_pkce,
-	allow_plain_pkce, access_token_format, dialect, dialect_options, created_at`
+	allow_plain_pkce, access_token_format, dialect, dialect_options, created_at, id_token_alg, post_logout_redirect_uris`
 
 func clientArgs(c storage.Client) []any {
-	uris := c.RedirectURIs
+	return []any{c.ID, c.Name, c.SecretHash, words(c.GrantTypes), words(c.Scopes), words(c.DefaultScopes),
+		uriList(c.RedirectURIs), c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), nullable(c.MerchantID),
+		string(c.AccountKind), c.SkipConsent, c.RotateRefresh, c.RefreshGrace.Milliseconds(), c.RequirePKCE,
+		c.AllowPlainPKCE, c.AccessTokenFormat, c.Dialect, jsonText(optionsOf(c)), ms(c.CreatedAt), c.IDTokenAlg,
+		uriList(c.PostLogoutRedirectURIs)}
+}
+
+// uriList stores a list of URIs (redirect URIs, post-logout redirect URIs)
+// as a JSON array, [] when there are none.
+func uriList(uris []string) string {
 	if uris == nil {
 		uris = []string{}
 	}
-	return []any{c.ID, c.Name, c.SecretHash, words(c.GrantTypes), words(c.Scopes), words(c.DefaultScopes),
-		jsonText(uris), c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), nullable(c.MerchantID),
-		string(c.AccountKind), c.SkipConsent, c.RotateRefresh, c.RefreshGrace.Milliseconds(), c.RequirePKCE,
-		c.AllowPlainPKCE, c.AccessTokenFormat, c.Dialect, jsonText(optionsOf(c)), ms(c.CreatedAt)}
+	return jsonText(uris)
+}
+
+// fromURIList reads a list stored by uriList; an empty list reads as nil.
+func fromURIList(raw string) ([]string, error) {
+	var uris []string
+	if err := json.Unmarshal([]byte(raw), &uris); err != nil {
+		return nil, err
+	}
+	if len(uris) == 0 {
+		return nil, nil
+	}
+	return uris, nil
 }
 
 // clientOptions are the typed client settings kept as one JSON object in
@@ -57,7 +75,7 @@ func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES
-			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`, clientArgs(c)...)
+			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`, clientArgs(c)...)
 		return err
 	})
 	return s.wrap(err, "create client %q", c.ID)
@@ -102,7 +120,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(storage.Cli
 		_, err = tx.ExecContext(ctx, `UPDATE clients SET name = $2, secret_hash = $3, grant_types = $4, scopes = $5,
 			default_scopes = $6, redirect_uris = $7, access_token_ttl = $8, refresh_token_ttl = $9, merchant_id = $10,
 			account_kind = $11, skip_consent = $12, rotate_refresh = $13, refresh_grace = $14, require_pkce = $15,
-			allow_plain_pkce = $16, access_token_format = $17, dialect = $18, dialect_options = $19, created_at = $20
+			allow_plain_pkce = $16, access_token_format = $17, dialect = $18, dialect_options = $19, created_at = $20,
+			id_token_alg = $21, post_logout_redirect_uris = $22
 			WHERE id = $1`, clientArgs(c)...)
 		return err
 	})
@@ -117,12 +136,12 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 
 func scanClient(row scanner) (storage.Client, error) {
 	var c storage.Client
-	var grants, scopes, defaults, uris, kind, opts string
+	var grants, scopes, defaults, uris, kind, opts, logoutURIs string
 	var merchant nullString
 	var access, refresh, grace, created int64
 	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &grants, &scopes, &defaults, &uris, &access, &refresh, &merchant,
 		&kind, &c.SkipConsent, &c.RotateRefresh, &grace, &c.RequirePKCE, &c.AllowPlainPKCE, &c.AccessTokenFormat,
-		&c.Dialect, &opts, &created)
+		&c.Dialect, &opts, &created, &c.IDTokenAlg, &logoutURIs)
 	if err != nil {
 		return c, err
 	}
@@ -130,16 +149,16 @@ func scanClient(row scanner) (storage.Client, error) {
 	c.AccessTokenTTL, c.RefreshTokenTTL, c.RefreshGrace = time.Duration(access)*time.Millisecond,
 		time.Duration(refresh)*time.Millisecond, time.Duration(grace)*time.Millisecond
 	c.MerchantID, c.AccountKind, c.CreatedAt = merchant.String, storage.AccountKind(kind), fromMS(created)
-	if err := json.Unmarshal([]byte(uris), &c.RedirectURIs); err != nil {
+	if c.RedirectURIs, err = fromURIList(uris); err != nil {
 		return c, fmt.Errorf("decode redirect URIs of client %q: %w", c.ID, err)
+	}
+	if c.PostLogoutRedirectURIs, err = fromURIList(logoutURIs); err != nil {
+		return c, fmt.Errorf("decode post-logout redirect URIs of client %q: %w", c.ID, err)
 	}
 	o, err := decodeOptions([]byte(opts))
 	if err != nil {
 		return c, fmt.Errorf("decode options of client %q: %w", c.ID, err)
 	}
 	c.Audience, c.ClientCredentialsRefresh, c.Introspect = o.Audience, o.ClientCredentialsRefresh, o.Introspect
-	if len(c.RedirectURIs) == 0 {
-		c.RedirectURIs = nil
-	}
 	return c, nil
 }
