@@ -224,7 +224,8 @@ func runRP(t *testing.T, args []string, browse func(authURL string) string) (rpR
 	for lines.Scan() {
 		t.Errorf("the script printed more than expected: %s", lines.Text())
 	}
-	return res, stderr.String(), cmd.Wait()
+	werr := cmd.Wait() // before reading stderr: Wait ends the goroutine copying into it
+	return res, stderr.String(), werr
 }
 
 // signInAt opens an authorization URL in a fresh browser, signs in as the
