@@ -227,9 +227,10 @@ const (
 	// SPARedirectURI is demo-spa's only redirect URI. Redirect URIs match
 	// exactly, so the example needs the demo reachable there.
 	SPARedirectURI = spaOrigin + "/callback"
-	// SPAPostLogoutRedirectURI is demo-spa's post-logout redirect URI: the
-	// root of the origin its redirect URI is on.
-	SPAPostLogoutRedirectURI = spaOrigin + "/"
+	// SPAPostLogoutRedirectURI is demo-spa's post-logout redirect URI, on
+	// the origin its redirect URI is on; latchkey serve --demo answers it
+	// with the signed-out page, as it answers the redirect URI.
+	SPAPostLogoutRedirectURI = spaOrigin + "/signed-out"
 	// spaOrigin is the origin demo-spa's URIs are on: the default address
 	// of latchkey serve.
 	spaOrigin = "http://127.0.0.1:8080"

@@ -411,7 +411,7 @@ func TestSPAPostLogoutRedirectURI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := u.Scheme + "://" + u.Host + "/"; demo.SPAPostLogoutRedirectURI != want {
+	if want := u.Scheme + "://" + u.Host + "/signed-out"; demo.SPAPostLogoutRedirectURI != want {
 		t.Fatalf("SPAPostLogoutRedirectURI %q, want %q", demo.SPAPostLogoutRedirectURI, want)
 	}
 	i := slices.IndexFunc(demo.Clients, func(c demo.Client) bool { return c.ID == demo.SPAClientID })

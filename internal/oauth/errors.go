@@ -27,7 +27,6 @@ const (
 	ErrLoginRequired            = "login_required"
 	ErrConsentRequired          = "consent_required"
 	ErrAccountSelectionRequired = "account_selection_required"
-	ErrInteractionRequired      = "interaction_required"
 	ErrRequestNotSupported      = "request_not_supported"
 	ErrRequestURINotSupported   = "request_uri_not_supported"
 	ErrRegistrationNotSupported = "registration_not_supported"

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/latchkey-dev/latchkey/internal/signing"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
@@ -73,8 +75,11 @@ func (s *Server) jwtID(ctx context.Context, token string) (string, error) {
 		return "", nil
 	}
 	key, err := s.keyring.PublicKey(ctx, h.KeyID)
+	if errors.Is(err, signing.ErrUnknownKey) {
+		return "", nil // not ours, or its key has expired
+	}
 	if err != nil {
-		return "", nil // unknown kid: not ours
+		return "", err // the store failed: not the token's fault
 	}
 	payload, err := jws.Verify(key)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/latchkey-dev/latchkey/internal/signing"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
@@ -188,8 +189,11 @@ func (s *Server) VerifyIDTokenHint(ctx context.Context, token string) (IDTokenHi
 		return IDTokenHint{}, errBadHint
 	}
 	key, err := s.keyring.PublicKey(ctx, h.KeyID)
+	if errors.Is(err, signing.ErrUnknownKey) {
+		return IDTokenHint{}, errBadHint // not ours, or its key has expired
+	}
 	if err != nil {
-		return IDTokenHint{}, errBadHint // unknown kid: not ours, or its key has expired
+		return IDTokenHint{}, err
 	}
 	payload, err := jws.Verify(key)
 	if err != nil {

@@ -235,9 +235,14 @@ func (k *Keyring) JWKS(ctx context.Context) (jose.JSONWebKeySet, error) {
 }
 
 // PublicKey returns the published key with the given id, reading the store
-// again once when the id is unknown (another node may have just rotated).
+// again when the id is unknown (another node may have just rotated), but at
+// most once per refreshEvery: tokens with made-up key ids cost no read each.
+// An id that is still unknown is ErrUnknownKey; other errors are the store's.
 func (k *Keyring) PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
 	for _, fresh := range []bool{false, true} {
+		if fresh && !k.mayRefresh() {
+			break
+		}
 		if _, err := k.list(ctx, fresh); err != nil {
 			return nil, err
 		}
@@ -249,10 +254,23 @@ func (k *Keyring) PublicKey(ctx context.Context, kid string) (*jose.JSONWebKey, 
 			return &keys[0], nil
 		}
 	}
-	return nil, errUnknownKey
+	return nil, ErrUnknownKey
 }
 
-var errUnknownKey = errors.New("unknown signing key")
+// refreshEvery bounds how often an unknown key id makes the keyring read
+// the store again.
+const refreshEvery = time.Second
+
+// mayRefresh reports whether the key list is old enough to be read again
+// for an unknown key id.
+func (k *Keyring) mayRefresh() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.now().Sub(k.loaded) >= refreshEvery
+}
+
+// ErrUnknownKey means no published key has the id a token names.
+var ErrUnknownKey = errors.New("unknown signing key")
 
 // Rotate creates the next key of each of algs (every algorithm when none),
 // published now and signing from now+ahead, and retires the current keys of

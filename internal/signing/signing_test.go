@@ -10,10 +10,13 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,6 +280,9 @@ func TestRotation(t *testing.T) {
 		oldKid := map[jose.SignatureAlgorithm]string{}
 		for _, alg := range Algorithms {
 			old[alg] = sign(t, kr, alg, "JWT")
+			// The other node reads its list again for an unknown key id,
+			// at most once per refreshEvery.
+			c.Add(refreshEvery)
 			oldKid[alg] = verify(t, other, old[alg], alg).kid
 		}
 
@@ -630,4 +636,46 @@ func BenchmarkCreateRS256(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestUnknownKeyIDsCostFewReads: tokens naming key ids nobody published
+// make the keyring read the store at most once per refreshEvery, and are
+// ErrUnknownKey; a store that fails is reported as itself.
+func TestUnknownKeyIDsCostFewReads(t *testing.T) {
+	eachStore(t, func(t *testing.T, st storage.Storage) {
+		c := newClock()
+		counted := &countingKeys{SigningKeys: st}
+		kr := newKeyring(t, counted, testKeys(t, "u"), c)
+		sign(t, kr, jose.ES256, "at+jwt")
+		c.Add(refreshEvery)
+		before := counted.lists.Load()
+		for i := range 100 {
+			if _, err := kr.PublicKey(t.Context(), fmt.Sprintf("made-up-%d", i)); !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("made-up kid: %v, want ErrUnknownKey", err)
+			}
+		}
+		if n := counted.lists.Load() - before; n != 1 {
+			t.Fatalf("100 made-up key ids read the store %d times, want 1", n)
+		}
+		c.Add(cacheFor)
+		counted.fail.Store(true)
+		if _, err := kr.PublicKey(t.Context(), "made-up"); err == nil || errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("a failing store: %v, want its error", err)
+		}
+	})
+}
+
+// countingKeys counts ListSigningKeys calls and can make them fail.
+type countingKeys struct {
+	storage.SigningKeys
+	lists atomic.Int64
+	fail  atomic.Bool
+}
+
+func (c *countingKeys) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
+	c.lists.Add(1)
+	if c.fail.Load() {
+		return nil, errors.New("database down")
+	}
+	return c.SigningKeys.ListSigningKeys(ctx)
 }

@@ -16,6 +16,9 @@ import (
 type DemoClient struct {
 	ID          string // its client_id
 	RedirectURI string // the redirect URI its codes are bound to; the page is served at its path
+	// PostLogoutRedirectURI is where its logout returns; the signed-out
+	// page is served at its path. Empty: none.
+	PostLogoutRedirectURI string
 	Verifier    string // the code_verifier of the demo's authorization request
 }
 
@@ -42,6 +45,17 @@ func (h *Handler) RouteDemoCallback(mux *http.ServeMux, c DemoClient) error {
 	t, err := template.New("callback").Funcs(pageFuncs()).ParseFS(templateFiles, "templates/layout.html", "templates/callback.html")
 	if err != nil {
 		return fmt.Errorf("parse callback page: %w", err)
+	}
+	if c.PostLogoutRedirectURI != "" {
+		out, err := url.Parse(c.PostLogoutRedirectURI)
+		if err != nil || !strings.HasPrefix(out.Path, "/") || out.Path == u.Path {
+			return fmt.Errorf("demo callback: post-logout redirect URI %q has no path of its own", c.PostLogoutRedirectURI)
+		}
+		mux.HandleFunc("GET "+out.Path, func(w http.ResponseWriter, r *http.Request) {
+			lang := pickLanguage(r, r.URL.Query().Get("ui_locales"), r.URL.Query().Get("lang"))
+			h.render(w, "logout", http.StatusOK, page{Lang: lang, Title: translate(lang, "logout.title", ""), Product: h.product,
+				Logo: h.logo, Done: true})
+		})
 	}
 	mux.HandleFunc("GET "+u.Path, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()

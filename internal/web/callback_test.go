@@ -125,9 +125,27 @@ func TestDemoCallbackPage(t *testing.T) {
 // TestDemoCallbackOnlyWithOption: without the option the path is not served.
 func TestDemoCallbackOnlyWithOption(t *testing.T) {
 	base := callbackSite(t, false)
-	status, _, _ := webtest.NewAgent(t).Get(base + "/callback?code=c1&state=s1")
-	if status != http.StatusNotFound {
-		t.Fatalf("GET /callback without DemoCallback: %d, want 404", status)
+	for _, path := range []string{"/callback?code=c1&state=s1", "/signed-out?state=s1"} {
+		if status, _, _ := webtest.NewAgent(t).Get(base + path); status != http.StatusNotFound {
+			t.Fatalf("GET %s without DemoCallback: %d, want 404", path, status)
+		}
+	}
+}
+
+// TestDemoSignedOutPage: demo-spa's logout, with its registered
+// post_logout_redirect_uri, ends on the demo's signed-out page.
+func TestDemoSignedOutPage(t *testing.T) {
+	base := callbackSite(t, true)
+	a := webtest.NewAgent(t)
+	q := url.Values{"client_id": {demo.SPAClientID}, "post_logout_redirect_uri": {demo.SPAPostLogoutRedirectURI}, "state": {"bye"}}
+	status, h, _ := a.Get(base + "/oauth2/logout?" + q.Encode())
+	if status != http.StatusSeeOther || h.Get("Location") != demo.SPAPostLogoutRedirectURI+"?state=bye" {
+		t.Fatalf("logout of demo-spa: %d, Location %q", status, h.Get("Location"))
+	}
+	u, _ := url.Parse(h.Get("Location"))
+	status, _, body := a.Get(base + u.RequestURI())
+	if status != http.StatusOK || !strings.Contains(body, "You are signed out.") {
+		t.Fatalf("the post-logout page: %d\n%s", status, body)
 	}
 }
 
