@@ -90,7 +90,7 @@ func New(o Options) (*Server, error) {
 	if o.DemoCallback {
 		err := pages.RouteDemoCallback(mux, web.DemoClient{ID: demo.SPAClientID, RedirectURI: demo.SPARedirectURI,
 			PostLogoutRedirectURI: demo.SPAPostLogoutRedirectURI,
-			Verifier: demo.PKCEVerifier})
+			Verifier:              demo.PKCEVerifier})
 		if err != nil {
 			return nil, err
 		}

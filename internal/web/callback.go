@@ -19,7 +19,7 @@ type DemoClient struct {
 	// PostLogoutRedirectURI is where its logout returns; the signed-out
 	// page is served at its path. Empty: none.
 	PostLogoutRedirectURI string
-	Verifier    string // the code_verifier of the demo's authorization request
+	Verifier              string // the code_verifier of the demo's authorization request
 }
 
 // callbackPage is what the callback template gets.
