@@ -123,7 +123,7 @@ var wantIntrospect = map[string]bool{"demo-api": true}
 // RP-initiated logout); the others have none.
 var wantPostLogout = map[string][]string{
 	"awesomesite": {"https://www.myawesomewebsite.com/"},
-	"demo-spa":    {"http://127.0.0.1:8080/"},
+	"demo-spa":    {"http://127.0.0.1:8080/signed-out"},
 }
 
 // sameSet reports whether a and b hold the same strings in any order.
