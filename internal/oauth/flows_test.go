@@ -153,8 +153,8 @@ func TestMetadata(t *testing.T) {
 			t.Fatalf("metadata %d %v", status, m)
 		}
 		grants, _ := m["grant_types_supported"].([]any)
-		if len(grants) != 4 {
-			t.Fatalf("grant types %v", grants)
+		if len(grants) != 5 || grants[4] != oauth.GrantDeviceCode || m["device_authorization_endpoint"] != e.srv.URL+"/oauth2/device_authorization" {
+			t.Fatalf("grant types %v, device endpoint %v", grants, m["device_authorization_endpoint"])
 		}
 	})
 }

@@ -18,6 +18,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth2/token", s.handleToken)
 	mux.HandleFunc("POST /oauth2/introspect", s.handleIntrospect)
 	mux.HandleFunc("POST /oauth2/revoke", s.handleRevoke)
+	mux.HandleFunc("POST /oauth2/device_authorization", s.handleDeviceAuthorization)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
 	mux.HandleFunc("GET /oauth2/userinfo", s.handleUserinfo)
@@ -56,6 +57,21 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusOK, res.Response())
+}
+
+// handleDeviceAuthorization serves RFC 8628 §3.1: form or JSON bodies, as
+// the token endpoint reads them.
+func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	p, cr, ok := readRequest(w, r)
+	if !ok {
+		return
+	}
+	out, oerr := s.DeviceAuthorize(r.Context(), cr, p.Get("scope"))
+	if oerr != nil {
+		WriteError(w, oerr)
+		return
+	}
+	respond.JSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {

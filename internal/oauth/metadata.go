@@ -11,6 +11,7 @@ type Metadata struct {
 	TokenEndpoint                    string   `json:"token_endpoint"`
 	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
 	RevocationEndpoint               string   `json:"revocation_endpoint"`
+	DeviceAuthorizationEndpoint      string   `json:"device_authorization_endpoint"`
 	UserinfoEndpoint                 string   `json:"userinfo_endpoint"`
 	EndSessionEndpoint               string   `json:"end_session_endpoint"`
 	GrantTypesSupported              []string `json:"grant_types_supported"`
@@ -44,6 +45,7 @@ func (s *Server) Metadata() Metadata {
 		TokenEndpoint:                    s.issuer + "/oauth2/token",
 		IntrospectionEndpoint:            s.issuer + "/oauth2/introspect",
 		RevocationEndpoint:               s.issuer + "/oauth2/revoke",
+		DeviceAuthorizationEndpoint:      s.issuer + "/oauth2/device_authorization",
 		UserinfoEndpoint:                 s.issuer + "/oauth2/userinfo",
 		EndSessionEndpoint:               s.issuer + EndSessionPath,
 		GrantTypesSupported:              GrantTypes,

@@ -24,7 +24,7 @@ const (
 )
 
 // GrantTypes lists the supported grant types.
-var GrantTypes = []string{GrantAuthorizationCode, GrantPassword, GrantClientCredentials, GrantRefreshToken}
+var GrantTypes = []string{GrantAuthorizationCode, GrantPassword, GrantClientCredentials, GrantRefreshToken, GrantDeviceCode}
 
 // TokenRequest is a token request, whatever dialect it came in.
 type TokenRequest struct {
@@ -35,6 +35,7 @@ type TokenRequest struct {
 	RedirectURI  string
 	CodeVerifier string
 	RefreshToken string
+	DeviceCode   string
 	Username     string
 	Password     string
 	// MerchantID, when set, is the merchant the caller expects the client to
@@ -50,6 +51,7 @@ type TokenRequest struct {
 func TokenRequestFromParams(p Params, cr ClientCredentials, remoteAddr string) TokenRequest {
 	return TokenRequest{Client: cr, GrantType: p.Get("grant_type"), Scope: p.Get("scope"), Code: p.Get("code"),
 		RedirectURI: p.Get("redirect_uri"), CodeVerifier: p.Get("code_verifier"), RefreshToken: p.Get("refresh_token"),
+		DeviceCode: p.Get("device_code"),
 		Username: p.Get("username"), Password: p.Get("password"), RemoteAddr: remoteAddr}
 }
 
@@ -114,6 +116,8 @@ func (s *Server) Token(ctx context.Context, req TokenRequest) (TokenResult, *Err
 		return s.password(ctx, client, req)
 	case GrantRefreshToken:
 		return s.refresh(ctx, client, req)
+	case GrantDeviceCode:
+		return s.deviceCode(ctx, client, req)
 	default:
 		return s.authorizationCode(ctx, client, req)
 	}

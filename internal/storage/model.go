@@ -268,15 +268,30 @@ type DeviceCode struct {
 	Status       DeviceStatus
 	AccountID    string
 	Owner        ResourceOwner
-	Interval     time.Duration
+	Interval     time.Duration // how long the device must wait between polls; slow_down adds to it
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
+	LastPolledAt time.Time // zero until the device first polls
+	// Set by the approval: the account's TokensRevokedAt then, and when
+	// the person approving signed in.
+	AccountEpoch time.Time
+	AuthTime     time.Time
 }
 
 // DeviceDecision is a person's answer to a device authorization.
 type DeviceDecision struct {
-	Approve   bool
-	AccountID string
-	Owner     ResourceOwner
-	Now       time.Time
+	Approve      bool
+	AccountID    string
+	Owner        ResourceOwner
+	AccountEpoch time.Time // the account's TokensRevokedAt when it approved
+	AuthTime     time.Time // when the person approving signed in
+	Now          time.Time
+}
+
+// DevicePoll is what one poll of a device code found.
+type DevicePoll struct {
+	Code DeviceCode // as it is after the poll
+	// TooSoon means the poll came within the interval of the previous one;
+	// the interval has grown by the slow-down step (RFC 8628 §3.5).
+	TooSoon bool
 }

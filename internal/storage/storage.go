@@ -163,6 +163,10 @@ type DeviceCodes interface {
 	GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (DeviceCode, error)
 	// DecideDeviceCode approves or denies a pending device code.
 	DecideDeviceCode(ctx context.Context, id string, d DeviceDecision) error
+	// PollDeviceCode records a poll of device code id at now, atomically: a
+	// poll sooner than Interval after the previous one adds slowDown to the
+	// interval and is reported TooSoon. ErrNotFound for an unknown id.
+	PollDeviceCode(ctx context.Context, id string, now time.Time, slowDown time.Duration) (DevicePoll, error)
 	// RedeemDeviceCode marks an approved device code used and stores its
 	// tokens; like RedeemAuthCode, exactly one of many concurrent calls succeeds.
 	RedeemDeviceCode(ctx context.Context, id string, now time.Time, tokens TokenSet) error

@@ -86,6 +86,50 @@ func testDeviceCodes(t *testing.T, s storage.Storage) {
 	})
 	exactlyOne(t, errs, "redeem device code", storage.ErrAlreadyUsed)
 
+	// Polls: the first is on time; one within the interval is too soon and
+	// grows it; one after the grown interval is on time again.
+	d4 := d
+	d4.ID, d4.UserCodeHash = "dc4", "uc4"
+	must(t, s.CreateDeviceCode(c, d4), "create polled")
+	p, err := s.PollDeviceCode(c, d4.ID, now, 5*time.Second)
+	must(t, err, "first poll")
+	equal(t, []any{p.TooSoon, p.Code.Interval, p.Code.LastPolledAt}, []any{false, 5 * time.Second, now}, "first poll")
+	p, err = s.PollDeviceCode(c, d4.ID, now.Add(4*time.Second), 5*time.Second)
+	must(t, err, "early poll")
+	equal(t, []any{p.TooSoon, p.Code.Interval}, []any{true, 10 * time.Second}, "early poll")
+	p, err = s.PollDeviceCode(c, d4.ID, now.Add(14*time.Second+time.Millisecond), 5*time.Second)
+	must(t, err, "late poll")
+	equal(t, []any{p.TooSoon, p.Code.Interval}, []any{false, 10 * time.Second}, "poll after the grown interval")
+	_, err = s.PollDeviceCode(c, "no-such-code", now, 5*time.Second)
+	wantErr(t, err, storage.ErrNotFound, "poll an unknown code")
+	// Concurrent polls at one instant: one is on time, the others too soon.
+	at := now.Add(time.Hour)
+	polls := make([]storage.DevicePoll, workers)
+	errs = together(workers, func(i int) error {
+		var err error
+		polls[i], err = s.PollDeviceCode(c, d4.ID, at, 5*time.Second)
+		return err
+	})
+	onTime := 0
+	for i, err := range errs {
+		must(t, err, "concurrent poll")
+		if !polls[i].TooSoon {
+			onTime++
+		}
+	}
+	equal(t, onTime, 1, "concurrent polls on time")
+
+	// The approval keeps the account's epoch and sign-in time.
+	d5 := d
+	d5.ID, d5.UserCodeHash = "dc5", "uc5"
+	must(t, s.CreateDeviceCode(c, d5), "create for epoch")
+	epoch, signedIn := now.Add(-time.Hour), now.Add(-time.Minute)
+	must(t, s.DecideDeviceCode(c, d5.ID, storage.DeviceDecision{Approve: true, AccountID: f.guest.ID, Owner: owner,
+		AccountEpoch: epoch, AuthTime: signedIn, Now: now}), "approve with epoch")
+	got, err = s.GetDeviceCode(c, d5.ID)
+	must(t, err, "get approved with epoch")
+	equal(t, []any{got.AccountEpoch, got.AuthTime}, []any{epoch, signedIn}, "approval's epoch and sign-in time")
+
 	d2 := d
 	d2.ID, d2.UserCodeHash = "dc2", "uc2"
 	must(t, s.CreateDeviceCode(c, d2), "create second")

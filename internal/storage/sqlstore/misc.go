@@ -156,14 +156,15 @@ func scanKey(row scanner) (storage.SigningKey, error) {
 	return k, nil
 }
 
-const deviceColumns = `id, user_code_hash, client_id, scopes, status, account_id, owner_type, owner_id, interval_ms, created_at, expires_at`
+const deviceColumns = `id, user_code_hash, client_id, scopes, status, account_id, owner_type, owner_id, interval_ms, created_at, expires_at,
+	last_polled_at, account_epoch, auth_time`
 
 // CreateDeviceCode stores a new device authorization.
 func (s *Store) CreateDeviceCode(ctx context.Context, d storage.DeviceCode) error {
 	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO device_codes (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			d.ID, d.UserCodeHash, d.ClientID, words(d.Scopes), string(d.Status), nullable(d.AccountID), string(d.Owner.Type),
-			d.Owner.ID, d.Interval.Milliseconds(), ms(d.CreatedAt), ms(d.ExpiresAt))
+			d.Owner.ID, d.Interval.Milliseconds(), ms(d.CreatedAt), ms(d.ExpiresAt), ms(d.LastPolledAt), ms(d.AccountEpoch), ms(d.AuthTime))
 		return err
 	})
 	return s.wrap(err, "create device code")
@@ -189,9 +190,11 @@ func (s *Store) DecideDeviceCode(ctx context.Context, id string, d storage.Devic
 	}
 	var outcome error
 	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE device_codes SET status = $2, account_id = $3, owner_type = $4, owner_id = $5
+		res, err := tx.ExecContext(ctx, `UPDATE device_codes SET status = $2, account_id = $3, owner_type = $4, owner_id = $5,
+			account_epoch = $8, auth_time = $9
 			WHERE id = $1 AND status = $6 AND expires_at > $7`,
-			id, string(status), nullable(d.AccountID), string(d.Owner.Type), d.Owner.ID, string(storage.DevicePending), ms(d.Now))
+			id, string(status), nullable(d.AccountID), string(d.Owner.Type), d.Owner.ID, string(storage.DevicePending), ms(d.Now),
+			ms(d.AccountEpoch), ms(d.AuthTime))
 		outcome, err = deviceOutcome(ctx, tx, id, ms(d.Now), res, err)
 		return err
 	})
@@ -199,6 +202,44 @@ func (s *Store) DecideDeviceCode(ctx context.Context, id string, d storage.Devic
 		err = outcome
 	}
 	return s.wrap(err, "decide device code")
+}
+
+// PollDeviceCode records a poll: after the row is locked, one conditional
+// update grows the interval of a poll that came too soon, the other only
+// notes the time; the row lock (PostgreSQL) or the single writer (SQLite)
+// orders concurrent polls, so of two at once the second is too soon.
+func (s *Store) PollDeviceCode(ctx context.Context, id string, now time.Time, slowDown time.Duration) (storage.DevicePoll, error) {
+	var p storage.DevicePoll
+	var outcome error // an unknown id is the answer, not a failure of the shared transaction
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+		outcome = nil
+		// Lock the row first: on PostgreSQL a conditional update that matches
+		// nothing takes no lock, so two polls could both read the old time.
+		if _, err := tx.ExecContext(ctx, `UPDATE device_codes SET last_polled_at = last_polled_at WHERE id = $1`, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE device_codes SET interval_ms = interval_ms + $3, last_polled_at = $2
+			WHERE id = $1 AND last_polled_at + interval_ms > $2`, id, ms(now), slowDown.Milliseconds())
+		n, err := rowsAffected(res, err)
+		if err != nil {
+			return err
+		}
+		p.TooSoon = n == 1
+		if !p.TooSoon {
+			if _, err := tx.ExecContext(ctx, `UPDATE device_codes SET last_polled_at = $2 WHERE id = $1`, id, ms(now)); err != nil {
+				return err
+			}
+		}
+		p.Code, err = scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM device_codes WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			outcome, err = storage.ErrNotFound, nil
+		}
+		return err
+	})
+	if err == nil {
+		err = outcome
+	}
+	return p, s.wrap(err, "poll device code")
 }
 
 // RedeemDeviceCode marks an approved device code used and stores its tokens, exactly once.
@@ -246,10 +287,12 @@ func scanDevice(row scanner) (storage.DeviceCode, error) {
 	var d storage.DeviceCode
 	var scopes, status, ownerType string
 	var account nullString
-	var interval, created, expires int64
-	err := row.Scan(&d.ID, &d.UserCodeHash, &d.ClientID, &scopes, &status, &account, &ownerType, &d.Owner.ID, &interval, &created, &expires)
+	var interval, created, expires, polled, epoch, authTime int64
+	err := row.Scan(&d.ID, &d.UserCodeHash, &d.ClientID, &scopes, &status, &account, &ownerType, &d.Owner.ID, &interval, &created, &expires,
+		&polled, &epoch, &authTime)
 	d.Scopes, d.Status, d.AccountID, d.Owner.Type = fromWords(scopes), storage.DeviceStatus(status), account.String, storage.OwnerType(ownerType)
 	d.Interval, d.CreatedAt, d.ExpiresAt = time.Duration(interval)*time.Millisecond, fromMS(created), fromMS(expires)
+	d.LastPolledAt, d.AccountEpoch, d.AuthTime = fromMS(polled), fromMS(epoch), fromMS(authTime)
 	return d, err
 }
 
