@@ -153,7 +153,7 @@ func TestMetadata(t *testing.T) {
 			t.Fatalf("metadata %d %v", status, m)
 		}
 		grants, _ := m["grant_types_supported"].([]any)
-		if len(grants) != 5 || grants[4] != oauth.GrantDeviceCode || m["device_authorization_endpoint"] != e.srv.URL+"/oauth2/device_authorization" {
+		if len(grants) != 5 || grants[4] != "urn:ietf:params:oauth:grant-type:device_code" || m["device_authorization_endpoint"] != e.srv.URL+"/oauth2/device_authorization" {
 			t.Fatalf("grant types %v, device endpoint %v", grants, m["device_authorization_endpoint"])
 		}
 	})
