@@ -147,7 +147,7 @@ func newClientCmd() *cobra.Command {
 	f.String("id", "", "client id (default: generated)")
 	f.String("name", "", "display name shown on consent pages (required)")
 	f.Bool("public", false, "a public client (no secret; PKCE required), e.g. a single-page or mobile app")
-	f.StringSlice("grant", nil, "grant type, repeatable or comma-separated: "+strings.Join(oauth.GrantTypes, ", ")+" (required)")
+	f.StringSlice("grant", nil, "grant type, repeatable or comma-separated: "+grantHelp()+" (required)")
 	f.StringSlice("scope", nil, "scope the client may ask for, repeatable or comma-separated")
 	f.StringSlice("default-scope", nil, "scope granted when a request names none")
 	f.StringArray("redirect-uri", nil, "redirect URI, matched exactly (repeatable; https, or http on localhost, or a native app's reverse-domain scheme)")
@@ -195,6 +195,21 @@ func newClientCmd() *cobra.Command {
 		}})
 	cmd.AddCommand(create, list, show, del, rotate)
 	return cmd
+}
+
+// grantHelp lists the grant types as --grant takes them: a URN by its
+// short name, as in "device_code (urn:ietf:params:oauth:grant-type:device_code)".
+func grantHelp() string {
+	names := make([]string, len(oauth.GrantTypes))
+	for i, g := range oauth.GrantTypes {
+		names[i] = g
+		for short, full := range oauth.GrantAliases {
+			if full == g {
+				names[i] = short + " (" + full + ")"
+			}
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // clientFromFlags builds a client from the create flags. Defaults (the

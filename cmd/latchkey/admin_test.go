@@ -191,6 +191,29 @@ func TestAdminCLI(t *testing.T) {
 	ok("account", "create", "--id", "given-id", "--kind", "staff", "--username", "given", "--password", "long-enough")
 	fails(`--id "given-id" is an account's id`, "client", "create", "--id", "given-id", "--name", "x", "--grant", "client_credentials")
 
+	// The device grant (RFC 8628) by its short name: stored as the URN, no
+	// redirect URI needed; the help lists the short name.
+	term := ok("client", "create", "--id", "till", "--name", "Till", "--public", "--account-kind", "staff",
+		"--grant", "device_code,refresh_token", "--scope", "posapi", "--json").stdout
+	var till map[string]any
+	if err := json.Unmarshal([]byte(term), &till); err != nil ||
+		!reflect.DeepEqual(till["grant_types"], []any{"urn:ietf:params:oauth:grant-type:device_code", "refresh_token"}) ||
+		len(till["redirect_uris"].([]any)) != 0 {
+		t.Fatalf("device client --json: %v %v", till, err)
+	}
+	// The URN itself is accepted too, and names the same grant once.
+	ok("client", "create", "--id", "till-2", "--name", "Till 2", "--account-kind", "staff",
+		"--grant", "urn:ietf:params:oauth:grant-type:device_code", "--grant", "device_code")
+	var till2 map[string]any
+	if err := json.Unmarshal([]byte(ok("client", "show", "till-2", "--json").stdout), &till2); err != nil ||
+		!reflect.DeepEqual(till2["grant_types"], []any{"urn:ietf:params:oauth:grant-type:device_code"}) {
+		t.Fatalf("device client by URN --json: %v %v", till2, err)
+	}
+	fails(`grant type "device" is not supported`, "client", "create", "--name", "x", "--account-kind", "staff", "--grant", "device")
+	if help := ok("client", "create", "--help").stdout; !strings.Contains(help, "device_code (urn:ietf:params:oauth:grant-type:device_code)") {
+		t.Fatalf("client create --help does not list device_code:\n%s", help)
+	}
+
 	ok("client", "delete", "pos-app")
 	fails(`client "pos-app" not found`, "client", "show", "pos-app")
 	fails(`client "pos-app" not found`, "client", "delete", "pos-app")

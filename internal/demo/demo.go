@@ -38,6 +38,7 @@ const (
 	password = "password"
 	clientCr = "client_credentials"
 	refresh  = "refresh_token"
+	device   = "urn:ietf:params:oauth:grant-type:device_code" // RFC 8628
 )
 
 // refreshTTL is the demo clients' refresh token family lifetime: 30 days,
@@ -110,6 +111,12 @@ var Clients = []Client{
 		DefaultScopes: []string{"user_read", "account_read"}, RedirectURIs: []string{SPARedirectURI},
 		PostLogoutRedirectURIs: []string{SPAPostLogoutRedirectURI}, AccessTokenTTL: 1800 * time.Second, RefreshTokenTTL: refreshTTL,
 		AccountKind: storage.Staff, RequirePKCE: true, RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque"}},
+	// A till paired with a merchant by the device grant (RFC 8628): it has
+	// no browser, so a manager approves it on another screen.
+	{Client: storage.Client{ID: DemoTerminalClientID, Name: "Demo POS terminal",
+		GrantTypes: []string{device, refresh}, Scopes: []string{"posapi"}, DefaultScopes: []string{"posapi"},
+		AccessTokenTTL: 3600 * time.Second, RefreshTokenTTL: refreshTTL, AccountKind: storage.Staff,
+		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque"}},
 	// The platform's API as a resource server: bound to no merchant and
 	// allowed to introspect, it may look up any tenant's tokens, which no
 	// other demo client may (each introspects only its own).
@@ -121,8 +128,10 @@ var Clients = []Client{
 // The resource server of the demo, which tests and the gateway's examples
 // introspect with.
 const (
-	DemoAPIClientID = "demo-api"
-	DemoAPISecret   = "demo-api-secret"
+	// DemoTerminalClientID is the public client of the device grant example.
+	DemoTerminalClientID = "demo-terminal"
+	DemoAPIClientID      = "demo-api"
+	DemoAPISecret        = "demo-api-secret"
 )
 
 // Load adds whatever of the demo data is missing. It never changes a row
@@ -270,6 +279,7 @@ func PrintInstructions(w io.Writer, base string, dialects []string) {
 	if !servesRedirectURI(base) {
 		fmt.Fprintf(&b, pkceElsewhere, SPARedirectURI, redirectHost(), base)
 	}
+	fmt.Fprintf(&b, deviceExample, base, DemoTerminalClientID, device)
 	for _, d := range dialect.Names() { // registry order, whatever the caller's
 		if slices.Contains(dialects, d) {
 			fmt.Fprintf(&b, dialectExamples[d], base)
@@ -334,6 +344,20 @@ const pkceExample = `
     --data-urlencode redirect_uri=%[3]s \
     --data-urlencode code_verifier=%[4]s \
     --data-urlencode code=PASTE_CODE %[1]s/oauth2/token
+`
+
+// deviceExample is the device grant's (RFC 8628): the terminal's two
+// requests, with the person's part in between.
+const deviceExample = `
+  # standard OAuth 2.0: device authorization grant (RFC 8628) for the public client %[2]s,
+  # a till without a browser
+  # 1. the terminal asks for a code
+  curl -s -d client_id=%[2]s %[1]s/oauth2/device_authorization
+  # 2. open the verification_uri_complete it returns and approve as a staff account
+  #    (owner@astonclub.example / correct-horse-battery), picking one of its businesses
+  # 3. the terminal polls, no faster than every interval seconds, until the tokens come
+  curl -s -d grant_type=%[3]s \
+    -d client_id=%[2]s -d device_code=PASTE_DEVICE_CODE %[1]s/oauth2/token
 `
 
 const pkceElsewhere = `  #    note: %[1]s is demo-spa's only redirect URI and redirect URIs match

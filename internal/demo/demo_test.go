@@ -112,6 +112,9 @@ var wantClients = []wantClient{
 	{"demo-spa", "", "", storage.Staff,
 		[]string{"authorization_code", "refresh_token"}, []string{"user_read", "account_read", "openid", "profile", "email"},
 		[]string{"user_read", "account_read"}, []string{"http://127.0.0.1:8080/callback"}, 1800 * time.Second, true, false, true, "", true},
+	{"demo-terminal", "", "", storage.Staff,
+		[]string{"urn:ietf:params:oauth:grant-type:device_code", "refresh_token"}, []string{"posapi"}, []string{"posapi"}, nil,
+		3600 * time.Second, true, false, false, "", true},
 	{"demo-api", "demo-api-secret", "", storage.Staff,
 		[]string{"client_credentials"}, nil, nil, nil, 1800 * time.Second, true, false, false, "", false},
 }
@@ -456,6 +459,10 @@ func TestPrintInstructions(t *testing.T) {
 		"http://127.0.0.1:9999/oauth2/authorize?",
 		"code_verifier=" + demo.PKCEVerifier,
 		"owner@astonclub.example / correct-horse-battery",
+		"curl -s -d client_id=demo-terminal http://127.0.0.1:9999/oauth2/device_authorization",
+		"open the verification_uri_complete it returns and approve as a staff account",
+		"-d grant_type=urn:ietf:params:oauth:grant-type:device_code",
+		"device_code=PASTE_DEVICE_CODE",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("instructions lack %q:\n%s", want, out)
@@ -594,6 +601,52 @@ func TestPrintedIntrospection(t *testing.T) {
 	if len(got) != 1 || got["active"] != false {
 		t.Errorf("flexitidemo introspecting the guest's token: %v, want only active false", got)
 	}
+}
+
+// TestPrintedDeviceExample runs the banner's device grant commands against
+// a demo server: the authorization gives a code to enter at the server's
+// /device page, and the printed poll with its device code is told the
+// person has not answered yet.
+func TestPrintedDeviceExample(t *testing.T) {
+	site := demoserver.Start(t, demoserver.Options{})
+	var b bytes.Buffer
+	demo.PrintInstructions(&b, site.URL, nil)
+	out := b.String()
+	start := regexp.MustCompile(`curl -s -d client_id=(\S+) (\S+/oauth2/device_authorization)\n`).FindStringSubmatch(out)
+	poll := regexp.MustCompile(`curl -s -d grant_type=(\S+) \\\n\s+-d client_id=(\S+) -d device_code=PASTE_DEVICE_CODE (\S+/oauth2/token)\n`).
+		FindStringSubmatch(out)
+	if start == nil || poll == nil {
+		t.Fatalf("no device authorization or polling command in the banner:\n%s", out)
+	}
+	if start[1] != demo.DemoTerminalClientID || poll[2] != start[1] {
+		t.Fatalf("the device example names clients %q and %q, want %s", start[1], poll[2], demo.DemoTerminalClientID)
+	}
+	status, da := postPublic(t, start[2], url.Values{"client_id": {start[1]}})
+	uc, _ := da["user_code"].(string)
+	dc, _ := da["device_code"].(string)
+	if status != http.StatusOK || uc == "" || dc == "" || da["verification_uri"] != site.URL+"/device" ||
+		da["verification_uri_complete"] != site.URL+"/device?user_code="+uc || da["interval"] != float64(5) {
+		t.Fatalf("the printed device authorization: %d %v", status, da)
+	}
+	status, tok := postPublic(t, poll[3], url.Values{"grant_type": {poll[1]}, "client_id": {poll[2]}, "device_code": {dc}})
+	if status != http.StatusBadRequest || tok["error"] != "authorization_pending" {
+		t.Fatalf("the printed poll before approval: %d %v, want 400 authorization_pending", status, tok)
+	}
+}
+
+// postPublic posts form without client authentication and decodes the JSON answer.
+func postPublic(t *testing.T, u string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("POST %s: status %d, body not JSON: %v", u, resp.StatusCode, err)
+	}
+	return resp.StatusCode, out
 }
 
 // postForm posts form with HTTP Basic credentials and decodes the JSON answer.

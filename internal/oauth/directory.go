@@ -545,11 +545,22 @@ type ClientChoices struct {
 	ClientCredentialsRefresh *bool
 }
 
-// prepareClient is c as it is checked and stored: without repeated
-// values; its refresh settings as chosen or from its dialect's defaults;
+// GrantAliases are the short names a registration may give for the grant
+// types whose name is a URN: device_code for RFC 8628's device grant.
+var GrantAliases = map[string]string{"device_code": GrantDeviceCode}
+
+// prepareClient is c as it is checked and stored: its grant types by their
+// full names (GrantAliases); without repeated values; its refresh settings as chosen or from its dialect's defaults;
 // for a public client without a secret and with PKCE.
 func prepareClient(c storage.Client, o ClientChoices, dialects map[string]ClientDefaults) storage.Client {
-	c.GrantTypes, c.Scopes, c.DefaultScopes = unique(c.GrantTypes), unique(c.Scopes), unique(c.DefaultScopes)
+	grants := make([]string, len(c.GrantTypes))
+	for i, g := range c.GrantTypes {
+		grants[i] = g
+		if full, ok := GrantAliases[g]; ok {
+			grants[i] = full
+		}
+	}
+	c.GrantTypes, c.Scopes, c.DefaultScopes = unique(grants), unique(c.Scopes), unique(c.DefaultScopes)
 	c.RedirectURIs, c.PostLogoutRedirectURIs = unique(c.RedirectURIs), unique(c.PostLogoutRedirectURIs)
 	def := dialects[c.Dialect]
 	c.RotateRefresh = !def.KeepRefreshTokens

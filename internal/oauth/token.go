@@ -52,7 +52,7 @@ func TokenRequestFromParams(p Params, cr ClientCredentials, remoteAddr string) T
 	return TokenRequest{Client: cr, GrantType: p.Get("grant_type"), Scope: p.Get("scope"), Code: p.Get("code"),
 		RedirectURI: p.Get("redirect_uri"), CodeVerifier: p.Get("code_verifier"), RefreshToken: p.Get("refresh_token"),
 		DeviceCode: p.Get("device_code"),
-		Username: p.Get("username"), Password: p.Get("password"), RemoteAddr: remoteAddr}
+		Username:   p.Get("username"), Password: p.Get("password"), RemoteAddr: remoteAddr}
 }
 
 // ReadTokenRequest reads a token request's body and client credentials;

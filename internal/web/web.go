@@ -80,7 +80,7 @@ func New(o Options) (*Handler, error) {
 		h.now = time.Now
 	}
 	funcs := pageFuncs()
-	for _, name := range []string{"login", "picker", "consent", "error", "logout"} {
+	for _, name := range []string{"login", "picker", "consent", "error", "logout", "device"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse %s page: %w", name, err)
@@ -106,6 +106,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /logout", h.logout)
 	mux.HandleFunc("GET "+oauth.EndSessionPath, h.endSession)
 	mux.HandleFunc("POST "+oauth.EndSessionPath, h.endSession)
+	mux.HandleFunc("GET "+oauth.DevicePath, h.Device)
+	mux.HandleFunc("POST "+oauth.DevicePath, h.Device)
 	static, _ := fs.Sub(staticFiles, "static")
 	files := http.FileServerFS(static)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -128,6 +130,8 @@ type page struct {
 	Scopes                     []string
 	ConsentSig                 string // binds the consent form to what its page showed
 	Done                       bool
+	UserCode                   string // the device's user code: the device page's field, the consent page's warning
+	Message                    string // the device page's outcome
 }
 
 type choice struct{ ID, Name, Type string }
@@ -150,6 +154,10 @@ type flow struct {
 	account  storage.Account   // who is signed in
 	authTime time.Time         // when they signed in
 	owner    oauth.OwnerChoice // whom the app acts for
+
+	// device is the device authorization the flow approves, when it runs
+	// on the device page: it ends on a page, never with a redirect.
+	device *oauth.DeviceRequest
 }
 
 // Authorize serves the authorization endpoint (GET and POST), and the
@@ -218,6 +226,10 @@ func (h *Handler) AuthorizeWith(w http.ResponseWriter, r *http.Request, action s
 // and says whether the flow goes on. Then the code is issued.
 func (h *Handler) run(ctx context.Context, f *flow, action string) {
 	if h.signIn(ctx, f, action) && h.chooseOwner(ctx, f, action) && h.consent(ctx, f, action) {
+		if f.device != nil {
+			h.approveDevice(ctx, f)
+			return
+		}
 		h.issueCode(ctx, f)
 	}
 }
@@ -306,6 +318,10 @@ func (h *Handler) chooseOwner(ctx context.Context, f *flow, action string) bool 
 		return false
 	}
 	if len(choices) == 0 {
+		if f.device != nil {
+			h.deviceOutcome(f, http.StatusForbidden, "device.failed.title", "device.noowner")
+			return false
+		}
 		h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.AccessDenied("the account has no merchant or organization this application may act for")))
 		return false
 	}
@@ -341,6 +357,10 @@ func (h *Handler) consent(ctx context.Context, f *flow, action string) bool {
 	if f.action == "consent" {
 		return h.decide(ctx, f)
 	}
+	if f.device != nil { // always asked: the page is where the person confirms the device
+		h.renderConsent(f, action, f.account, f.owner)
+		return false
+	}
 	need, err := h.core.NeedsConsent(ctx, f.req, f.account, f.owner.Owner)
 	if err != nil {
 		h.fail(f, "check consent", err)
@@ -364,6 +384,10 @@ func (h *Handler) consent(ctx context.Context, f *flow, action string) bool {
 // since is refused, granting nothing.
 func (h *Handler) decide(ctx context.Context, f *flow) bool {
 	if f.r.PostForm.Get("decision") != "allow" {
+		if f.device != nil {
+			h.denyDevice(ctx, f)
+			return false
+		}
 		h.redirect(f.w, f.r, h.core.ErrorRedirect(f.req, oauth.AccessDenied("the person denied the request")))
 		return false
 	}
@@ -373,7 +397,7 @@ func (h *Handler) decide(ctx context.Context, f *flow) bool {
 		h.errorPage(f.w, f.r, f.lang, http.StatusBadRequest, translate(f.lang, "consent.changed", ""))
 		return false
 	}
-	if !f.req.Client.SkipConsent {
+	if !f.req.Client.SkipConsent && f.device == nil { // a device is approved once, never remembered
 		if err := h.core.RememberConsent(ctx, f.req, f.account, f.owner.Owner); err != nil {
 			h.fail(f, "remember consent", err)
 			return false
@@ -480,6 +504,9 @@ func (h *Handler) renderConsent(f *flow, action string, a storage.Account, owner
 		p.Scopes = append(p.Scopes, translate(f.lang, "scope."+sc, sc))
 	}
 	p.ConsentSig = h.consentSig(f, a, owner)
+	if f.device != nil {
+		p.UserCode = f.device.UserCode
+	}
 	h.render(f.w, "consent", http.StatusOK, p)
 }
 
@@ -488,6 +515,10 @@ func (h *Handler) renderConsent(f *flow, action string, a storage.Account, owner
 // stands for the browser), under a key derived from the system secret.
 func (h *Handler) consentSig(f *flow, a storage.Account, owner oauth.OwnerChoice) string {
 	shown, _ := json.Marshal(append([]string{f.csrf, a.ID, f.req.Client.ID, string(owner.Owner.Type), owner.Owner.ID}, f.req.Scopes...))
+	if f.device != nil { // and the device's user code, under a label of its own
+		shown, _ = json.Marshal([]any{f.device.UserCode, f.device.Code.ID, json.RawMessage(shown)})
+		return h.keys.MAC("device-consent", shown)
+	}
 	return h.keys.MAC("consent", shown)
 }
 
