@@ -41,7 +41,8 @@ func adminRun(cmd *cobra.Command, fn func(ctx context.Context, a *admin) error) 
 		return err
 	}
 	asJSON, _ := cmd.Flags().GetBool("json")
-	ferr := fn(cmd.Context(), &admin{store: st, keys: keys, dir: dir, out: cmd.OutOrStdout(), json: asJSON})
+	// Every change made here is audited as the command line's.
+	ferr := fn(oauth.WithActor(cmd.Context(), "cli"), &admin{store: st, keys: keys, dir: dir, out: cmd.OutOrStdout(), json: asJSON})
 	if cerr := st.Close(); cerr != nil && ferr == nil {
 		return fmt.Errorf("close database: %w", cerr)
 	}

@@ -57,6 +57,7 @@ func newServeCmd() *cobra.Command {
 	f.String("addr", d.Addr, "HOST:PORT to listen on; port 0 picks a free one (env LATCHKEY_ADDR)")
 	f.String("issuer", "", "public base URL; default http://ADDR (env LATCHKEY_ISSUER)")
 	f.Bool("demo", false, "load the demo data if missing and print example requests (env LATCHKEY_DEMO)")
+	f.String("audit-retention", d.AuditRetention, "how long audit events are kept: 90d, 2160h, or 0 for ever (env LATCHKEY_AUDIT_RETENTION)")
 	f.String("product-name", "", "product name shown on the login pages (env LATCHKEY_PRODUCT_NAME)")
 	f.String("logo-url", "", "logo shown on the login pages (env LATCHKEY_LOGO_URL)")
 	f.StringSlice("dialects", nil, "vendor dialects to serve: "+strings.Join(dialect.Names(), ", ")+" (env LATCHKEY_DIALECTS)")
@@ -125,7 +126,7 @@ func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st stor
 	// The janitor stops with the server, before the store is closed under it.
 	jctx, stopJanitor := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { janitor.Run(jctx, st, 10*time.Minute, time.Hour, log) })
+	wg.Go(func() { janitor.Run(jctx, st, 10*time.Minute, time.Hour, cfg.AuditRetentionDuration(), log) })
 	gwDone, err := startGateway(ctx, stdout, cfg.Gateway, gateway.CoreVerifier{Core: srv.Core()}, log)
 	if err != nil {
 		ln.Close()

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
@@ -42,6 +43,9 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Gateway, when set, runs a gateway beside the server (config file only).
 	Gateway *Gateway `yaml:"gateway"`
+	// AuditRetention is how long audit events are kept: a Go duration or
+	// a number of days ("90d"); "0" keeps them forever.
+	AuditRetention string `yaml:"audit_retention"`
 }
 
 // Gateway runs `latchkey gateway` inside `serve`, sharing its database.
@@ -59,6 +63,8 @@ func Defaults() Config {
 		SecretFile: "latchkey.secret",
 		LogLevel:   "info",
 		LogFormat:  "text",
+
+		AuditRetention: "90d",
 	}
 }
 
@@ -74,6 +80,7 @@ func (c *Config) fields() []field {
 		{"secret", &c.Secret}, {"secret-file", &c.SecretFile},
 		{"log-level", &c.LogLevel}, {"log-format", &c.LogFormat}, {"dialects", &c.Dialects},
 		{"product-name", &c.Product}, {"logo-url", &c.LogoURL}, {"trusted-proxies", &c.TrustedProxies},
+		{"audit-retention", &c.AuditRetention},
 	}
 }
 
@@ -200,7 +207,40 @@ func (c *Config) Validate() error {
 	if _, err := c.TrustedProxyPrefixes(); err != nil {
 		return err
 	}
+	if _, err := ParseRetention(c.AuditRetention); err != nil {
+		return fmt.Errorf("audit-retention: %w", err)
+	}
 	return nil
+}
+
+// ParseRetention reads a retention: a Go duration ("720h"), a number of
+// days ("90d"), or "0" (or "") to keep forever, which is returned as 0.
+func ParseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, fmt.Errorf("%q is not a number of days such as 90d", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d < 0 {
+			return 0, fmt.Errorf("%q is not a duration such as 90d or 2160h, or 0 to keep forever", s)
+		}
+	}
+	return d, nil
+}
+
+// AuditRetentionDuration is AuditRetention parsed (0: keep forever); the
+// configuration was validated.
+func (c Config) AuditRetentionDuration() time.Duration {
+	d, _ := ParseRetention(c.AuditRetention)
+	return d
 }
 
 // TrustedProxyPrefixes parses trusted_proxies: each entry a CIDR, or one

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -120,5 +121,28 @@ func TestIssuerURL(t *testing.T) {
 	c.Issuer = "https://auth.example/"
 	if got := c.IssuerURL(); got != "https://auth.example" {
 		t.Fatalf("IssuerURL = %q", got)
+	}
+}
+
+func TestAuditRetention(t *testing.T) {
+	if got := Defaults().AuditRetentionDuration(); got != 90*24*time.Hour {
+		t.Fatalf("default audit retention %v, want 90 days", got)
+	}
+	for in, want := range map[string]time.Duration{"0": 0, "": 0, "7d": 7 * 24 * time.Hour, "36h": 36 * time.Hour} {
+		if got, err := ParseRetention(in); err != nil || got != want {
+			t.Errorf("ParseRetention(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"-1h", "xd", "-3d", "forever"} {
+		if _, err := ParseRetention(in); err == nil {
+			t.Errorf("ParseRetention(%q) accepted", in)
+		}
+	}
+	c, err := Load("", env(map[string]string{"LATCHKEY_AUDIT_RETENTION": "30d"}), nil)
+	if err != nil || c.AuditRetentionDuration() != 30*24*time.Hour {
+		t.Fatalf("from the environment: %v, %v", c.AuditRetentionDuration(), err)
+	}
+	if _, err := Load("", env(map[string]string{"LATCHKEY_AUDIT_RETENTION": "soon"}), nil); err == nil {
+		t.Fatal("a bad audit retention was accepted")
 	}
 }

@@ -117,6 +117,12 @@ var Clients = []Client{
 		GrantTypes: []string{device, refresh}, Scopes: []string{"posapi"}, DefaultScopes: []string{"posapi"},
 		AccessTokenTTL: 3600 * time.Second, RefreshTokenTTL: refreshTTL, AccountKind: storage.Staff,
 		RotateRefresh: true, RefreshGrace: grace, AccessTokenFormat: "opaque"}},
+	// The platform's back office: bound to no tenant, its latchkey:admin
+	// tokens administer everything through the admin API.
+	{Client: storage.Client{ID: DemoAdminClientID, Name: "Demo back office (admin API)",
+		GrantTypes: []string{clientCr}, Scopes: []string{"latchkey:admin"}, DefaultScopes: []string{"latchkey:admin"},
+		AccessTokenTTL: 900 * time.Second, AccountKind: storage.Staff, RotateRefresh: true, RefreshGrace: grace,
+		AccessTokenFormat: "opaque"}, Secret: DemoAdminSecret},
 	// The platform's API as a resource server: bound to no merchant and
 	// allowed to introspect, it may look up any tenant's tokens, which no
 	// other demo client may (each introspects only its own).
@@ -130,8 +136,11 @@ var Clients = []Client{
 const (
 	// DemoTerminalClientID is the public client of the device grant example.
 	DemoTerminalClientID = "demo-terminal"
-	DemoAPIClientID      = "demo-api"
-	DemoAPISecret        = "demo-api-secret"
+	// DemoAdminClientID and DemoAdminSecret are the admin API's demo credential.
+	DemoAdminClientID = "demo-admin"
+	DemoAdminSecret   = "demo-admin-secret"
+	DemoAPIClientID   = "demo-api"
+	DemoAPISecret     = "demo-api-secret"
 )
 
 // Load adds whatever of the demo data is missing. It never changes a row

@@ -115,6 +115,8 @@ var wantClients = []wantClient{
 	{"demo-terminal", "", "", storage.Staff,
 		[]string{"urn:ietf:params:oauth:grant-type:device_code", "refresh_token"}, []string{"posapi"}, []string{"posapi"}, nil,
 		3600 * time.Second, true, false, false, "", true},
+	{"demo-admin", "demo-admin-secret", "", storage.Staff,
+		[]string{"client_credentials"}, []string{"latchkey:admin"}, []string{"latchkey:admin"}, nil, 900 * time.Second, true, false, false, "", false},
 	{"demo-api", "demo-api-secret", "", storage.Staff,
 		[]string{"client_credentials"}, nil, nil, nil, 1800 * time.Second, true, false, false, "", false},
 }

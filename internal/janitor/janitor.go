@@ -1,5 +1,6 @@
 // Package janitor removes expired rows in the background, so the token,
-// code and session tables stay bounded however long latchkey runs.
+// code and session tables stay bounded however long latchkey runs, and
+// audit events older than their retention.
 package janitor
 
 import (
@@ -10,9 +11,16 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
-// Run deletes rows that expired more than keep ago, every interval, until
-// ctx ends. Several nodes may run it at once: deleting is idempotent.
-func Run(ctx context.Context, st storage.Sweeper, interval, keep time.Duration, log *slog.Logger) {
+// Store is what the janitor cleans: expired rows and old audit events.
+type Store interface {
+	storage.Sweeper
+	storage.AuditLog
+}
+
+// Run deletes rows that expired more than keep ago, and audit events older
+// than auditRetention (0 keeps them forever), every interval, until ctx
+// ends. Several nodes may run it at once: deleting is idempotent.
+func Run(ctx context.Context, st Store, interval, keep, auditRetention time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -21,7 +29,9 @@ func Run(ctx context.Context, st storage.Sweeper, interval, keep time.Duration, 
 			return
 		case <-t.C:
 		}
-		Sweep(ctx, st, time.Now().Add(-keep), log)
+		now := time.Now()
+		Sweep(ctx, st, now.Add(-keep), log)
+		SweepAudit(ctx, st, now, auditRetention, log)
 	}
 }
 
@@ -36,6 +46,25 @@ func Sweep(ctx context.Context, st storage.Sweeper, before time.Time, log *slog.
 	}
 	if n > 0 {
 		log.InfoContext(ctx, "janitor: deleted expired rows", "rows", n)
+	}
+	return n
+}
+
+// SweepAudit deletes the audit events older than retention at now, once;
+// a retention of 0 keeps every event.
+func SweepAudit(ctx context.Context, st storage.AuditLog, now time.Time, retention time.Duration, log *slog.Logger) int64 {
+	if retention <= 0 {
+		return 0
+	}
+	n, err := st.DeleteAuditEventsBefore(ctx, now.Add(-retention))
+	if err != nil {
+		if ctx.Err() == nil {
+			log.ErrorContext(ctx, "janitor: delete old audit events", "err", err)
+		}
+		return 0
+	}
+	if n > 0 {
+		log.InfoContext(ctx, "janitor: deleted audit events past their retention", "events", n, "retention", retention)
 	}
 	return n
 }

@@ -335,7 +335,17 @@ func (s *Server) RememberConsent(ctx context.Context, req AuthorizeRequest, a st
 	case !errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("load consent: %w", err) // saving now would forget scopes approved before
 	}
-	return s.store.SaveConsent(ctx, storage.Consent{AccountID: a.ID, ClientID: req.Client.ID, Owner: owner, Scopes: scopes, GrantedAt: s.now()})
+	if err := s.store.SaveConsent(ctx, storage.Consent{AccountID: a.ID, ClientID: req.Client.ID, Owner: owner, Scopes: scopes, GrantedAt: s.now()}); err != nil {
+		return err
+	}
+	merchant := req.Client.MerchantID
+	if owner.Type == storage.OwnerMerchant {
+		merchant = owner.ID
+	}
+	s.audit(ctx, storage.AuditEvent{Type: AuditConsentGiven, Actor: subject("account", a.ID), Subject: subject("account", a.ID),
+		ClientID: req.Client.ID, MerchantID: merchant,
+		Detail: map[string]string{"owner": string(owner.Type) + ":" + owner.ID, "scope": strings.Join(scopes, " ")}})
+	return nil
 }
 
 // IssueCode stores a new authorization code and returns the redirect that

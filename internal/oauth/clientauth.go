@@ -133,11 +133,13 @@ func (s *Server) AuthenticateClient(ctx context.Context, cr ClientCredentials) (
 		return fail() // no secret, so no guess to count
 	case !s.keys.VerifyClientSecret(c.SecretHash, cr.Secret):
 		if oerr := s.wrongSecret(ctx, c.ID, SourceFrom(ctx)); oerr != nil {
+			s.auditThrottled(ctx, oerr, "client_secret", c, SourceFrom(ctx))
 			return storage.Client{}, oerr
 		}
 		return fail()
 	}
 	if oerr := s.secretWait(ctx, c.ID, SourceFrom(ctx)); oerr != nil {
+		s.auditThrottled(ctx, oerr, "client_secret", c, SourceFrom(ctx))
 		return storage.Client{}, oerr
 	}
 	return c, nil

@@ -148,7 +148,8 @@ const ErrInvalidUserCode = "invalid_user_code"
 // entered at source. A code that matches none (unknown, expired, already
 // decided) is counted as a failed guess of that source, like a wrong
 // password: past the budget the answer is 429 with Retry-After.
-func (s *Server) LookupUserCode(ctx context.Context, userCode, source string) (DeviceRequest, *Error) {
+func (s *Server) LookupUserCode(ctx context.Context, userCode, source string) (_ DeviceRequest, refusal *Error) {
+	defer func() { s.auditThrottled(ctx, refusal, "user_code", storage.Client{}, source) }()
 	keys := s.userCodeKeys(source)
 	if _, oerr := s.loginWait(ctx, keys); oerr != nil {
 		return DeviceRequest{}, oerr

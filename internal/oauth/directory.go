@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -79,6 +80,9 @@ type DirectoryConfig struct {
 	Dialects map[string]ClientDefaults
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// Audit keeps an event of every change, with the actor in the call's
+	// context (WithActor); Store's own log when nil and Store keeps one.
+	Audit storage.AuditLog
 }
 
 // Directory administers merchants, organizations, accounts and clients.
@@ -95,6 +99,8 @@ type Directory struct {
 	// hash is secrets.HashPassword with the configured parameters; a field
 	// so tests can see whether the slow hash ran.
 	hash func(password string) (string, error)
+	// audits records every change (audit.go).
+	audits auditor
 }
 
 // NewDirectory builds a Directory from cfg.
@@ -111,6 +117,10 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 		params = secrets.DefaultArgon2
 	}
 	d.hash = func(password string) (string, error) { return secrets.HashPassword(password, params) }
+	d.audits.log = cfg.Audit
+	if al, ok := cfg.Store.(storage.AuditLog); ok && d.audits.log == nil {
+		d.audits.log = al
+	}
 	return d, nil
 }
 
@@ -192,6 +202,8 @@ func (d *Directory) CreateMerchant(ctx context.Context, m storage.Merchant) (sto
 	if err := alreadyExists(d.store.CreateMerchant(ctx, m), "merchant", m.ID); err != nil {
 		return storage.Merchant{}, err
 	}
+	d.audit(ctx, storage.AuditEvent{Type: AuditMerchantCreated, Subject: subject("merchant", m.ID), MerchantID: m.ID,
+		OrganizationID: m.OrganizationID, Detail: map[string]string{"name": m.Name}})
 	return m, nil
 }
 
@@ -208,9 +220,14 @@ func (d *Directory) ListMerchants(ctx context.Context) ([]storage.Merchant, erro
 
 // DeleteMerchant deletes a merchant that no account, client or membership refers to.
 func (d *Directory) DeleteMerchant(ctx context.Context, id string) error {
+	old, _ := d.store.GetMerchant(ctx, id) // for its event; a failed read only leaves the organization out
 	err := d.store.DeleteMerchant(ctx, id)
 	if errors.Is(err, storage.ErrInUse) {
 		return restate(err, "merchant %q still has guest accounts, clients or staff members; delete them first", id)
+	}
+	if err == nil {
+		d.audit(ctx, storage.AuditEvent{Type: AuditMerchantDeleted, Subject: subject("merchant", id), MerchantID: id,
+			OrganizationID: old.OrganizationID})
 	}
 	return notFound(err, "merchant", id)
 }
@@ -234,6 +251,8 @@ func (d *Directory) CreateOrganization(ctx context.Context, o storage.Organizati
 	if err := alreadyExists(d.store.CreateOrganization(ctx, o), "organization", o.ID); err != nil {
 		return storage.Organization{}, err
 	}
+	d.audit(ctx, storage.AuditEvent{Type: AuditOrganizationCreated, Subject: subject("organization", o.ID), OrganizationID: o.ID,
+		Detail: map[string]string{"name": o.Name}})
 	return o, nil
 }
 
@@ -253,6 +272,9 @@ func (d *Directory) DeleteOrganization(ctx context.Context, id string) error {
 	err := d.store.DeleteOrganization(ctx, id)
 	if errors.Is(err, storage.ErrInUse) {
 		return restate(err, "organization %q still has merchants or staff members; delete them first", id)
+	}
+	if err == nil {
+		d.audit(ctx, storage.AuditEvent{Type: AuditOrganizationDeleted, Subject: subject("organization", id), OrganizationID: id})
 	}
 	return notFound(err, "organization", id)
 }
@@ -407,6 +429,7 @@ func (d *Directory) CreateAccount(ctx context.Context, a storage.Account, passwo
 		return storage.Account{}, err
 	}
 	a.PasswordHash = ""
+	d.audit(ctx, accountEvent(AuditAccountCreated, a, map[string]string{"kind": string(a.Kind)}))
 	return a, nil
 }
 
@@ -493,27 +516,60 @@ func (d *Directory) SetPassword(ctx context.Context, id, password string) error 
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
-	if _, err := d.store.GetAccount(ctx, id); err != nil {
+	a, err := d.store.GetAccount(ctx, id)
+	if err != nil {
 		return notFound(err, "account", id) // before the slow hash
 	}
 	hash, err := d.hash(password)
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	return notFound(d.store.SetAccountPassword(ctx, id, hash, d.now()), "account", id)
+	if err := d.store.SetAccountPassword(ctx, id, hash, d.now()); err != nil {
+		return notFound(err, "account", id)
+	}
+	d.audit(ctx, accountEvent(AuditAccountPasswordSet, a, nil))
+	return nil
 }
 
 // SetDisabled disables account id, revoking its tokens and codes and
 // ending its sessions in the same transaction, or enables it again (which
 // gives nothing back: the person signs in anew).
 func (d *Directory) SetDisabled(ctx context.Context, id string, disabled bool) error {
-	return notFound(d.store.SetAccountDisabled(ctx, id, disabled, d.now()), "account", id)
+	if err := d.store.SetAccountDisabled(ctx, id, disabled, d.now()); err != nil {
+		return notFound(err, "account", id)
+	}
+	typ := AuditAccountEnabled
+	if disabled {
+		typ = AuditAccountDisabled
+	}
+	d.audit(ctx, accountEvent(typ, d.accountForEvent(ctx, id), nil))
+	return nil
+}
+
+// accountForEvent reads account id for an event about it; when the read
+// fails the event names the id alone.
+func (d *Directory) accountForEvent(ctx context.Context, id string) storage.Account {
+	a, err := d.store.GetAccount(ctx, id)
+	if err != nil {
+		return storage.Account{ID: id}
+	}
+	return a
+}
+
+// accountEvent is an event of type typ about account a.
+func accountEvent(typ string, a storage.Account, detail map[string]string) storage.AuditEvent {
+	return storage.AuditEvent{Type: typ, Subject: subject("account", a.ID), MerchantID: a.MerchantID, Detail: detail}
 }
 
 // DeleteAccount deletes an account with its sessions, consents, codes and
 // tokens, in one transaction (the database cascades the delete).
 func (d *Directory) DeleteAccount(ctx context.Context, id string) error {
-	return notFound(inUse(d.store.DeleteAccount(ctx, id), "account", id), "account", id)
+	a := d.accountForEvent(ctx, id)
+	if err := d.store.DeleteAccount(ctx, id); err != nil {
+		return notFound(inUse(err, "account", id), "account", id)
+	}
+	d.audit(ctx, accountEvent(AuditAccountDeleted, a, nil))
+	return nil
 }
 
 // inUse words a delete the store refused because other records refer to kind id.
@@ -677,6 +733,7 @@ func (d *Directory) CreateClient(ctx context.Context, c storage.Client, o Client
 	if err := alreadyExists(d.store.CreateClient(ctx, c), "client", c.ID); err != nil {
 		return storage.Client{}, "", err
 	}
+	d.audit(ctx, clientEvent(AuditClientCreated, c, map[string]string{"name": c.Name, "public": strconv.FormatBool(c.Public())}))
 	return c, secret, nil
 }
 
@@ -696,7 +753,20 @@ func (d *Directory) ListClients(ctx context.Context) ([]storage.Client, error) {
 // still accept its secret for up to ClientCacheTTL, but every token they
 // would issue needs the client's row, so none is stored.
 func (d *Directory) DeleteClient(ctx context.Context, id string) error {
-	return notFound(inUse(d.store.DeleteClient(ctx, id), "client", id), "client", id)
+	c, err := d.store.GetClient(ctx, id) // for its event; a failed read leaves the id alone
+	if err != nil {
+		c = storage.Client{ID: id}
+	}
+	if err := d.store.DeleteClient(ctx, id); err != nil {
+		return notFound(inUse(err, "client", id), "client", id)
+	}
+	d.audit(ctx, clientEvent(AuditClientDeleted, c, nil))
+	return nil
+}
+
+// clientEvent is an event of type typ about client c.
+func clientEvent(typ string, c storage.Client, detail map[string]string) storage.AuditEvent {
+	return storage.AuditEvent{Type: typ, Subject: subject("client", c.ID), ClientID: c.ID, MerchantID: c.MerchantID, Detail: detail}
 }
 
 // RotateClientSecret gives confidential client id a new secret, returned
@@ -719,5 +789,6 @@ func (d *Directory) RotateClientSecret(ctx context.Context, id string) (storage.
 	if err != nil {
 		return storage.Client{}, "", notFound(err, "client", id)
 	}
+	d.audit(ctx, clientEvent(AuditClientSecretRotated, updated, nil))
 	return updated, secret, nil
 }

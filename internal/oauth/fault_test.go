@@ -165,6 +165,40 @@ func TestStorageFailureDuringCodeExchange(t *testing.T) {
 	})
 }
 
+func (f *faultStore) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
+	return faulty(f, "ListSigningKeys", func() ([]storage.SigningKey, error) { return f.Storage.ListSigningKeys(ctx) })
+}
+
+// TestStorageFailureReadingSigningKeys: when the keys cannot be read, a JWT
+// access token and an id_token_hint are the server's problem (503), not
+// taken for forgeries (inactive, invalid_request).
+func TestStorageFailureReadingSigningKeys(t *testing.T) {
+	eachFaultyBackend(t, func(t *testing.T, e *env, f *faultStore) {
+		oidcClients(t, e)
+		code := oidcCode(t, e, oidcApp, []string{"openid"}, "", e.clock.Now())
+		_, _, body := e.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+			"redirect_uri": {redirectURI}}, oidcApp, oidcSecret)
+		hint := body["id_token"].(string)
+		_, _, jwtBody := e.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, jwtApp, jwtSecret)
+
+		e.clock.Add(time.Minute) // past the keyring's cache: the next check reads the keys
+		f.arm("ListSigningKeys", false)
+		status, h, m := e.post("/oauth2/introspect", url.Values{"token": {jwtBody["access_token"].(string)}}, rsID, rsSecret)
+		wantUnavailable(t, "introspecting a JWT", status, h, m)
+
+		e.clock.Add(time.Minute)
+		f.arm("ListSigningKeys", false)
+		q := url.Values{"client_id": {oidcApp}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"openid"},
+			"id_token_hint": {hint}}
+		if _, aerr := e.core.ParseAuthorize(context.Background(), q, oauth.AuthorizeProfile{}); aerr == nil || aerr.Status != http.StatusServiceUnavailable {
+			t.Fatalf("id_token_hint while the keys cannot be read: %+v, want 503", aerr)
+		}
+		if _, aerr := e.core.ParseAuthorize(context.Background(), q, oauth.AuthorizeProfile{}); aerr != nil {
+			t.Fatalf("id_token_hint once the keys read again: %+v", aerr)
+		}
+	})
+}
+
 // eachFaultyBackend is eachBackend with the store wrapped for fault injection.
 func eachFaultyBackend(t *testing.T, fn func(t *testing.T, e *env, f *faultStore)) {
 	eachStore(t, func(t *testing.T, st storage.Storage) {

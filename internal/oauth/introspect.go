@@ -158,5 +158,17 @@ func (s *Server) Revoke(ctx context.Context, c storage.Client, token, hint strin
 		return s.unavailable(ctx, "revoke token", err)
 	}
 	s.log.InfoContext(ctx, "token revoked", "client_id", c.ID, "refresh", ti.refresh)
+	ev := storage.AuditEvent{Type: AuditTokenRevoked, Actor: ActorFrom(ctx), ClientID: c.ID, MerchantID: c.MerchantID,
+		Detail: map[string]string{"kind": "access_token"}}
+	if ev.Actor == "" {
+		ev.Actor = subject("client", c.ID)
+	}
+	if ti.account != "" {
+		ev.Subject = subject("account", ti.account)
+	}
+	if ti.refresh {
+		ev.Detail = map[string]string{"kind": "refresh_token", "family": familyLabel(ti.family)}
+	}
+	s.audit(ctx, ev)
 	return nil
 }

@@ -55,7 +55,8 @@ func passwordOwner(c storage.Client, a storage.Account) (storage.ResourceOwner, 
 // wrong passwords get the same error after the same work. Failures are
 // counted per account and source and per source (throttle.go): past their
 // budgets the answer is 429 with Retry-After, for this source only.
-func (s *Server) Login(ctx context.Context, c storage.Client, username, password, source string) (storage.Account, *Error) {
+func (s *Server) Login(ctx context.Context, c storage.Client, username, password, source string) (_ storage.Account, refusal *Error) {
+	defer func() { s.auditThrottled(ctx, refusal, "login", c, source) }()
 	kind := c.AccountKind
 	if kind == "" {
 		kind = storage.Guest
@@ -104,6 +105,7 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 		if !found || !ok || account.Disabled {
 			s.log.InfoContext(ctx, "login failed", "client_id", c.ID, "kind", kind)
 			refused = s.loginFailed(ctx, keys)
+			s.auditLogin(ctx, AuditLoginFailed, c, account, found, ok, source)
 		}
 		rehash = again
 	})
@@ -132,7 +134,29 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 	if rehash {
 		s.upgradeHash(ctx, account.ID, password)
 	}
+	s.auditLogin(ctx, AuditLoginSucceeded, c, account, true, true, source)
 	return account, nil
+}
+
+// auditLogin records a login of client c from source. The subject is the
+// account when one was found; an unknown user leaves it empty, since what
+// was typed as a username may be a password.
+func (s *Server) auditLogin(ctx context.Context, typ string, c storage.Client, a storage.Account, found, ok bool, source string) {
+	ev := storage.AuditEvent{Type: typ, ClientID: c.ID, MerchantID: c.MerchantID, Source: source}
+	if found {
+		ev.Subject = subject("account", a.ID)
+	}
+	if typ == AuditLoginFailed {
+		reason := "wrong_password" // or a staff account of another merchant
+		switch {
+		case !found:
+			reason = "unknown_account"
+		case ok && a.Disabled:
+			reason = "disabled"
+		}
+		ev.Detail = map[string]string{"reason": reason}
+	}
+	s.audit(ctx, ev)
 }
 
 // memberOf reports whether a staff account belongs to the merchant.

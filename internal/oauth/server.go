@@ -19,14 +19,16 @@ import (
 )
 
 // Store is the part of storage the core uses: the directory it
-// authenticates against, the grants it issues, consents, login throttling
-// and the signing keys of JWTs. Sessions, sweeping and health are not its.
+// authenticates against, the grants it issues, consents, login throttling,
+// the signing keys of JWTs, and the audit log of its security events.
+// Sessions, sweeping and health are not its.
 type Store interface {
 	storage.Directory
 	storage.Grants
 	storage.Consents
 	storage.LoginThrottle
 	storage.SigningKeys
+	storage.AuditLog
 }
 
 // Config configures the core. Zero fields take the defaults noted.
@@ -84,6 +86,9 @@ type Server struct {
 	// secretMarks says which clients have wrong secrets counted (throttle.go).
 	secretMarks secretMarks
 	hashes      atomic.Uint64 // password hashes checked, for PasswordChecks
+	audits      auditor       // security events (audit.go)
+	// throttleAudits bounds throttle.tripped events (audit.go).
+	throttleAudits throttleAudits
 }
 
 // New builds the core from cfg.
@@ -103,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 		s.argon2 = secrets.DefaultArgon2
 	}
 	s.throttle = s.throttle.withDefaults()
+	s.audits.log, s.audits.logger = cfg.Store, s.log
 	workers, queue, wait := cfg.PasswordWorkers, cfg.PasswordQueue, cfg.PasswordWait
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)

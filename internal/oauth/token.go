@@ -211,6 +211,8 @@ func (s *Server) replayedCode(ctx context.Context, c storage.Client, code storag
 	if err := s.store.RevokeFamily(ctx, code.ID, s.now(), codeFamilyExpiresAt(c, code)); err != nil {
 		s.noteFailure(ctx, "revoke tokens of replayed code", err)
 	}
+	s.audit(ctx, storage.AuditEvent{Type: AuditCodeReplayed, Subject: subject("account", code.AccountID), ClientID: c.ID,
+		MerchantID: c.MerchantID, Detail: map[string]string{"family": familyLabel(code.ID)}})
 }
 
 // familyMargin is kept beyond a family's computed end, for a client whose
@@ -399,6 +401,12 @@ func (s *Server) rotate(ctx context.Context, g grant, old storage.RefreshToken, 
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
 		s.log.WarnContext(ctx, "refresh token reused; token family revoked", "client_id", c.ID, "family", familyLabel(old.FamilyID))
+		ev := storage.AuditEvent{Type: AuditRefreshReused, ClientID: c.ID, MerchantID: c.MerchantID,
+			Detail: map[string]string{"family": familyLabel(old.FamilyID)}}
+		if old.AccountID != "" {
+			ev.Subject = subject("account", old.AccountID)
+		}
+		s.audit(ctx, ev)
 		return TokenResult{}, InvalidGrant("the refresh token was already used")
 	case errors.Is(err, storage.ErrRevoked), errors.Is(err, storage.ErrNotFound):
 		return TokenResult{}, InvalidGrant("the refresh token was revoked")

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/latchkey-dev/latchkey/internal/admin"
 	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/dialect"
 	"github.com/latchkey-dev/latchkey/internal/metrics"
@@ -84,6 +85,16 @@ func New(o Options) (*Server, error) {
 	s := &Server{store: o.Store, log: o.Logger, metrics: o.Metrics, core: core, pages: pages}
 	mux := http.NewServeMux()
 	s.routes(mux)
+	// The admin API goes through the Directory the CLI uses, built as the CLI builds it.
+	dir, err := oauth.NewDirectory(oauth.DirectoryConfig{Store: o.Store, Keys: o.Keys, Dialects: dialect.ClientDefaults(), Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	adm, err := admin.New(admin.Options{Core: core, Directory: dir, Store: o.Store, Keys: o.Keys, Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	adm.Routes(mux)
 	if err := dialect.Register(mux, o.Dialects, core, pages); err != nil {
 		return nil, err
 	}

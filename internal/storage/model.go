@@ -295,3 +295,38 @@ type DevicePoll struct {
 	// the interval has grown by the slow-down step (RFC 8628 §3.5).
 	TooSoon bool
 }
+
+// AuditEvent records one administrative change or security event. It
+// never holds a secret, a token, a code or anything a person typed as a
+// password or username; subjects and actors are ids ("account:acc_…").
+type AuditEvent struct {
+	ID             string // sortable by time (secrets.SortableID("ev_"))
+	Time           time.Time
+	Type           string // such as "client.created", "login.failed"
+	Actor          string // who made the change: "cli", "client:<id>", "" for the public
+	Subject        string // what it is about: "account:<id>", "client:<id>", …
+	ClientID       string
+	MerchantID     string
+	OrganizationID string
+	Source         string // the caller's address, when known
+	RequestID      string
+	Detail         map[string]string
+}
+
+// AuditFilter narrows ListAuditEvents; zero fields match everything.
+type AuditFilter struct {
+	Since, Until time.Time // Since inclusive, Until exclusive
+	Type         string
+	Actor        string
+	Subject      string
+	MerchantID   string
+	ClientID     string
+	After        string // cursor: only events whose ID sorts after it
+	Limit        int    // DefaultAuditLimit when 0; at most MaxAuditLimit
+}
+
+// Bounds of AuditFilter.Limit.
+const (
+	DefaultAuditLimit = 100
+	MaxAuditLimit     = 1000
+)

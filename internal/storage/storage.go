@@ -45,6 +45,7 @@ type Storage interface {
 	SigningKeys
 	LoginThrottle
 	Sweeper
+	AuditLog
 
 	// Close waits for pending writes and releases the database.
 	Close() error
@@ -250,6 +251,18 @@ type Sweeper interface {
 	// DeleteExpired removes rows that expired before the given time and can no
 	// longer matter (codes, tokens, sessions, device codes); it returns how many.
 	DeleteExpired(ctx context.Context, before time.Time) (int64, error)
+}
+
+// AuditLog keeps the audit events: administrative changes and security events.
+type AuditLog interface {
+	// AppendAuditEvents stores events, durable when the call returns.
+	AppendAuditEvents(ctx context.Context, events ...AuditEvent) error
+	// ListAuditEvents returns the events f selects, ordered by ID, at most
+	// f.Limit of them (see DefaultAuditLimit, MaxAuditLimit).
+	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// DeleteAuditEventsBefore removes the events older than before and
+	// returns how many.
+	DeleteAuditEventsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // ThrottleKey is a throttle key with the rule that bounds it.

@@ -75,6 +75,11 @@ func Run(t *testing.T, open Opener) {
 		{"SpendAuthCode", testSpendAuthCode},
 		{"ClientIntrospect", testClientIntrospect},
 		{"AccountEpochsRoundTrip", testAccountEpochsRoundTrip},
+		{"AuditRoundTripAndFilters", testAuditRoundTripAndFilters},
+		{"AuditLimits", testAuditLimits},
+		{"AuditPagingUnderConcurrentAppends", testAuditPagingUnderConcurrentAppends},
+		{"AuditIDsSortByTime", testAuditIDsSortByTime},
+		{"AuditDeleteBefore", testAuditDeleteBefore},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,136 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/latchkey-dev/latchkey/internal/oauth"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// This file is the one place that decides what an admin token may see
+// and change.
+//
+// The tenant of a token with the scope latchkey:admin is:
+//   - the merchant its client is bound to (storage.Client.MerchantID);
+//   - else, for a token acting for a merchant or an organization (a staff
+//     login that picked one), that merchant or organization;
+//   - else, for a client_credentials token of a client bound to nothing,
+//     the whole platform;
+//   - else (a guest's token, a person acting for no tenant): none, 403.
+//
+// A merchant tenant covers that merchant; an organization tenant covers
+// the organization and its merchants. Within it an admin sees the guests
+// of its merchants, the staff with a membership in it, and the clients
+// bound to its merchants. It changes a staff account only when every
+// membership of the account is inside the tenant (a person shared with
+// another tenant is managed by the platform). Objects outside the tenant
+// do not exist for its admins: every per-object call answers 404, as for
+// an unknown id. Naming something outside the tenant in a request body
+// (creating a client for another merchant, revoking another merchant's
+// tokens) is 403, as are the platform-only calls.
+
+var errNoTenant = errors.New("an admin token must act for a merchant, an organization, or (client_credentials of a client bound to neither) the platform")
+
+// scope is the part of the platform a caller administers.
+type scope struct {
+	all          bool
+	merchant     string // a merchant tenant
+	organization string // an organization tenant
+	merchants    map[string]bool
+}
+
+// String names the tenant for logs and messages.
+func (s *scope) String() string {
+	switch {
+	case s.all:
+		return "platform"
+	case s.organization != "":
+		return "organization " + s.organization
+	}
+	return "merchant " + s.merchant
+}
+
+// scopeOf works out the tenant of a token.
+func (h *Handler) scopeOf(ctx context.Context, acc oauth.Access) (*scope, error) {
+	client, err := h.dir.Client(ctx, acc.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case client.MerchantID != "":
+		return &scope{merchant: client.MerchantID, merchants: map[string]bool{client.MerchantID: true}}, nil
+	case acc.Owner.Type == storage.OwnerMerchant && acc.Owner.ID != "":
+		return &scope{merchant: acc.Owner.ID, merchants: map[string]bool{acc.Owner.ID: true}}, nil
+	case acc.Owner.Type == storage.OwnerOrganization && acc.Owner.ID != "":
+		ms, err := h.dir.ListMerchants(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s := &scope{organization: acc.Owner.ID, merchants: map[string]bool{}}
+		for _, m := range ms {
+			if m.OrganizationID == acc.Owner.ID {
+				s.merchants[m.ID] = true
+			}
+		}
+		return s, nil
+	case acc.AccountID == "" && acc.Owner.Type == storage.OwnerClient:
+		return &scope{all: true}, nil
+	}
+	return nil, errNoTenant
+}
+
+// hasMerchant reports whether merchant id is inside the tenant.
+func (s *scope) hasMerchant(id string) bool { return s.all || s.merchants[id] }
+
+// hasOrganization reports whether organization id is the tenant.
+func (s *scope) hasOrganization(id string) bool { return s.all || (id != "" && s.organization == id) }
+
+// hasMember reports whether membership m is inside the tenant.
+func (s *scope) hasMember(m storage.Membership) bool {
+	switch m.Type {
+	case storage.OwnerMerchant:
+		return s.hasMerchant(m.ID)
+	case storage.OwnerOrganization:
+		return s.hasOrganization(m.ID)
+	}
+	return s.all
+}
+
+// seesMerchant reports whether the caller may read merchant m.
+func (s *scope) seesMerchant(m storage.Merchant) bool { return s.hasMerchant(m.ID) }
+
+// seesOrganization reports whether the caller may read organization o.
+func (s *scope) seesOrganization(o storage.Organization) bool { return s.hasOrganization(o.ID) }
+
+// seesAccount reports whether the caller may read account a: a guest of
+// one of its merchants, or staff with a membership inside the tenant.
+func (s *scope) seesAccount(a storage.Account) bool {
+	if s.all {
+		return true
+	}
+	if a.Kind == storage.Guest {
+		return s.hasMerchant(a.MerchantID)
+	}
+	return slices.ContainsFunc(a.Memberships, s.hasMember)
+}
+
+// ownsAccount reports whether the caller may change account a: a guest
+// of one of its merchants, or staff whose every membership is inside the
+// tenant (and who has one).
+func (s *scope) ownsAccount(a storage.Account) bool {
+	if s.all {
+		return true
+	}
+	if a.Kind == storage.Guest {
+		return s.hasMerchant(a.MerchantID)
+	}
+	return len(a.Memberships) > 0 && !slices.ContainsFunc(a.Memberships, func(m storage.Membership) bool { return !s.hasMember(m) })
+}
+
+// seesClient reports whether the caller may read and change client c:
+// one bound to a merchant of the tenant.
+func (s *scope) seesClient(c storage.Client) bool {
+	return s.all || (c.MerchantID != "" && s.merchants[c.MerchantID])
+}

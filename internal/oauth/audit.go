@@ -1,0 +1,165 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/reqid"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// Audit event types. An event names ids only: never a secret, a token, a
+// code, or what a person typed as a username or password.
+const (
+	AuditMerchantCreated     = "merchant.created"
+	AuditMerchantDeleted     = "merchant.deleted"
+	AuditOrganizationCreated = "organization.created"
+	AuditOrganizationDeleted = "organization.deleted"
+	AuditAccountCreated      = "account.created"
+	AuditAccountDeleted      = "account.deleted"
+	AuditAccountPasswordSet  = "account.password_set"
+	AuditAccountDisabled     = "account.disabled"
+	AuditAccountEnabled      = "account.enabled"
+	AuditClientCreated       = "client.created"
+	AuditClientDeleted       = "client.deleted"
+	AuditClientSecretRotated = "client.secret_rotated"
+
+	AuditLoginSucceeded   = "login.succeeded"
+	AuditLoginFailed      = "login.failed"
+	AuditThrottleTripped  = "throttle.tripped"
+	AuditRefreshReused    = "refresh.reused"
+	AuditCodeReplayed     = "code.replayed"
+	AuditTokenRevoked     = "token.revoked"
+	AuditConsentGiven     = "consent.given"
+	auditEventIDPrefix    = "ev_"
+	auditFailureLogPeriod = 10 * time.Second
+)
+
+type actorCtxKey struct{}
+
+// WithActor returns ctx naming who makes the changes done under it, for
+// their audit events: "cli" for the command line, "client:<id>" for a
+// client of the admin API.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorCtxKey{}, actor)
+}
+
+// ActorFrom returns the actor in ctx, or "" when none was set.
+func ActorFrom(ctx context.Context) string {
+	a, _ := ctx.Value(actorCtxKey{}).(string)
+	return a
+}
+
+// auditor appends audit events. A failed append is logged (at most once
+// per auditFailureLogPeriod, with a count) and never fails the request
+// that caused it: the change or the answer stands without its event.
+type auditor struct {
+	log    storage.AuditLog // nil: events are dropped
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	last    time.Time // of the last failure logged
+	pending int       // failures since, unlogged
+}
+
+// record fills in what ev leaves empty (id, time, actor, source, request
+// id) from ctx and appends it, durable when it returns. It is not stopped
+// by ctx's cancellation: a security event outlives a caller that went away.
+func (a *auditor) record(ctx context.Context, ev storage.AuditEvent) {
+	if a.log == nil {
+		return
+	}
+	if ev.ID == "" {
+		ev.ID = secrets.SortableID(auditEventIDPrefix)
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now().UTC()
+	}
+	if ev.Actor == "" {
+		ev.Actor = ActorFrom(ctx)
+	}
+	if ev.Source == "" {
+		ev.Source = SourceFrom(ctx)
+	}
+	if ev.RequestID == "" {
+		ev.RequestID = reqid.From(ctx)
+	}
+	if err := a.log.AppendAuditEvents(context.WithoutCancel(ctx), ev); err != nil {
+		a.noteFailure(ctx, ev.Type, err)
+	}
+}
+
+func (a *auditor) noteFailure(ctx context.Context, typ string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	now := time.Now()
+	a.mu.Lock()
+	a.pending++
+	if !a.last.IsZero() && now.Sub(a.last) < auditFailureLogPeriod {
+		a.mu.Unlock()
+		return
+	}
+	n := a.pending
+	a.pending, a.last = 0, now
+	a.mu.Unlock()
+	logger := a.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger.LogAttrs(ctx, slog.LevelError, "audit events lost: could not store them", slog.String("type", typ),
+		slog.Any("err", err), slog.Int("failures", n))
+}
+
+// audit records a security event of the core.
+func (s *Server) audit(ctx context.Context, ev storage.AuditEvent) { s.audits.record(ctx, ev) }
+
+// throttleAuditEvery bounds throttle.tripped events: one per check, client
+// and source per node in this time, however many answers are refused, so
+// a flood of refused guesses costs no write each.
+const throttleAuditEvery = time.Minute
+
+// throttleAudits says until when each check, client and source has had
+// its throttle.tripped event recorded.
+type throttleAudits struct {
+	mu sync.Mutex
+	m  map[[3]string]time.Time
+}
+
+// first reports whether key has no event recorded since throttleAuditEvery.
+func (t *throttleAudits) first(key [3]string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if until, ok := t.m[key]; ok && now.Before(until) {
+		return false
+	}
+	if t.m == nil || len(t.m) >= maxCached {
+		t.m = map[[3]string]time.Time{}
+	}
+	t.m[key] = now.Add(throttleAuditEvery)
+	return true
+}
+
+// auditThrottled records that check ("login", "client_secret",
+// "user_code") answered 429 to source, when oerr is such an answer.
+func (s *Server) auditThrottled(ctx context.Context, oerr *Error, check string, c storage.Client, source string) {
+	if oerr == nil || oerr.Status != http.StatusTooManyRequests {
+		return
+	}
+	if !s.throttleAudits.first([3]string{check, c.ID, source}, time.Now()) {
+		return
+	}
+	s.audit(ctx, storage.AuditEvent{Type: AuditThrottleTripped, ClientID: c.ID, MerchantID: c.MerchantID, Source: source,
+		Detail: map[string]string{"check": check, "retry_after_seconds": strconv.FormatInt(secondsCeil(oerr.RetryAfter), 10)}})
+}
+
+// audit records a change made through the Directory.
+func (d *Directory) audit(ctx context.Context, ev storage.AuditEvent) { d.audits.record(ctx, ev) }
+
+func subject(kind, id string) string { return kind + ":" + id }

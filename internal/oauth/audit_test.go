@@ -1,0 +1,240 @@
+package oauth_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/oauth"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// auditEvents returns every stored audit event, and all of them as JSON.
+func (e *env) auditEvents() ([]storage.AuditEvent, string) {
+	e.t.Helper()
+	var all []storage.AuditEvent
+	f := storage.AuditFilter{Limit: storage.MaxAuditLimit}
+	for {
+		evs, err := e.store.ListAuditEvents(context.Background(), f)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		all = append(all, evs...)
+		if len(evs) < f.Limit {
+			break
+		}
+		f.After = evs[len(evs)-1].ID
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return all, string(b)
+}
+
+// find returns the events of type typ that match.
+func find(evs []storage.AuditEvent, typ string, match func(storage.AuditEvent) bool) []storage.AuditEvent {
+	var out []storage.AuditEvent
+	for _, ev := range evs {
+		if ev.Type == typ && (match == nil || match(ev)) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// TestAuditEventsHoldNoSecrets runs what the issue lists as security
+// events and administrative changes, then checks that each left its event
+// and that no secret, token, password or typed username is in any of them.
+func TestAuditEventsHoldNoSecrets(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		const wrongPass, typedUser = "Wr0ng-passw0rd-7f3a", "not-a-user-9c1e"
+		password := func(client, secret, user, pass string) (int, map[string]any) {
+			status, _, m := e.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {user}, "password": {pass}},
+				client, secret)
+			return status, m
+		}
+		if status, m := password(guestApp, guestSec, guestUser, wrongPass); status != http.StatusBadRequest {
+			t.Fatalf("wrong password: %d %v", status, m)
+		}
+		if status, m := password(guestApp, guestSec, typedUser, wrongPass); status != http.StatusBadRequest {
+			t.Fatalf("unknown user: %d %v", status, m)
+		}
+		access, refresh := e.login(guestApp, guestSec)
+
+		// A rotated refresh token presented again revokes its family.
+		_, old := e.login(nograceApp, nograSec)
+		first := e.refresh(nograceApp, nograSec, old)
+		if first.status != http.StatusOK {
+			t.Fatalf("refresh: %d %v", first.status, first.body)
+		}
+		if again := e.refresh(nograceApp, nograSec, old); again.status != http.StatusBadRequest {
+			t.Fatalf("reused refresh token: %d %v", again.status, again.body)
+		}
+
+		// An authorization code redeemed twice.
+		code := e.code(guestApp, "", "")
+		redeem := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
+		status, _, codeTokens := e.post("/oauth2/token", redeem, guestApp, guestSec)
+		if status != http.StatusOK {
+			t.Fatalf("redeem code: %d %v", status, codeTokens)
+		}
+		if status, _, m := e.post("/oauth2/token", redeem, guestApp, guestSec); status != http.StatusBadRequest {
+			t.Fatalf("replayed code: %d %v", status, m)
+		}
+
+		if status, _, m := e.post("/oauth2/revoke", url.Values{"token": {refresh}}, guestApp, guestSec); status != http.StatusOK {
+			t.Fatalf("revoke: %d %v", status, m)
+		}
+
+		ctx := context.Background()
+		client, err := e.store.GetClient(ctx, guestApp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		account, err := e.store.GetAccount(ctx, "acc-john")
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := storage.ResourceOwner{Type: storage.OwnerMerchant, ID: merchantID}
+		if err := e.core.RememberConsent(ctx, oauth.AuthorizeRequest{Client: client, Scopes: []string{"user_read"}}, account, owner); err != nil {
+			t.Fatal(err)
+		}
+
+		// Administrative changes, as an admin API client would make them.
+		dir, err := oauth.NewDirectory(oauth.DirectoryConfig{Store: e.store, Keys: e.keys, Argon2: fastArgon2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		actx := oauth.WithActor(ctx, "client:admin-app")
+		created, secret, err := dir.CreateClient(actx, storage.Client{ID: "new-app", Name: "New app", GrantTypes: []string{"client_credentials"},
+			Scopes: []string{"user_read"}, MerchantID: merchantID}, oauth.ClientChoices{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rotated, err := dir.RotateClientSecret(actx, created.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const newPassword = "N3w-pa55word-for-john"
+		if err := dir.SetPassword(actx, "acc-john", newPassword); err != nil {
+			t.Fatal(err)
+		}
+		if err := dir.SetDisabled(actx, "acc-john", true); err != nil {
+			t.Fatal(err)
+		}
+		if err := dir.DeleteClient(actx, created.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		evs, all := e.auditEvents()
+		for what, s := range map[string]string{"wrong password": wrongPass, "right password": guestPass, "typed username": typedUser,
+			"guest username": guestUser, "access token": access, "refresh token": refresh, "rotated refresh token": old,
+			"refreshed access token": first.body["access_token"].(string), "code": code,
+			"code's access token": codeTokens["access_token"].(string), "client secret": guestSec, "other client secret": nograSec,
+			"new client secret": secret, "rotated client secret": rotated, "set password": newPassword} {
+			if strings.Contains(all, s) {
+				t.Errorf("the audit events hold the %s %q:\n%s", what, s, all)
+			}
+		}
+
+		john := "account:acc-john"
+		checks := []struct {
+			typ   string
+			match func(storage.AuditEvent) bool
+		}{
+			{oauth.AuditLoginFailed, func(ev storage.AuditEvent) bool {
+				return ev.Subject == john && ev.Detail["reason"] == "wrong_password" && ev.ClientID == guestApp && ev.MerchantID == merchantID
+			}},
+			{oauth.AuditLoginFailed, func(ev storage.AuditEvent) bool {
+				return ev.Subject == "" && ev.Detail["reason"] == "unknown_account"
+			}},
+			{oauth.AuditLoginSucceeded, func(ev storage.AuditEvent) bool { return ev.Subject == john && ev.ClientID == guestApp }},
+			{oauth.AuditRefreshReused, func(ev storage.AuditEvent) bool { return ev.Subject == john && ev.ClientID == nograceApp }},
+			{oauth.AuditCodeReplayed, func(ev storage.AuditEvent) bool { return ev.Subject == john && ev.ClientID == guestApp }},
+			{oauth.AuditTokenRevoked, func(ev storage.AuditEvent) bool {
+				return ev.Subject == john && ev.Actor == "client:"+guestApp && ev.Detail["kind"] == "refresh_token"
+			}},
+			{oauth.AuditConsentGiven, func(ev storage.AuditEvent) bool {
+				return ev.Subject == john && ev.ClientID == guestApp && ev.Detail["scope"] == "user_read"
+			}},
+			{oauth.AuditClientCreated, func(ev storage.AuditEvent) bool {
+				return ev.Actor == "client:admin-app" && ev.Subject == "client:new-app" && ev.MerchantID == merchantID
+			}},
+			{oauth.AuditClientSecretRotated, func(ev storage.AuditEvent) bool { return ev.Actor == "client:admin-app" }},
+			{oauth.AuditAccountPasswordSet, func(ev storage.AuditEvent) bool { return ev.Subject == john && ev.MerchantID == merchantID }},
+			{oauth.AuditAccountDisabled, func(ev storage.AuditEvent) bool { return ev.Subject == john }},
+			{oauth.AuditClientDeleted, func(ev storage.AuditEvent) bool { return ev.MerchantID == merchantID }},
+		}
+		for _, c := range checks {
+			if got := find(evs, c.typ, c.match); len(got) != 1 {
+				t.Errorf("%d matching %s events, want 1; all events:\n%s", len(got), c.typ, all)
+			}
+		}
+		// Events of HTTP requests carry the request's id; ids sort as they were made.
+		for i, ev := range evs {
+			if ev.ID == "" || ev.Time.IsZero() || (i > 0 && ev.ID <= evs[i-1].ID) {
+				t.Fatalf("event %d has no id or time, or is out of order: %+v", i, ev)
+			}
+			if strings.HasPrefix(ev.Type, "login.") && ev.RequestID == "" {
+				t.Errorf("login event without request id: %+v", ev)
+			}
+		}
+	})
+}
+
+// TestThrottleTrippedAuditedOnce: a throttled source gets 429 again and
+// again, but its event is written once, not per refused request.
+func TestThrottleTrippedAuditedOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, st storage.Storage) {
+		e := newEnv(t, st, oauth.Config{Throttle: oauth.Throttle{PerAccountSource: 1, Delay: time.Hour, MaxDelay: time.Hour, Window: 2 * time.Hour}})
+		form := url.Values{"grant_type": {"password"}, "username": {guestUser}, "password": {"wrong-one"}}
+		if status, _, m := e.post("/oauth2/token", form, guestApp, guestSec); status != http.StatusBadRequest {
+			t.Fatalf("first failure: %d %v", status, m)
+		}
+		for range 3 {
+			if status, _, m := e.post("/oauth2/token", form, guestApp, guestSec); status != http.StatusTooManyRequests {
+				t.Fatalf("throttled failure: %d %v", status, m)
+			}
+		}
+		evs, all := e.auditEvents()
+		tripped := find(evs, oauth.AuditThrottleTripped, nil)
+		if len(tripped) != 1 || tripped[0].ClientID != guestApp || tripped[0].Detail["check"] != "login" ||
+			tripped[0].Detail["retry_after_seconds"] == "" {
+			t.Fatalf("want one throttle.tripped event of the login check; events:\n%s", all)
+		}
+		if got := find(evs, oauth.AuditLoginFailed, nil); len(got) != 1 {
+			t.Fatalf("%d login.failed events, want 1 (throttled guesses are not checked); events:\n%s", len(got), all)
+		}
+	})
+}
+
+// failingAudit is a store whose audit log is down.
+type failingAudit struct{ storage.Storage }
+
+func (failingAudit) AppendAuditEvents(context.Context, ...storage.AuditEvent) error {
+	return context.DeadlineExceeded
+}
+
+// TestAuditFailureDoesNotFailRequests: a login and an admin change succeed
+// though their events cannot be stored.
+func TestAuditFailureDoesNotFailRequests(t *testing.T) {
+	eachStore(t, func(t *testing.T, st storage.Storage) {
+		e := newEnv(t, failingAudit{st}, oauth.Config{})
+		e.login(guestApp, guestSec)
+		dir, err := oauth.NewDirectory(oauth.DirectoryConfig{Store: failingAudit{st}, Keys: e.keys, Argon2: fastArgon2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dir.CreateMerchant(context.Background(), storage.Merchant{ID: "888888", Name: "Other"}); err != nil {
+			t.Fatalf("create merchant with the audit log down: %v", err)
+		}
+		if evs, _ := e.auditEvents(); len(evs) != 0 {
+			t.Fatalf("events stored through a failing log: %+v", evs)
+		}
+	})
+}

@@ -1,0 +1,129 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+const auditColumns = `id, occurred_at, type, actor, subject, client_id, merchant_id, organization_id, source, request_id, detail`
+
+const insertAudit = `INSERT INTO audit_events (` + auditColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+
+// AppendAuditEvents stores events through the group commit, so a burst of
+// them shares transactions and each is durable when the call returns. An
+// event without an id or time gets one.
+func (s *Store) AppendAuditEvents(ctx context.Context, events ...storage.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	args := make([][]any, len(events))
+	for i, e := range events {
+		if e.ID == "" {
+			e.ID = secrets.SortableID("ev_")
+		}
+		if e.Time.IsZero() {
+			e.Time = time.Now()
+		}
+		detail := "{}"
+		if len(e.Detail) > 0 {
+			detail = jsonText(e.Detail)
+		}
+		args[i] = []any{e.ID, ms(e.Time), e.Type, e.Actor, e.Subject, e.ClientID, e.MerchantID, e.OrganizationID,
+			e.Source, e.RequestID, detail}
+	}
+	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+		for _, a := range args {
+			if _, err := tx.ExecContext(ctx, insertAudit, a...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return s.wrap(err, "append audit events")
+}
+
+// ListAuditEvents returns the events f selects, by id.
+func (s *Store) ListAuditEvents(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = storage.DefaultAuditLimit
+	}
+	limit = min(limit, storage.MaxAuditLimit)
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if !f.Since.IsZero() {
+		add("occurred_at >= ?", ms(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("occurred_at < ?", ms(f.Until))
+	}
+	for _, c := range []struct{ column, v string }{{"type", f.Type}, {"actor", f.Actor}, {"subject", f.Subject},
+		{"merchant_id", f.MerchantID}, {"client_id", f.ClientID}} {
+		if c.v != "" {
+			add(c.column+" = ?", c.v)
+		}
+	}
+	if f.After != "" {
+		add("id > ?", f.After)
+	}
+	q := `SELECT ` + auditColumns + ` FROM audit_events`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	// The limit is a constant of the query, not an argument: at most
+	// MaxAuditLimit variants, each prepared once.
+	q += ` ORDER BY id LIMIT ` + strconv.Itoa(limit)
+	evs, err := list(ctx, s.reader, scanAudit, q, args...)
+	return evs, s.wrap(err, "list audit events")
+}
+
+func scanAudit(row scanner) (storage.AuditEvent, error) {
+	var e storage.AuditEvent
+	var at int64
+	var detail string
+	if err := row.Scan(&e.ID, &at, &e.Type, &e.Actor, &e.Subject, &e.ClientID, &e.MerchantID, &e.OrganizationID,
+		&e.Source, &e.RequestID, &detail); err != nil {
+		return e, err
+	}
+	e.Time = fromMS(at)
+	if detail != "" && detail != "{}" {
+		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+			return e, fmt.Errorf("decode detail of audit event %q: %w", e.ID, err)
+		}
+	}
+	return e, nil
+}
+
+// DeleteAuditEventsBefore removes events older than before, in batches
+// like DeleteExpired, so other writes never wait long behind it.
+func (s *Store) DeleteAuditEventsBefore(ctx context.Context, before time.Time) (int64, error) {
+	query := `DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE occurred_at < $1 LIMIT ` +
+		strconv.Itoa(sweepBatch) + `)`
+	var total int64
+	for {
+		var n int64
+		err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
+			res, err := tx.ExecContext(ctx, query, ms(before))
+			n, err = rowsAffected(res, err)
+			return err
+		})
+		if err != nil {
+			return total, s.wrap(err, "delete audit events")
+		}
+		total += n
+		if n < sweepBatch {
+			return total, nil
+		}
+	}
+}
