@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,6 +130,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.handle(mux, "GET /keys", platform, h.listKeys)
 	h.handle(mux, "POST /keys/rotate", platform, h.rotateKeys)
 	h.handle(mux, "POST /tokens/revoke", tenant, h.revokeTokens)
+	h.handle(mux, "GET /audit-events", tenant, h.listAuditEvents)
 	// Anything else under the prefix is a problem, not the pages' 404.
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "Not Found", "no such admin API resource: "+r.URL.Path, "")
@@ -214,17 +216,41 @@ func bearerToken(r *http.Request) (string, bool) {
 	return token, true
 }
 
-// audit records a change made through the API. It logs now; audit-event
-// storage will record it as an event. detail never carries a secret.
-func (h *Handler) audit(ctx context.Context, typ, subject string, detail map[string]string) {
-	args := []any{"event", typ, "subject", subject}
+// AuditKeysRotated is the event type of POST /keys/rotate (detail: count),
+// a change made beside the Directory, which the admin API records itself.
+const AuditKeysRotated = "keys.rotated"
+
+// recordedByDirectory are the event types the Directory records itself
+// when it makes the change; audit only logs these.
+var recordedByDirectory = map[string]bool{
+	oauth.AuditMerchantCreated: true, oauth.AuditMerchantDeleted: true,
+	oauth.AuditOrganizationCreated: true, oauth.AuditOrganizationDeleted: true,
+	oauth.AuditAccountCreated: true, oauth.AuditAccountDeleted: true, oauth.AuditAccountPasswordSet: true,
+	oauth.AuditAccountDisabled: true, oauth.AuditAccountEnabled: true,
+	oauth.AuditClientCreated: true, oauth.AuditClientDeleted: true, oauth.AuditClientSecretRotated: true,
+	oauth.AuditAccountTokensRevoked: true, oauth.AuditClientTokensRevoked: true, oauth.AuditMerchantTokensRevoked: true,
+}
+
+// audit logs a change made through the API and, when the Directory does
+// not record it itself (key rotation), appends ev to the audit
+// log through the Directory (oauth.Directory.Record), with the actor ctx
+// carries (oauth.ActorFrom: client:<admin client id>). ev names ids only:
+// never a secret.
+func (h *Handler) audit(ctx context.Context, ev storage.AuditEvent) {
+	args := []any{"event", ev.Type, "subject", ev.Subject}
 	if c, ok := ctx.Value(actorKey{}).(*call); ok {
 		args = append(args, "actor", c.actor, "tenant", c.tenant.String())
 	}
-	for _, k := range slices.Sorted(maps.Keys(detail)) {
-		args = append(args, k, detail[k])
+	if ev.MerchantID != "" {
+		args = append(args, "merchant_id", ev.MerchantID)
+	}
+	for _, k := range slices.Sorted(maps.Keys(ev.Detail)) {
+		args = append(args, k, ev.Detail[k])
 	}
 	h.log.InfoContext(ctx, "admin change", args...)
+	if !recordedByDirectory[ev.Type] {
+		h.dir.Record(ctx, ev)
+	}
 }
 
 type actorKey struct{}
@@ -443,28 +469,55 @@ type page[T any] struct {
 	NextPageToken string `json:"next_page_token,omitempty"`
 }
 
+// pageSize reads page_size (DefaultPageSize when absent); it answers 400
+// itself when it is out of range.
+func pageSize(w http.ResponseWriter, q url.Values) (int, bool) {
+	s := q.Get("page_size")
+	if s == "" {
+		return DefaultPageSize, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxPageSize {
+		problem(w, http.StatusBadRequest, "Bad Request", fmt.Sprintf("page_size must be 1 to %d", MaxPageSize), "page_size")
+		return 0, false
+	}
+	return n, true
+}
+
+// pageAfter reads page_token: the id the page starts after ("" for the
+// first page); it answers 400 itself for a token this API did not give.
+func pageAfter(w http.ResponseWriter, q url.Values) (string, bool) {
+	tok := q.Get("page_token")
+	if tok == "" {
+		return "", true
+	}
+	after, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(after) == 0 {
+		problem(w, http.StatusBadRequest, "Bad Request", "page_token is not one this API gave", "page_token")
+		return "", false
+	}
+	return string(after), true
+}
+
+// pageToken is the page_token of the page after the one ending with id.
+func pageToken(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
+
 // paginate answers one page of items (sorted by id) after page_token.
 func paginate[T any](w http.ResponseWriter, r *http.Request, items []T, id func(T) string) {
 	q := r.URL.Query()
-	size := DefaultPageSize
-	if s := q.Get("page_size"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxPageSize {
-			problem(w, http.StatusBadRequest, "Bad Request", fmt.Sprintf("page_size must be 1 to %d", MaxPageSize), "page_size")
-			return
-		}
-		size = n
+	size, ok := pageSize(w, q)
+	if !ok {
+		return
+	}
+	after, ok := pageAfter(w, q)
+	if !ok {
+		return
 	}
 	slices.SortFunc(items, func(a, b T) int { return strings.Compare(id(a), id(b)) })
 	start := 0
-	if tok := q.Get("page_token"); tok != "" {
-		after, err := base64.RawURLEncoding.DecodeString(tok)
-		if err != nil || len(after) == 0 {
-			problem(w, http.StatusBadRequest, "Bad Request", "page_token is not one this API gave", "page_token")
-			return
-		}
-		start, _ = slices.BinarySearchFunc(items, string(after), func(it T, s string) int { return strings.Compare(id(it), s) })
-		if start < len(items) && id(items[start]) == string(after) {
+	if after != "" {
+		start, _ = slices.BinarySearchFunc(items, after, func(it T, s string) int { return strings.Compare(id(it), s) })
+		if start < len(items) && id(items[start]) == after {
 			start++
 		}
 	}
@@ -474,7 +527,7 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, items []T, id func(
 		p.Items = []T{}
 	}
 	if end < len(items) {
-		p.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(id(items[end-1])))
+		p.NextPageToken = pageToken(id(items[end-1]))
 	}
 	respond.JSON(w, http.StatusOK, p)
 }

@@ -77,7 +77,8 @@ func (h *Handler) createMerchant(w http.ResponseWriter, r *http.Request, c *call
 		h.dirError(w, r, err, merchantFields, "organization_id")
 		return
 	}
-	h.audit(withCall(r, c), "merchant.created", "merchant:"+m.ID, map[string]string{"organization_id": m.OrganizationID})
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditMerchantCreated, Subject: "merchant:" + m.ID, MerchantID: m.ID,
+		OrganizationID: m.OrganizationID})
 	created(w, location("merchants", m.ID), merchantOf(m))
 }
 
@@ -112,7 +113,7 @@ func (h *Handler) deleteMerchant(w http.ResponseWriter, r *http.Request, c *call
 		return
 	}
 	h.core.ForgetMerchant(m.ID)
-	h.audit(withCall(r, c), "merchant.deleted", "merchant:"+m.ID, nil)
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditMerchantDeleted, Subject: "merchant:" + m.ID, MerchantID: m.ID})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -156,7 +157,7 @@ func (h *Handler) createOrganization(w http.ResponseWriter, r *http.Request, c *
 		h.dirError(w, r, err, nil, "")
 		return
 	}
-	h.audit(withCall(r, c), "organization.created", "organization:"+o.ID, nil)
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditOrganizationCreated, Subject: "organization:" + o.ID, OrganizationID: o.ID})
 	created(w, location("organizations", o.ID), organizationOf(o))
 }
 
@@ -189,7 +190,7 @@ func (h *Handler) deleteOrganization(w http.ResponseWriter, r *http.Request, c *
 		h.dirError(w, r, err, nil, "")
 		return
 	}
-	h.audit(withCall(r, c), "organization.deleted", "organization:"+o.ID, nil)
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditOrganizationDeleted, Subject: "organization:" + o.ID, OrganizationID: o.ID})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -276,7 +277,8 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request, c *call)
 		h.dirError(w, r, err, nil, referenceField(a))
 		return
 	}
-	h.audit(withCall(r, c), "account.created", "account:"+a.ID, map[string]string{"kind": string(a.Kind), "merchant_id": a.MerchantID})
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditAccountCreated, Subject: "account:" + a.ID, MerchantID: a.MerchantID,
+		Detail: map[string]string{"kind": string(a.Kind)}})
 	created(w, location("accounts", a.ID), accountOf(a))
 }
 
@@ -324,7 +326,7 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, c *call)
 		h.dirError(w, r, err, nil, "")
 		return
 	}
-	h.audit(withCall(r, c), "account.deleted", "account:"+a.ID, nil)
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditAccountDeleted, Subject: "account:" + a.ID, MerchantID: a.MerchantID})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -343,14 +345,15 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, c *call) {
 		h.dirError(w, r, err, nil, "")
 		return
 	}
-	h.audit(withCall(r, c), "account.password_set", "account:"+a.ID, map[string]string{"revoked": "tokens,sessions"})
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditAccountPasswordSet, Subject: "account:" + a.ID, MerchantID: a.MerchantID,
+		Detail: map[string]string{"revoked": "tokens,sessions"}})
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h *Handler) disable(disabled bool) handlerFunc {
-	typ := "account.enabled"
+	typ := oauth.AuditAccountEnabled
 	if disabled {
-		typ = "account.disabled"
+		typ = oauth.AuditAccountDisabled
 	}
 	return func(w http.ResponseWriter, r *http.Request, c *call) {
 		a, ok := h.account(w, r, c, true)
@@ -361,7 +364,7 @@ func (h *Handler) disable(disabled bool) handlerFunc {
 			h.dirError(w, r, err, nil, "")
 			return
 		}
-		h.audit(withCall(r, c), typ, "account:"+a.ID, nil)
+		h.audit(withCall(r, c), storage.AuditEvent{Type: typ, Subject: "account:" + a.ID, MerchantID: a.MerchantID})
 		a, err := h.dir.Account(r.Context(), a.ID)
 		if err != nil {
 			h.dirError(w, r, err, nil, "")
@@ -503,8 +506,8 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, c *call) 
 		h.dirError(w, r, err, clientFields, "merchant_id")
 		return
 	}
-	h.audit(withCall(r, c), "client.created", "client:"+cl.ID, map[string]string{"merchant_id": cl.MerchantID,
-		"public": boolText(cl.Public())})
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditClientCreated, Subject: "client:" + cl.ID, ClientID: cl.ID,
+		MerchantID: cl.MerchantID, Detail: map[string]string{"public": boolText(cl.Public())}})
 	created(w, location("clients", cl.ID), clientWithSecret{clientOf(cl), secret})
 }
 
@@ -549,7 +552,8 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, c *call) 
 		return
 	}
 	h.core.ForgetClient(cl.ID)
-	h.audit(withCall(r, c), "client.deleted", "client:"+cl.ID, nil)
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditClientDeleted, Subject: "client:" + cl.ID, ClientID: cl.ID,
+		MerchantID: cl.MerchantID})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -564,7 +568,8 @@ func (h *Handler) rotateSecret(w http.ResponseWriter, r *http.Request, c *call) 
 		return
 	}
 	h.core.ForgetClient(cl.ID)
-	h.audit(withCall(r, c), "client.secret_rotated", "client:"+cl.ID, nil)
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditClientSecretRotated, Subject: "client:" + cl.ID, ClientID: cl.ID,
+		MerchantID: cl.MerchantID})
 	writeObject(w, http.StatusOK, clientWithSecret{clientOf(cl), secret})
 }
 
@@ -640,7 +645,8 @@ func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request, c *call) {
 	for _, k := range ks {
 		out = append(out, keyOf(k))
 	}
-	h.audit(withCall(r, c), "keys.rotated", "keys", map[string]string{"count": strconv.Itoa(len(out))})
+	h.audit(withCall(r, c), storage.AuditEvent{Type: AuditKeysRotated, Subject: "keys",
+		Detail: map[string]string{"count": strconv.Itoa(len(out))}})
 	respond.JSON(w, http.StatusOK, page[keyView]{Items: out})
 }
 
@@ -665,7 +671,7 @@ func (h *Handler) revokeTokens(w http.ResponseWriter, r *http.Request, c *call) 
 		problem(w, http.StatusBadRequest, "Bad Request", "give exactly one of account_id, client_id, merchant_id", "account_id")
 		return
 	}
-	var subject string
+	var ev storage.AuditEvent // for the log; the Directory records the event
 	var err error
 	switch {
 	case in.AccountID != "":
@@ -674,25 +680,119 @@ func (h *Handler) revokeTokens(w http.ResponseWriter, r *http.Request, c *call) 
 		if !ok {
 			return
 		}
-		subject, err = "account:"+a.ID, h.dir.RevokeAccountTokens(r.Context(), a.ID)
+		ev = storage.AuditEvent{Type: oauth.AuditAccountTokensRevoked, Subject: "account:" + a.ID, MerchantID: a.MerchantID}
+		err = h.dir.RevokeAccountTokens(r.Context(), a.ID)
 	case in.ClientID != "":
 		r.SetPathValue("id", in.ClientID)
 		cl, ok := h.client(w, r, c)
 		if !ok {
 			return
 		}
-		subject, err = "client:"+cl.ID, h.dir.RevokeClientTokens(r.Context(), cl.ID)
+		ev = storage.AuditEvent{Type: oauth.AuditClientTokensRevoked, Subject: "client:" + cl.ID, ClientID: cl.ID, MerchantID: cl.MerchantID}
+		err = h.dir.RevokeClientTokens(r.Context(), cl.ID)
 	default:
 		if !c.tenant.hasMerchant(in.MerchantID) {
 			problem(w, http.StatusForbidden, "Forbidden", "merchant "+in.MerchantID+" is outside "+c.tenant.String(), "merchant_id")
 			return
 		}
-		subject, err = "merchant:"+in.MerchantID, h.dir.RevokeMerchantTokens(r.Context(), in.MerchantID)
+		ev = storage.AuditEvent{Type: oauth.AuditMerchantTokensRevoked, Subject: "merchant:" + in.MerchantID, MerchantID: in.MerchantID}
+		err = h.dir.RevokeMerchantTokens(r.Context(), in.MerchantID)
 	}
 	if err != nil {
 		h.dirError(w, r, err, nil, "")
 		return
 	}
-	h.audit(withCall(r, c), "tokens.revoked", subject, nil)
+	h.audit(withCall(r, c), ev)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// ---- audit events
+
+// auditEventView is an audit event; it names ids only, never a secret.
+type auditEventView struct {
+	ID             string            `json:"id"`
+	Time           string            `json:"time"`
+	Type           string            `json:"type"`
+	Actor          string            `json:"actor,omitempty"`
+	Subject        string            `json:"subject,omitempty"`
+	ClientID       string            `json:"client_id,omitempty"`
+	MerchantID     string            `json:"merchant_id,omitempty"`
+	OrganizationID string            `json:"organization_id,omitempty"`
+	Source         string            `json:"source,omitempty"`
+	RequestID      string            `json:"request_id,omitempty"`
+	Detail         map[string]string `json:"detail"`
+}
+
+func auditEventOf(e storage.AuditEvent) auditEventView {
+	detail := e.Detail
+	if detail == nil {
+		detail = map[string]string{}
+	}
+	return auditEventView{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: e.Type, Actor: e.Actor,
+		Subject: e.Subject, ClientID: e.ClientID, MerchantID: e.MerchantID, OrganizationID: e.OrganizationID,
+		Source: e.Source, RequestID: e.RequestID, Detail: detail}
+}
+
+// listAuditEvents answers a page of the audit events the caller's tenant
+// sees (tenant.go, auditMerchants), oldest first (by id, which sorts by
+// time), paged in the database: a page is the events after the page
+// token's id, one more read than asked to know whether another follows.
+// An organization's admin gets one query per merchant, merged.
+func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, c *call) {
+	q := r.URL.Query()
+	size, ok := pageSize(w, q)
+	if !ok {
+		return
+	}
+	after, ok := pageAfter(w, q)
+	if !ok {
+		return
+	}
+	f := storage.AuditFilter{Type: q.Get("type"), Actor: q.Get("actor"), Subject: q.Get("subject"), ClientID: q.Get("client_id"),
+		After: after, Limit: size + 1}
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		s := q.Get(p.name)
+		if s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			problem(w, http.StatusBadRequest, "Bad Request", p.name+" must be an RFC 3339 time, such as 2025-06-30T12:00:00Z", p.name)
+			return
+		}
+		*p.t = t
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		problem(w, http.StatusBadRequest, "Bad Request", "until must be later than since", "until")
+		return
+	}
+	merchants, err := c.tenant.auditMerchants(q.Get("merchant_id"))
+	if err != nil {
+		problem(w, http.StatusForbidden, "Forbidden", "merchant "+q.Get("merchant_id")+" is outside "+c.tenant.String(), "merchant_id")
+		return
+	}
+	var evs []storage.AuditEvent
+	for _, m := range merchants {
+		f.MerchantID = m
+		got, err := h.store.ListAuditEvents(r.Context(), f)
+		if err != nil {
+			h.fail(w, r, "list audit events", err)
+			return
+		}
+		evs = append(evs, got...)
+	}
+	if len(merchants) > 1 {
+		slices.SortFunc(evs, func(a, b storage.AuditEvent) int { return strings.Compare(a.ID, b.ID) })
+	}
+	p := page[auditEventView]{Items: []auditEventView{}}
+	for _, e := range evs[:min(size, len(evs))] {
+		p.Items = append(p.Items, auditEventOf(e))
+	}
+	if len(evs) > size {
+		p.NextPageToken = pageToken(evs[size-1].ID)
+	}
+	respond.JSON(w, http.StatusOK, p)
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/latchkey-dev/latchkey/internal/oauth"
@@ -133,4 +134,27 @@ func (s *scope) ownsAccount(a storage.Account) bool {
 // one bound to a merchant of the tenant.
 func (s *scope) seesClient(c storage.Client) bool {
 	return s.all || (c.MerchantID != "" && s.merchants[c.MerchantID])
+}
+
+// errOutside is a request naming a merchant outside the caller's tenant.
+var errOutside = errors.New("outside the tenant")
+
+// auditMerchants says whose audit events the caller may list, given the
+// merchant_id it asked for ("" for none): the merchant filters to query,
+// one query each, "" meaning no filter. The platform lists every event
+// (or the merchant it asked for); a merchant tenant only the events of
+// its merchant; an organization tenant the events of each of its
+// merchants (none when it has none). Events that name no merchant (a
+// staff account's, a signing key's) are the platform's. Asking for a
+// merchant outside the tenant is errOutside (403).
+func (s *scope) auditMerchants(asked string) ([]string, error) {
+	switch {
+	case asked != "" && !s.hasMerchant(asked):
+		return nil, errOutside
+	case asked != "":
+		return []string{asked}, nil
+	case s.all:
+		return []string{""}, nil
+	}
+	return slices.Sorted(maps.Keys(s.merchants)), nil
 }

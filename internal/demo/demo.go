@@ -294,6 +294,7 @@ func PrintInstructions(w io.Writer, base string, dialects []string) {
 			fmt.Fprintf(&b, dialectExamples[d], base)
 		}
 	}
+	fmt.Fprintf(&b, adminExample, base, DemoAdminClientID, DemoAdminSecret)
 	fmt.Fprintf(&b, "\n  # metadata\n  curl -s %s/.well-known/oauth-authorization-server\n\n", base)
 	io.WriteString(w, b.String())
 }
@@ -367,6 +368,14 @@ const deviceExample = `
   # 3. the terminal polls, no faster than every interval seconds, until the tokens come
   curl -s -d grant_type=%[3]s \
     -d client_id=%[2]s -d device_code=PASTE_DEVICE_CODE %[1]s/oauth2/token
+`
+
+// adminExample is the admin API's (docs/ADMIN-API.md): a platform admin
+// token by client_credentials, then one call.
+const adminExample = `
+  # admin API (docs/ADMIN-API.md): a token for the back office client %[2]s, then list the clients
+  curl -s -u '%[2]s:%[3]s' -d grant_type=client_credentials %[1]s/oauth2/token
+  curl -s -H "Authorization: Bearer PASTE_TOKEN" %[1]s/admin/v1/clients
 `
 
 const pkceElsewhere = `  #    note: %[1]s is demo-spa's only redirect URI and redirect URIs match

@@ -465,6 +465,8 @@ func TestPrintInstructions(t *testing.T) {
 		"open the verification_uri_complete it returns and approve as a staff account",
 		"-d grant_type=urn:ietf:params:oauth:grant-type:device_code",
 		"device_code=PASTE_DEVICE_CODE",
+		"curl -s -u 'demo-admin:demo-admin-secret' -d grant_type=client_credentials http://127.0.0.1:9999/oauth2/token",
+		`curl -s -H "Authorization: Bearer PASTE_TOKEN" http://127.0.0.1:9999/admin/v1/clients`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("instructions lack %q:\n%s", want, out)
@@ -472,7 +474,7 @@ func TestPrintInstructions(t *testing.T) {
 	}
 	// Every demo secret and password shown must be the real one.
 	for _, c := range demo.Clients {
-		if c.ID == "flexitidemo" || c.ID == "3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK" {
+		if c.ID == "flexitidemo" || c.ID == "3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK" || c.ID == demo.DemoAdminClientID {
 			if !strings.Contains(out, c.ID) || !strings.Contains(out, c.Secret) {
 				t.Errorf("instructions lack client %s with its secret", c.ID)
 			}

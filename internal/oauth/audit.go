@@ -162,4 +162,10 @@ func (s *Server) auditThrottled(ctx context.Context, oerr *Error, check string, 
 // audit records a change made through the Directory.
 func (d *Directory) audit(ctx context.Context, ev storage.AuditEvent) { d.audits.record(ctx, ev) }
 
+// Record appends ev as the Directory appends its own events: id, time,
+// actor, source and request id come from ctx when ev leaves them empty,
+// and a failed append is logged, never returned. It is for changes made
+// beside the Directory (the admin API's key rotation and revocations).
+func (d *Directory) Record(ctx context.Context, ev storage.AuditEvent) { d.audit(ctx, ev) }
+
 func subject(kind, id string) string { return kind + ":" + id }

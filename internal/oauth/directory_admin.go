@@ -4,48 +4,79 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
 // ErrNotSupported marks an administrative operation the storage layer
-// cannot do yet; the message says which.
+// cannot do; the message says which. The Directory itself no longer
+// returns it; callers still map it (the admin API answers 501).
 var ErrNotSupported = errors.New("not supported")
+
+// Audit event types of the administrative revocations. Detail "revoked"
+// says what went: "tokens,codes,sessions" for an account, else
+// "tokens,codes"; "count" is how many tokens were live and are revoked.
+const (
+	AuditAccountTokensRevoked  = "account.tokens_revoked"
+	AuditClientTokensRevoked   = "client.tokens_revoked"
+	AuditMerchantTokensRevoked = "merchant.tokens_revoked"
+)
 
 // RevokeAccountTokens revokes, as of now, every token and code issued to
 // account id and ends its sessions, leaving its password and state as they
-// are. It goes through the store's SetAccountPassword with the password
-// hash the account already has (the store offers no revocation by account
-// on its own). A password changed between the read and the write here
-// would be set back, so this is not meant to race a password change; a
-// store call that only moves Account.TokensRevokedAt would remove that.
+// are: the store moves the account's epoch (Account.TokensRevokedAt) in
+// one write, as a password change does.
 func (d *Directory) RevokeAccountTokens(ctx context.Context, id string) error {
-	a, err := d.store.GetAccount(ctx, id)
-	if err != nil {
+	if err := d.store.RevokeAccountTokens(ctx, id, d.now()); err != nil {
 		return notFound(err, "account", id)
 	}
-	return notFound(d.store.SetAccountPassword(ctx, id, a.PasswordHash, d.now()), "account", id)
+	d.audit(ctx, accountEvent(AuditAccountTokensRevoked, d.accountForEvent(ctx, id),
+		map[string]string{"revoked": "tokens,codes,sessions"}))
+	return nil
 }
 
-// RevokeClientTokens would revoke every token of client id without
-// deleting it. The store has no call for it: tokens are found by their
-// hash or family only.
+// RevokeClientTokens revokes, as of now, every live token of client id,
+// whoever it acts for, and spends its pending codes, keeping the client,
+// its secret and its consents. Its JWT access tokens read as revoked to
+// introspection; a resource server that only checks their signature
+// accepts them until they expire.
 func (d *Directory) RevokeClientTokens(ctx context.Context, id string) error {
-	if _, err := d.Client(ctx, id); err != nil {
+	c, err := d.Client(ctx, id)
+	if err != nil {
 		return err
 	}
-	return &dirError{msg: fmt.Sprintf("revoking every token of client %q is not supported by the store yet; "+
-		"delete the client (which deletes its tokens) or revoke the tokens one by one", id), cause: []error{ErrNotSupported}}
+	n, err := d.store.RevokeClientTokens(ctx, id, d.now())
+	if err != nil {
+		return notFound(err, "client", id)
+	}
+	d.audit(ctx, clientEvent(AuditClientTokensRevoked, c, revokedDetail(n)))
+	return nil
 }
 
-// RevokeMerchantTokens would revoke every token acting for merchant id.
-// The store has no call for it (tokens of the merchant's clients and of
-// staff acting for it cannot be listed).
+// RevokeMerchantTokens revokes, as of now, everything of merchant id: the
+// tokens and codes acting for it, those of its guests, and those of the
+// clients bound to it (see storage.Revocations.RevokeOwnerTokens), in one
+// transaction. Its staff's tokens for other merchants and their sessions
+// stay; revoke a person's by account.
 func (d *Directory) RevokeMerchantTokens(ctx context.Context, id string) error {
-	if _, err := d.Merchant(ctx, id); err != nil {
+	m, err := d.Merchant(ctx, id)
+	if err != nil {
 		return err
 	}
-	return &dirError{msg: fmt.Sprintf("revoking every token of merchant %q is not supported by the store yet; "+
-		"revoke its accounts' tokens by account_id", id), cause: []error{ErrNotSupported}}
+	n, err := d.store.RevokeOwnerTokens(ctx, storage.ResourceOwner{Type: storage.OwnerMerchant, ID: id}, d.now())
+	if err != nil {
+		return notFound(err, "merchant", id)
+	}
+	d.audit(ctx, storage.AuditEvent{Type: AuditMerchantTokensRevoked, Subject: subject("merchant", id), MerchantID: id,
+		OrganizationID: m.OrganizationID, Detail: revokedDetail(n)})
+	return nil
+}
+
+// revokedDetail is the detail of a revocation event that revoked n tokens.
+func revokedDetail(n int64) map[string]string {
+	return map[string]string{"revoked": "tokens,codes", "count": strconv.FormatInt(n, 10)}
 }
 
 // KeyRetention is how long retired signing keys stay published: the

@@ -58,12 +58,14 @@ type Pinger interface {
 }
 
 // Directory is who exists: merchants and organizations, the accounts
-// people log in with, and the integrator apps.
+// people log in with, and the integrator apps; and the revocations that
+// take back, at once, what one of them was issued.
 type Directory interface {
 	Merchants
 	Organizations
 	Accounts
 	Clients
+	Revocations
 }
 
 // Merchants keeps the merchants: the businesses on the platform.
@@ -113,6 +115,46 @@ type Accounts interface {
 	SetAccountDisabled(ctx context.Context, id string, disabled bool, now time.Time) error
 	// DeleteAccount removes an account.
 	DeleteAccount(ctx context.Context, id string) error
+}
+
+// Revocations revokes, in one write, everything issued to an account, a
+// client or a resource owner, as an administrator does when one of them is
+// compromised. Each call is one transaction; what it revokes reads as
+// revoked (AccessToken.RevokedAt, RefreshToken.RevokedAt) at now, and a
+// revoked refresh token can no longer be rotated. Repeating a call revokes
+// only what was issued in between. Tokens already revoked keep their time.
+type Revocations interface {
+	// RevokeAccountTokens revokes, as of now, every token and code issued
+	// to the account and deletes its sessions, exactly as
+	// SetAccountPassword does (it moves Account.TokensRevokedAt), leaving
+	// the password hash and the disabled flag as they are. ErrNotFound for
+	// an unknown account.
+	RevokeAccountTokens(ctx context.Context, accountID string, now time.Time) error
+	// RevokeClientTokens revokes every unrevoked, unexpired access and
+	// refresh token issued to the client (rotated refresh tokens
+	// included), whoever it acts for, and
+	// spends its unused authorization codes and denies its pending or
+	// approved device codes, so none of them yields a token afterwards.
+	// It returns how many tokens it revoked (codes are not counted);
+	// ErrNotFound for an unknown client. The client, its consents and its
+	// tokens' rows stay.
+	RevokeClientTokens(ctx context.Context, clientID string, now time.Time) (int64, error)
+	// RevokeOwnerTokens revokes what RevokeClientTokens does, for every
+	// token and code acting for owner. For a merchant that is "everything
+	// of the merchant":
+	//   - tokens whose owner is the merchant (its staff acting for it,
+	//     client_credentials of its bound clients);
+	//   - tokens of its guests (owner guest:<account> whose account's
+	//     merchant it is), whichever client they were issued to;
+	//   - every token of the clients bound to it (Client.MerchantID),
+	//     whoever they act for.
+	// Not included: tokens acting for the merchant's organization, and
+	// tokens of its staff acting for another merchant; staff sessions and
+	// account epochs are left alone (use RevokeAccountTokens for a person).
+	// For another owner type only the tokens whose owner it is are
+	// revoked. It returns how many tokens it revoked; ErrNotFound for an
+	// unknown owner.
+	RevokeOwnerTokens(ctx context.Context, owner ResourceOwner, now time.Time) (int64, error)
 }
 
 // Clients keeps the integrator apps.

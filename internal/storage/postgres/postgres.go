@@ -75,7 +75,10 @@ func (flavor) Classify(err error) error {
 
 func (flavor) Retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") // deadlock_detected, serialization_failure
+	// deadlock_detected, serialization_failure, and lock_not_available: a
+	// bulk revocation gives up a lock wait early (sqlstore's revokeWhere)
+	// rather than wait for the deadlock check.
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "55P03")
 }
 
 // migrationLock is an arbitrary constant naming latchkey's advisory lock.
