@@ -10,7 +10,6 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 
-	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/signing"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
@@ -56,7 +55,7 @@ func newKeysCmd() *cobra.Command {
 				return err
 			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				keep, err := longestJWTLifetime(ctx, a.store)
+				keep, err := a.dir.KeyRetention(ctx)
 				if err != nil {
 					return err
 				}
@@ -98,23 +97,3 @@ func algNames() string {
 	return strings.Join(names, ", ")
 }
 
-// longestJWTLifetime is how long retired keys stay published: the longest
-// lifetime of what they signed, ID tokens or the access tokens of the
-// clients that get JWTs (0, forever, if one never expires).
-func longestJWTLifetime(ctx context.Context, st storage.Storage) (time.Duration, error) {
-	cs, err := st.ListClients(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("list clients: %w", err)
-	}
-	longest := max(time.Hour, oauth.IDTokenTTL)
-	for _, c := range cs {
-		if c.AccessTokenFormat != "jwt" {
-			continue
-		}
-		if c.AccessTokenTTL == 0 {
-			return 0, nil
-		}
-		longest = max(longest, c.AccessTokenTTL)
-	}
-	return longest, nil
-}
