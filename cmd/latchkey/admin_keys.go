@@ -96,4 +96,3 @@ func algNames() string {
 	}
 	return strings.Join(names, ", ")
 }
-
