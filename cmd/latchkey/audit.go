@@ -9,23 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
-
-// auditLine is one audit event as `latchkey audit export` writes it.
-type auditLine struct {
-	ID             string            `json:"id"`
-	Time           string            `json:"time"`
-	Type           string            `json:"type"`
-	Actor          string            `json:"actor,omitempty"`
-	Subject        string            `json:"subject,omitempty"`
-	ClientID       string            `json:"client_id,omitempty"`
-	MerchantID     string            `json:"merchant_id,omitempty"`
-	OrganizationID string            `json:"organization_id,omitempty"`
-	Source         string            `json:"source,omitempty"`
-	RequestID      string            `json:"request_id,omitempty"`
-	Detail         map[string]string `json:"detail,omitempty"`
-}
 
 func newAuditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Read the audit log of administrative changes and security events"}
@@ -56,9 +42,7 @@ func newAuditCmd() *cobra.Command {
 					return err
 				}
 				for _, e := range evs {
-					if err := enc.Encode(auditLine{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: e.Type,
-						Actor: e.Actor, Subject: e.Subject, ClientID: e.ClientID, MerchantID: e.MerchantID,
-						OrganizationID: e.OrganizationID, Source: e.Source, RequestID: e.RequestID, Detail: e.Detail}); err != nil {
+					if err := enc.Encode(oauth.AuditEventAsJSON(e)); err != nil {
 						return err
 					}
 				}

@@ -353,7 +353,7 @@ func apiWords(msg string, rename map[string]string) (string, string) {
 
 // dirError answers an error of the Directory: 404 for an unknown id,
 // 409 for a duplicate or a record still referred to, 422 for a broken
-// rule (naming the field), 501 for what the store cannot do yet; rename
+// rule (naming the field); rename
 // maps its generic field names to the resource's, and refField is the
 // field that names a referenced record a create did not find (then 422).
 func (h *Handler) dirError(w http.ResponseWriter, r *http.Request, err error, rename map[string]string, refField string) {
@@ -367,8 +367,6 @@ func (h *Handler) dirError(w http.ResponseWriter, r *http.Request, err error, re
 		problem(w, http.StatusNotFound, "Not Found", msg, "")
 	case errors.Is(err, storage.ErrAlreadyExists), errors.Is(err, storage.ErrInUse):
 		problem(w, http.StatusConflict, "Conflict", msg, "")
-	case errors.Is(err, oauth.ErrNotSupported):
-		problem(w, http.StatusNotImplemented, "Not Implemented", msg, "")
 	default:
 		h.fail(w, r, "directory call", err)
 	}

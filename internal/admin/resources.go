@@ -708,31 +708,6 @@ func (h *Handler) revokeTokens(w http.ResponseWriter, r *http.Request, c *call) 
 
 // ---- audit events
 
-// auditEventView is an audit event; it names ids only, never a secret.
-type auditEventView struct {
-	ID             string            `json:"id"`
-	Time           string            `json:"time"`
-	Type           string            `json:"type"`
-	Actor          string            `json:"actor,omitempty"`
-	Subject        string            `json:"subject,omitempty"`
-	ClientID       string            `json:"client_id,omitempty"`
-	MerchantID     string            `json:"merchant_id,omitempty"`
-	OrganizationID string            `json:"organization_id,omitempty"`
-	Source         string            `json:"source,omitempty"`
-	RequestID      string            `json:"request_id,omitempty"`
-	Detail         map[string]string `json:"detail"`
-}
-
-func auditEventOf(e storage.AuditEvent) auditEventView {
-	detail := e.Detail
-	if detail == nil {
-		detail = map[string]string{}
-	}
-	return auditEventView{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: e.Type, Actor: e.Actor,
-		Subject: e.Subject, ClientID: e.ClientID, MerchantID: e.MerchantID, OrganizationID: e.OrganizationID,
-		Source: e.Source, RequestID: e.RequestID, Detail: detail}
-}
-
 // listAuditEvents answers a page of the audit events the caller's tenant
 // sees (tenant.go, auditMerchants), oldest first (by id, which sorts by
 // time), paged in the database: a page is the events after the page
@@ -787,9 +762,9 @@ func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, c *cal
 	if len(merchants) > 1 {
 		slices.SortFunc(evs, func(a, b storage.AuditEvent) int { return strings.Compare(a.ID, b.ID) })
 	}
-	p := page[auditEventView]{Items: []auditEventView{}}
+	p := page[oauth.AuditEventJSON]{Items: []oauth.AuditEventJSON{}}
 	for _, e := range evs[:min(size, len(evs))] {
-		p.Items = append(p.Items, auditEventOf(e))
+		p.Items = append(p.Items, oauth.AuditEventAsJSON(e))
 	}
 	if len(evs) > size {
 		p.NextPageToken = pageToken(evs[size-1].ID)

@@ -169,3 +169,31 @@ func (d *Directory) audit(ctx context.Context, ev storage.AuditEvent) { d.audits
 func (d *Directory) Record(ctx context.Context, ev storage.AuditEvent) { d.audit(ctx, ev) }
 
 func subject(kind, id string) string { return kind + ":" + id }
+
+// AuditEventJSON is an audit event as latchkey shows it outside the
+// database: the admin API's audit-events and `latchkey audit export`. It
+// names ids only, never a secret.
+type AuditEventJSON struct {
+	ID             string            `json:"id"`
+	Time           string            `json:"time"` // RFC 3339, UTC
+	Type           string            `json:"type"`
+	Actor          string            `json:"actor,omitempty"`
+	Subject        string            `json:"subject,omitempty"`
+	ClientID       string            `json:"client_id,omitempty"`
+	MerchantID     string            `json:"merchant_id,omitempty"`
+	OrganizationID string            `json:"organization_id,omitempty"`
+	Source         string            `json:"source,omitempty"`
+	RequestID      string            `json:"request_id,omitempty"`
+	Detail         map[string]string `json:"detail"` // {} when empty
+}
+
+// AuditEventAsJSON is e in its JSON form.
+func AuditEventAsJSON(e storage.AuditEvent) AuditEventJSON {
+	detail := e.Detail
+	if detail == nil {
+		detail = map[string]string{}
+	}
+	return AuditEventJSON{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: e.Type, Actor: e.Actor,
+		Subject: e.Subject, ClientID: e.ClientID, MerchantID: e.MerchantID, OrganizationID: e.OrganizationID,
+		Source: e.Source, RequestID: e.RequestID, Detail: detail}
+}

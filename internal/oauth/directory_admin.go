@@ -2,18 +2,12 @@ package oauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
-
-// ErrNotSupported marks an administrative operation the storage layer
-// cannot do; the message says which. The Directory itself no longer
-// returns it; callers still map it (the admin API answers 501).
-var ErrNotSupported = errors.New("not supported")
 
 // Audit event types of the administrative revocations. Detail "revoked"
 // says what went: "tokens,codes,sessions" for an account, else

@@ -27,14 +27,9 @@ func (h *Handler) Device(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header().Set("Content-Security-Policy", respond.PageCSP)
 	w.Header().Set("Cache-Control", "no-store")
-	params := r.URL.Query()
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			h.errorPage(w, r, pickLanguage(r, "", ""), http.StatusBadRequest, "the form could not be read")
-			return
-		}
-		params = r.PostForm
+	params, ok := h.requestParams(w, r)
+	if !ok {
+		return
 	}
 	f := &flow{w: w, r: r, params: url.Values{}, action: params.Get("action")}
 	for _, k := range deviceLangFields {

@@ -16,6 +16,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -178,17 +179,9 @@ func (h *Handler) AuthorizeWith(w http.ResponseWriter, r *http.Request, action s
 	ctx := r.Context()
 	w.Header().Set("Content-Security-Policy", respond.PageCSP)
 	w.Header().Set("Cache-Control", "no-store")
-	params := r.URL.Query()
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			h.errorPage(w, r, pickLanguage(r, "", ""), http.StatusBadRequest, "the form could not be read")
-			return
-		}
-		params = url.Values{}
-		for k, v := range r.PostForm {
-			params[k] = v
-		}
+	params, ok := h.requestParams(w, r)
+	if !ok {
+		return
 	}
 	f := &flow{w: w, r: r, params: url.Values{}, action: params.Get("action")}
 	for k, v := range params {
@@ -545,6 +538,21 @@ func (h *Handler) fail(f *flow, what string, err error) {
 	h.errorPage(f.w, f.r, f.lang, e.Status, "the server could not complete the request; please try again")
 }
 
+// requestParams are a page request's parameters: the query of a GET, the
+// form of a POST (at most 64 KiB). A form that cannot be read is answered
+// with the error page here.
+func (h *Handler) requestParams(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if r.Method != http.MethodPost {
+		return r.URL.Query(), true
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(w, r, pickLanguage(r, "", ""), http.StatusBadRequest, "the form could not be read")
+		return nil, false
+	}
+	return maps.Clone(r.PostForm), true
+}
+
 // redirect sends the browser on; 303 so a POST becomes a GET.
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
@@ -584,14 +592,9 @@ var endSessionFields = []string{"id_token_hint", "client_id", "post_logout_redir
 func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header().Set("Cache-Control", "no-store")
-	params := r.URL.Query()
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			h.errorPage(w, r, pickLanguage(r, "", ""), http.StatusBadRequest, "the form could not be read")
-			return
-		}
-		params = r.PostForm
+	params, ok := h.requestParams(w, r)
+	if !ok {
+		return
 	}
 	lang := pickLanguage(r, params.Get("ui_locales"), params.Get("lang"))
 	q := url.Values{}
