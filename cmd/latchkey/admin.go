@@ -112,9 +112,17 @@ func listCmd(kind string, list func(ctx context.Context, cmd *cobra.Command, a *
 		}})
 }
 
+// withArticle puts "a" or "an" before kind, as it is said: "an account".
+func withArticle(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
 // showCmd is "KIND show ID"; get's error is shown as it is.
 func showCmd(kind string, get func(ctx context.Context, a *admin, id string) (view, error)) *cobra.Command {
-	return jsonFlag(&cobra.Command{Use: "show ID", Short: "Show a " + kind, Args: cobra.ExactArgs(1),
+	return jsonFlag(&cobra.Command{Use: "show ID", Short: "Show " + withArticle(kind), Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
 				v, err := get(ctx, a, args[0])
@@ -128,7 +136,7 @@ func showCmd(kind string, get func(ctx context.Context, a *admin, id string) (vi
 
 // deleteCmd is "KIND delete ID"; del's error is shown as it is.
 func deleteCmd(kind, note string, del func(ctx context.Context, a *admin, id string) error) *cobra.Command {
-	return &cobra.Command{Use: "delete ID", Short: "Delete a " + kind + note, Args: cobra.ExactArgs(1),
+	return &cobra.Command{Use: "delete ID", Short: "Delete " + withArticle(kind) + note, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
 				if err := del(ctx, a, args[0]); err != nil {

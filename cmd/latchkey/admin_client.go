@@ -65,17 +65,31 @@ func (v clientView) row() []string {
 }
 
 // clientDetail is one client as show, create and rotate-secret print it:
-// the list's columns, then its redirect URIs and OpenID Connect settings,
-// which would make a list too wide. Its JSON is the clientView's.
+// the list's columns, then the settings that decide how it logs people in
+// (account kind, PKCE, token format, redirect URIs, OpenID Connect), which
+// would make a list too wide. Its JSON is the clientView's.
 type clientDetail struct{ clientView }
 
 func (d clientDetail) columns() []string {
-	return append(d.clientView.columns(), "REDIRECT URIS", "ID TOKEN ALG", "POST-LOGOUT REDIRECT URIS")
+	return append(d.clientView.columns(), "ACCOUNT KIND", "PKCE", "TOKEN FORMAT", "REDIRECT URIS", "ID TOKEN ALG",
+		"POST-LOGOUT REDIRECT URIS")
 }
 
 func (d clientDetail) row() []string {
-	return append(d.clientView.row(), dash(strings.Join(d.RedirectURIs, " ")), d.IDTokenAlg,
-		dash(strings.Join(d.PostLogoutRedirectURIs, " ")))
+	return append(d.clientView.row(), dash(d.AccountKind), d.pkce(), cmp.Or(d.AccessTokenFormat, "opaque"),
+		dash(strings.Join(d.RedirectURIs, " ")), d.IDTokenAlg, dash(strings.Join(d.PostLogoutRedirectURIs, " ")))
+}
+
+// pkce says in one cell whether PKCE is required and whether plain is taken.
+func (v clientView) pkce() string {
+	s := "optional"
+	if v.RequirePKCE {
+		s = "required"
+	}
+	if v.AllowPlainPKCE {
+		return s + " (S256 or plain)"
+	}
+	return s + " (S256)"
 }
 
 // defaultIDTokenAlg is the algorithm of the ID tokens of a client that names none.

@@ -152,6 +152,15 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatalf("public client --json: %v %v", spa, err)
 	}
 	fails(`client "spa" is public`, "client", "rotate-secret", "spa")
+	// The plain show has what decides how the client logs people in, not only --json.
+	spaShow := ok("client", "show", "spa").stdout
+	spaLines := strings.Split(strings.TrimSpace(spaShow), "\n")
+	for _, col := range []struct{ head, value string }{{"ACCOUNT KIND", "staff"}, {"PKCE", "required (S256)"},
+		{"TOKEN FORMAT", "opaque"}, {"REDIRECT URIS", "http://127.0.0.1:8080/callback"}} {
+		if len(spaLines) != 2 || strings.Index(spaLines[0], col.head) != strings.Index(spaLines[1], col.value) {
+			t.Fatalf("client show has no %s column with %q:\n%s", col.head, col.value, spaShow)
+		}
+	}
 	if spa["id_token_signed_response_alg"] != "RS256" || len(spa["post_logout_redirect_uris"].([]any)) != 0 {
 		t.Fatalf("public client without OpenID Connect settings --json: %v", spa)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
 
 // latchkeyBin is the binary built once for the end-to-end tests of this package.
@@ -27,7 +29,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build latchkey:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Run(m) // says when the PostgreSQL tests were skipped
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -35,7 +35,8 @@ func newRootCmd() *cobra.Command {
 	pf.String("log-format", d.LogFormat, "text or json (env LATCHKEY_LOG_FORMAT)")
 	root.AddCommand(newServeCmd(), newMigrateCmd(), newGatewayCmd(), newBenchCmd(), newBaselineCmd())
 	root.AddCommand(newAdminCmds()...)
-	root.AddCommand(newAuditCmd())
+	root.AddCommand(newAuditCmd(), newBackupCmd())
+	root.AddCommand(newVersionCmd(), newHealthcheckCmd(), newSecretCmd())
 	return root
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/latchkey-dev/latchkey/internal/config"
 	"github.com/latchkey-dev/latchkey/internal/demo"
@@ -20,10 +21,12 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/gateway"
 	"github.com/latchkey-dev/latchkey/internal/janitor"
 	"github.com/latchkey-dev/latchkey/internal/metrics"
+	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/server"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 	"github.com/latchkey-dev/latchkey/internal/storage/backend"
+	"github.com/latchkey-dev/latchkey/internal/tracing"
 )
 
 func newServeCmd() *cobra.Command {
@@ -55,13 +58,19 @@ func newServeCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.String("addr", d.Addr, "HOST:PORT to listen on; port 0 picks a free one (env LATCHKEY_ADDR)")
-	f.String("issuer", "", "public base URL; default http://ADDR (env LATCHKEY_ISSUER)")
+	f.String("issuer", "", "public base URL; default http://ADDR, or https://ADDR with --tls-cert (env LATCHKEY_ISSUER)")
 	f.Bool("demo", false, "load the demo data if missing and print example requests (env LATCHKEY_DEMO)")
 	f.String("audit-retention", d.AuditRetention, "how long audit events are kept: 90d, 2160h, or 0 for ever (env LATCHKEY_AUDIT_RETENTION)")
+	f.Bool("audit-token-issued", d.AuditTokenIssued, "store a token.issued audit event with every token issued (env LATCHKEY_AUDIT_TOKEN_ISSUED)")
 	f.String("product-name", "", "product name shown on the login pages (env LATCHKEY_PRODUCT_NAME)")
 	f.String("logo-url", "", "logo shown on the login pages (env LATCHKEY_LOGO_URL)")
 	f.StringSlice("dialects", nil, "vendor dialects to serve: "+strings.Join(dialect.Names(), ", ")+" (env LATCHKEY_DIALECTS)")
 	f.StringSlice("trusted-proxies", nil, "CIDRs of proxies whose X-Forwarded-For or Forwarded names the client, for throttling (env LATCHKEY_TRUSTED_PROXIES)")
+	f.String("otlp-endpoint", "", "export traces over OTLP/HTTP to this URL, e.g. http://collector:4318; off when empty (env LATCHKEY_OTLP_ENDPOINT)")
+	f.String("trace-sample-ratio", d.TraceSampleRatio, "share of new traces recorded, 0 to 1 (env LATCHKEY_TRACE_SAMPLE_RATIO)")
+	f.String("tls-cert", "", "PEM certificate chain to serve HTTPS with, reloaded when it changes; needs --tls-key (env LATCHKEY_TLS_CERT)")
+	f.String("tls-key", "", "PEM private key of --tls-cert (env LATCHKEY_TLS_KEY)")
+	f.String("admin-addr", "", "HOST:PORT to serve the admin API on, instead of on --addr (env LATCHKEY_ADMIN_ADDR)")
 	return cmd
 }
 
@@ -77,13 +86,34 @@ func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	}
 	defer ln.Close()              // the server closes it too; closing twice is harmless
 	cfg.Addr = ln.Addr().String() // the real port when 0 was asked for
-	log := newLogger(cfg, os.Stderr)
-	m := metrics.New()
-	st, keys, err := openStoreWith(ctx, cfg, log, backend.Options{Migrate: true, OnCommit: m.ObserveCommit})
+	adminLn, err := listenAdmin(&cfg)
 	if err != nil {
 		return err
 	}
-	err = serveStore(ctx, cfg, ln, st, keys, m, log, stdout)
+	if adminLn != nil {
+		defer adminLn.Close()
+	}
+	log := newLogger(cfg, os.Stderr)
+	if ln, adminLn, err = withTLS(cfg, log, ln, adminLn); err != nil {
+		return err
+	}
+	tp, stopTracing, err := tracing.Setup(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, SampleRatio: cfg.TraceSampleRatioValue()})
+	if err != nil {
+		return err
+	}
+	defer func() { // last, after the store's final commits
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(fctx); err != nil {
+			log.Warn("spans not exported at exit", "err", err)
+		}
+	}()
+	m := metrics.New()
+	st, keys, err := openServeStore(ctx, cfg, log, backend.Options{Migrate: true, OnCommit: m.ObserveCommit, TracerProvider: tp})
+	if err != nil {
+		return err
+	}
+	err = serveStore(ctx, cfg, ln, adminLn, st, keys, m, tp, log, stdout)
 	if cerr := st.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close database: %w", cerr)
 	}
@@ -93,14 +123,17 @@ func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	return err
 }
 
-// serveStore loads the demo data if asked, then serves on ln until ctx ends.
-// The caller closes ln and st.
-func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st storage.Storage, keys *secrets.Keys,
-	m *metrics.Metrics, log *slog.Logger, stdout io.Writer) error {
+// serveStore loads the demo data if asked, then serves on ln (and the admin
+// API on adminLn, if not nil) until ctx ends. The caller closes ln, adminLn and st.
+func serveStore(ctx context.Context, cfg config.Config, ln, adminLn net.Listener, st storage.Storage, keys *secrets.Keys,
+	m *metrics.Metrics, tp trace.TracerProvider, log *slog.Logger, stdout io.Writer) error {
 	if cfg.Demo {
 		if err := demo.Load(ctx, st, keys); err != nil {
 			return err
 		}
+	}
+	if err := ensureSigningKeys(ctx, st, keys, log); err != nil {
+		return err
 	}
 	dialects := cfg.Dialects
 	if cfg.Demo && len(dialects) == 0 {
@@ -112,12 +145,16 @@ func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st stor
 	}
 	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
 		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects, Metrics: m, DemoCallback: cfg.Demo,
-		TrustedProxies: proxies})
+		TrustedProxies: proxies, OAuth: oauth.Config{NoTokenIssuedEvents: !cfg.AuditTokenIssued},
+		SeparateAdmin: adminLn != nil, TracerProvider: tp})
 	if err != nil {
 		return err
 	}
-	base := "http://" + cfg.Addr
+	base := cfg.Scheme() + "://" + cfg.Addr
 	fmt.Fprintf(stdout, "latchkey listening on %s (issuer %s)\n", base, cfg.IssuerURL())
+	if adminLn != nil {
+		fmt.Fprintf(stdout, "admin API listening on %s://%s\n", cfg.Scheme(), cfg.AdminAddr)
+	}
 	if cfg.Demo {
 		demo.PrintInstructions(stdout, base, dialects)
 	}
@@ -134,7 +171,7 @@ func serveStore(ctx context.Context, cfg config.Config, ln net.Listener, st stor
 		wg.Wait()
 		return err
 	}
-	err = srv.Serve(ctx, ln)
+	err = serveListeners(ctx, srv, ln, adminLn, log)
 	if gerr := <-gwDone; gerr != nil && err == nil {
 		err = fmt.Errorf("gateway: %w", gerr)
 	}
@@ -162,7 +199,7 @@ func newMigrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, _, err := openStore(cmd.Context(), cfg, newLogger(cfg, os.Stderr), true)
+			st, err := openMigrateStore(cmd.Context(), cfg, newLogger(cfg, os.Stderr))
 			if err != nil {
 				return err
 			}

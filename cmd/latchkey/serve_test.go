@@ -284,8 +284,10 @@ func TestStartupErrors(t *testing.T) {
 		want string
 	}{
 		{"bad dsn", []string{"serve", "--db", "mysql://x"}, `db "mysql://x" is not supported`},
-		{"unreachable database", []string{"serve", "--db", "postgres://postgres@127.0.0.1:1/nope?sslmode=disable"}, "connect to postgres database"},
-		{"missing sqlite directory", []string{"serve", "--db", "sqlite:" + filepath.Join(dir, "no", "such", "lk.db")}, "does not exist"},
+		// Port 0: the default 127.0.0.1:8080 may be taken (by the demo, say),
+		// and these must fail on the database, not on the port.
+		{"unreachable database", []string{"serve", "--addr", "127.0.0.1:0", "--db", "postgres://postgres@127.0.0.1:1/nope?sslmode=disable"}, "connect to postgres database"},
+		{"missing sqlite directory", []string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + filepath.Join(dir, "no", "such", "lk.db")}, "does not exist"},
 		{"address in use", []string{"serve", "--addr", busy.Addr().String(), "--db", "sqlite:" + filepath.Join(dir, "busy.db")}, "listen on " + busy.Addr().String()},
 		{"unknown flag", []string{"serve", "--bogus"}, "unknown flag: --bogus"},
 		{"malformed config", []string{"serve", "--config", bad}, "config file"},

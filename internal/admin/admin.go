@@ -122,19 +122,42 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.handle(mux, "POST /accounts/{id}/password", tenant, h.setPassword)
 	h.handle(mux, "POST /accounts/{id}/disable", tenant, h.disable(true))
 	h.handle(mux, "POST /accounts/{id}/enable", tenant, h.disable(false))
+	h.handle(mux, "PATCH /accounts/{id}", tenant, h.patchAccount)
+	h.handle(mux, "GET /accounts/{id}/consents", tenant, h.listConsents)
+	h.handle(mux, "DELETE /accounts/{id}/consents/{client_id}", tenant, h.withdrawConsent)
 	h.handle(mux, "GET /clients", tenant, h.listClients)
 	h.handle(mux, "POST /clients", tenant, h.createClient)
 	h.handle(mux, "GET /clients/{id}", tenant, h.getClient)
 	h.handle(mux, "DELETE /clients/{id}", tenant, h.deleteClient)
 	h.handle(mux, "POST /clients/{id}/secret", tenant, h.rotateSecret)
+	h.handle(mux, "PATCH /clients/{id}", tenant, h.patchClient)
 	h.handle(mux, "GET /keys", platform, h.listKeys)
 	h.handle(mux, "POST /keys/rotate", platform, h.rotateKeys)
 	h.handle(mux, "POST /tokens/revoke", tenant, h.revokeTokens)
 	h.handle(mux, "GET /audit-events", tenant, h.listAuditEvents)
 	// Anything else under the prefix is a problem, not the pages' 404.
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			problem(w, http.StatusMethodNotAllowed, "Method Not Allowed",
+				r.Method+" is not a method of "+r.URL.Path+"; it takes "+strings.Join(allow, ", "), "")
+			return
+		}
 		problem(w, http.StatusNotFound, "Not Found", "no such admin API resource: "+r.URL.Path, "")
 	})
+}
+
+// allowed lists the methods r's path is routed for besides the catch-all.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		probe := *r
+		probe.Method = m
+		if _, pattern := mux.Handler(&probe); pattern != Prefix+"/" && pattern != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // call is one authenticated request: who makes it and for which tenant.
@@ -229,6 +252,7 @@ var recordedByDirectory = map[string]bool{
 	oauth.AuditAccountDisabled: true, oauth.AuditAccountEnabled: true,
 	oauth.AuditClientCreated: true, oauth.AuditClientDeleted: true, oauth.AuditClientSecretRotated: true,
 	oauth.AuditAccountTokensRevoked: true, oauth.AuditClientTokensRevoked: true, oauth.AuditMerchantTokensRevoked: true,
+	oauth.AuditClientUpdated: true, oauth.AuditAccountUpdated: true, oauth.AuditConsentWithdrawn: true,
 }
 
 // audit logs a change made through the API and, when the Directory does
@@ -280,9 +304,12 @@ func problem(w http.ResponseWriter, status int, title, detail, field string) {
 
 // fail answers an unexpected error with 500 and logs it; the caller sees
 // no internals.
+// An error that is no rule of the API's is the database's (a timeout, a
+// lost connection), never the caller's: 503, to be tried again.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
 	h.log.ErrorContext(r.Context(), "admin API: "+what, "err", err)
-	problem(w, http.StatusInternalServerError, "Internal Server Error", "the request failed; see the server log", "")
+	w.Header().Set("Retry-After", "1")
+	problem(w, http.StatusServiceUnavailable, "Service Unavailable", "the database did not answer; try again (see the server log)", "")
 }
 
 // fieldNames are the API's names for the CLI flags the Directory's
@@ -381,7 +408,8 @@ func notFound(w http.ResponseWriter, kind, id string) {
 // decode reads a JSON body into v, refusing unknown members; a failure
 // is answered with 400 naming the field when it can.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+	if ct := strings.ToLower(r.Header.Get("Content-Type")); ct != "" && !strings.HasPrefix(ct, "application/json") &&
+		!strings.HasPrefix(ct, "application/merge-patch+json") {
 		problem(w, http.StatusUnsupportedMediaType, "Unsupported Media Type", "send the body as application/json", "")
 		return false
 	}
@@ -438,27 +466,43 @@ func etag(v any) string {
 
 // writeObject answers one object with its ETag.
 func writeObject(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("ETag", etag(v))
+	tagged := v
+	if c, ok := v.(clientWithSecret); ok {
+		tagged = c.clientView // the tag GET gives, so If-Match works; never a hash of the secret
+	}
+	w.Header().Set("ETag", etag(tagged))
 	respond.JSON(w, status, v)
 }
 
 // preconditionOK honours If-Match against the object's current state;
 // it answers 412 itself when the object changed.
 func preconditionOK(w http.ResponseWriter, r *http.Request, current any) bool {
-	im := r.Header.Get("If-Match")
-	if im == "" {
+	if etagMatches(r.Header.Get("If-Match"), etag(current)) {
 		return true
 	}
-	tag := etag(current)
-	for _, t := range strings.Split(im, ",") {
+	stale(w)
+	return false
+}
+
+// etagMatches reports whether an If-Match header value (none matches
+// anything) names tag.
+func etagMatches(ifMatch, tag string) bool {
+	if ifMatch == "" {
+		return true
+	}
+	for _, t := range strings.Split(ifMatch, ",") {
 		t = strings.TrimSpace(t)
 		if t == "*" || strings.TrimPrefix(t, "W/") == tag {
 			return true
 		}
 	}
+	return false
+}
+
+// stale answers 412: If-Match no longer names the object's state.
+func stale(w http.ResponseWriter) {
 	problem(w, http.StatusPreconditionFailed, "Precondition Failed",
 		"the object changed since it was read (If-Match does not match its ETag); read it again", "")
-	return false
 }
 
 // page is a page of a list.

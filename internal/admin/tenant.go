@@ -99,6 +99,27 @@ func (s *scope) hasMember(m storage.Membership) bool {
 	return s.all
 }
 
+// members are the memberships that make an account the tenant's, for the
+// database to select them (storage.AccountFilter.Within); nil for the
+// platform. A tenant with none sees no account, so it gets one that
+// matches nothing.
+func (s *scope) members() []storage.Membership {
+	if s.all {
+		return nil
+	}
+	var out []storage.Membership
+	for _, id := range slices.Sorted(maps.Keys(s.merchants)) {
+		out = append(out, storage.Membership{Type: storage.OwnerMerchant, ID: id})
+	}
+	if s.organization != "" {
+		out = append(out, storage.Membership{Type: storage.OwnerOrganization, ID: s.organization})
+	}
+	if len(out) == 0 {
+		out = []storage.Membership{{Type: storage.OwnerOrganization, ID: ""}}
+	}
+	return out
+}
+
 // seesMerchant reports whether the caller may read merchant m.
 func (s *scope) seesMerchant(m storage.Merchant) bool { return s.hasMerchant(m.ID) }
 

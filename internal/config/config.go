@@ -46,6 +46,22 @@ type Config struct {
 	// AuditRetention is how long audit events are kept: a Go duration or
 	// a number of days ("90d"); "0" keeps them forever.
 	AuditRetention string `yaml:"audit_retention"`
+	// AuditTokenIssued stores a token.issued audit event with every issue
+	// (on by default; off saves about a tenth of the token endpoint's
+	// throughput, docs/PERFORMANCE.md).
+	AuditTokenIssued bool `yaml:"audit_token_issued"`
+	// OTLPEndpoint, when set, exports traces over OTLP/HTTP to this URL
+	// (docs/TRACING.md); off by default.
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	// TraceSampleRatio is the share of new traces recorded, 0 to 1.
+	TraceSampleRatio string `yaml:"trace_sample_ratio"`
+	// TLSCert and TLSKey, both or neither, make serve answer HTTPS with
+	// this PEM certificate chain and key, reloaded when the files change.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// AdminAddr, when set, serves the admin API only on this second
+	// listener (HOST:PORT), and not on the main one.
+	AdminAddr string `yaml:"admin_addr"`
 }
 
 // Gateway runs `latchkey gateway` inside `serve`, sharing its database.
@@ -64,7 +80,9 @@ func Defaults() Config {
 		LogLevel:   "info",
 		LogFormat:  "text",
 
-		AuditRetention: "90d",
+		AuditRetention:   "90d",
+		AuditTokenIssued: true,
+		TraceSampleRatio: "1",
 	}
 }
 
@@ -80,7 +98,9 @@ func (c *Config) fields() []field {
 		{"secret", &c.Secret}, {"secret-file", &c.SecretFile},
 		{"log-level", &c.LogLevel}, {"log-format", &c.LogFormat}, {"dialects", &c.Dialects},
 		{"product-name", &c.Product}, {"logo-url", &c.LogoURL}, {"trusted-proxies", &c.TrustedProxies},
-		{"audit-retention", &c.AuditRetention},
+		{"audit-retention", &c.AuditRetention}, {"audit-token-issued", &c.AuditTokenIssued},
+		{"otlp-endpoint", &c.OTLPEndpoint}, {"trace-sample-ratio", &c.TraceSampleRatio},
+		{"tls-cert", &c.TLSCert}, {"tls-key", &c.TLSKey}, {"admin-addr", &c.AdminAddr},
 	}
 }
 
@@ -207,6 +227,22 @@ func (c *Config) Validate() error {
 	if _, err := c.TrustedProxyPrefixes(); err != nil {
 		return err
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("tls-cert and tls-key go together: give both (HTTPS) or neither (plain HTTP)")
+	}
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			return fmt.Errorf("admin-addr %q is not HOST:PORT", c.AdminAddr)
+		}
+	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("otlp-endpoint %q must be an http or https URL such as http://collector:4318", c.OTLPEndpoint)
+		}
+	}
+	if r, err := strconv.ParseFloat(c.TraceSampleRatio, 64); err != nil || !(r >= 0 && r <= 1) { // NaN included
+		return fmt.Errorf("trace-sample-ratio %q must be a number from 0 to 1", c.TraceSampleRatio)
+	}
 	if _, err := ParseRetention(c.AuditRetention); err != nil {
 		return fmt.Errorf("audit-retention: %w", err)
 	}
@@ -241,6 +277,12 @@ func ParseRetention(s string) (time.Duration, error) {
 func (c Config) AuditRetentionDuration() time.Duration {
 	d, _ := ParseRetention(c.AuditRetention)
 	return d
+}
+
+// TraceSampleRatioValue is TraceSampleRatio parsed; the configuration was validated.
+func (c Config) TraceSampleRatioValue() float64 {
+	r, _ := strconv.ParseFloat(c.TraceSampleRatio, 64)
+	return r
 }
 
 // TrustedProxyPrefixes parses trusted_proxies: each entry a CIDR, or one
@@ -308,7 +350,18 @@ func redact(dsn string) string {
 	return dsn
 }
 
-// IssuerURL is the issuer, or http://ADDR when none is set.
+// TLS reports whether serve answers HTTPS (tls-cert and tls-key are set).
+func (c Config) TLS() bool { return c.TLSCert != "" }
+
+// Scheme is the scheme serve answers: https with TLS, else http.
+func (c Config) Scheme() string {
+	if c.TLS() {
+		return "https"
+	}
+	return "http"
+}
+
+// IssuerURL is the issuer, or SCHEME://ADDR when none is set.
 func (c Config) IssuerURL() string {
 	if c.Issuer != "" {
 		return strings.TrimRight(c.Issuer, "/")
@@ -317,7 +370,7 @@ func (c Config) IssuerURL() string {
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return c.Scheme() + "://" + net.JoinHostPort(host, port)
 }
 
 // SystemSecret returns the deployment's system secret: the secret setting if

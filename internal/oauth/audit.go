@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,8 @@ const (
 	AuditCodeReplayed     = "code.replayed"
 	AuditTokenRevoked     = "token.revoked"
 	AuditConsentGiven     = "consent.given"
+	AuditConsentWithdrawn = "consent.withdrawn"
+	AuditTokenIssued      = "token.issued"
 	auditEventIDPrefix    = "ev_"
 	auditFailureLogPeriod = 10 * time.Second
 )
@@ -196,4 +199,35 @@ func AuditEventAsJSON(e storage.AuditEvent) AuditEventJSON {
 	return AuditEventJSON{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: e.Type, Actor: e.Actor,
 		Subject: e.Subject, ClientID: e.ClientID, MerchantID: e.MerchantID, OrganizationID: e.OrganizationID,
 		Source: e.Source, RequestID: e.RequestID, Detail: detail}
+}
+
+// issuedEvent is the token.issued event of the tokens in set, minted for
+// g at now; nil when the server records none (Config.NoTokenIssuedEvents).
+// It names the grant, the scopes and whom the tokens act for, never a
+// token: the family is shown as the logs show it (familyLabel).
+func (s *Server) issuedEvent(ctx context.Context, g grant, family string, set storage.TokenSet, now time.Time) *storage.AuditEvent {
+	if s.noIssuedEvents {
+		return nil
+	}
+	ev := &storage.AuditEvent{ID: secrets.SortableID(auditEventIDPrefix), Time: now.UTC(), Type: AuditTokenIssued,
+		Actor: ActorFrom(ctx), Source: SourceFrom(ctx), RequestID: reqid.From(ctx), ClientID: g.client.ID,
+		MerchantID: g.client.MerchantID,
+		Detail: map[string]string{"grant_type": g.typ, "owner": string(g.owner.Type) + ":" + g.owner.ID,
+			"scope": strings.Join(g.scopes, " "), "refresh_token": strconv.FormatBool(set.Refresh != nil)}}
+	switch g.owner.Type {
+	case storage.OwnerMerchant:
+		ev.MerchantID = g.owner.ID
+	case storage.OwnerOrganization:
+		ev.OrganizationID = g.owner.ID
+	}
+	if g.account != nil {
+		ev.Subject = subject("account", g.account.ID)
+		if ev.MerchantID == "" {
+			ev.MerchantID = g.account.MerchantID // a guest's merchant
+		}
+	}
+	if family != "" {
+		ev.Detail["family"] = familyLabel(family)
+	}
+	return ev
 }

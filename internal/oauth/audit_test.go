@@ -3,6 +3,7 @@ package oauth_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -90,6 +91,10 @@ func TestAuditEventsHoldNoSecrets(t *testing.T) {
 		if status, _, m := e.post("/oauth2/revoke", url.Values{"token": {refresh}}, guestApp, guestSec); status != http.StatusOK {
 			t.Fatalf("revoke: %d %v", status, m)
 		}
+		status, _, cc := e.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, confID, confSecret)
+		if status != http.StatusOK {
+			t.Fatalf("client_credentials: %d %v", status, cc)
+		}
 
 		ctx := context.Background()
 		client, err := e.store.GetClient(ctx, guestApp)
@@ -111,6 +116,12 @@ func TestAuditEventsHoldNoSecrets(t *testing.T) {
 			t.Fatal(err)
 		}
 		actx := oauth.WithActor(ctx, "client:admin-app")
+		if n, err := dir.WithdrawConsent(actx, "acc-john", guestApp); err != nil || n != 1 {
+			t.Fatalf("withdraw consent: %d, %v; want 1", n, err)
+		}
+		if _, err := dir.WithdrawConsent(actx, "acc-john", guestApp); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("withdraw a withdrawn consent: %v; want not found", err)
+		}
 		created, secret, err := dir.CreateClient(actx, storage.Client{ID: "new-app", Name: "New app", GrantTypes: []string{"client_credentials"},
 			Scopes: []string{"user_read"}, MerchantID: merchantID}, oauth.ClientChoices{})
 		if err != nil {
@@ -135,7 +146,8 @@ func TestAuditEventsHoldNoSecrets(t *testing.T) {
 		for what, s := range map[string]string{"wrong password": wrongPass, "right password": guestPass, "typed username": typedUser,
 			"guest username": guestUser, "access token": access, "refresh token": refresh, "rotated refresh token": old,
 			"refreshed access token": first.body["access_token"].(string), "code": code,
-			"code's access token": codeTokens["access_token"].(string), "client secret": guestSec, "other client secret": nograSec,
+			"code's access token": codeTokens["access_token"].(string), "client secret": guestSec,
+			"client_credentials token": cc["access_token"].(string), "code's refresh token": codeTokens["refresh_token"].(string), "other client secret": nograSec,
 			"new client secret": secret, "rotated client secret": rotated, "set password": newPassword} {
 			if strings.Contains(all, s) {
 				t.Errorf("the audit events hold the %s %q:\n%s", what, s, all)
@@ -161,6 +173,20 @@ func TestAuditEventsHoldNoSecrets(t *testing.T) {
 			}},
 			{oauth.AuditConsentGiven, func(ev storage.AuditEvent) bool {
 				return ev.Subject == john && ev.ClientID == guestApp && ev.Detail["scope"] == "user_read"
+			}},
+			{oauth.AuditConsentWithdrawn, func(ev storage.AuditEvent) bool {
+				return ev.Subject == john && ev.ClientID == guestApp && ev.Actor == "client:admin-app" && ev.Detail["scope"] == "user_read"
+			}},
+			// One token.issued per grant, stored with its tokens.
+			{oauth.AuditTokenIssued, func(ev storage.AuditEvent) bool {
+				return ev.Detail["grant_type"] == "client_credentials" && ev.ClientID == confID && ev.Subject == "" && ev.RequestID != ""
+			}},
+			{oauth.AuditTokenIssued, func(ev storage.AuditEvent) bool {
+				return ev.Detail["grant_type"] == "authorization_code" && ev.Subject == john && ev.ClientID == guestApp &&
+					ev.MerchantID == merchantID && ev.Detail["refresh_token"] == "true" && ev.Detail["family"] != ""
+			}},
+			{oauth.AuditTokenIssued, func(ev storage.AuditEvent) bool {
+				return ev.Detail["grant_type"] == "refresh_token" && ev.ClientID == nograceApp && ev.Subject == john
 			}},
 			{oauth.AuditClientCreated, func(ev storage.AuditEvent) bool {
 				return ev.Actor == "client:admin-app" && ev.Subject == "client:new-app" && ev.MerchantID == merchantID
@@ -233,8 +259,23 @@ func TestAuditFailureDoesNotFailRequests(t *testing.T) {
 		if _, err := dir.CreateMerchant(context.Background(), storage.Merchant{ID: "888888", Name: "Other"}); err != nil {
 			t.Fatalf("create merchant with the audit log down: %v", err)
 		}
-		if evs, _ := e.auditEvents(); len(evs) != 0 {
+		// token.issued is not appended to the log: it is written with the
+		// tokens, in their transaction.
+		evs, _ := e.auditEvents()
+		if got := len(evs) - len(find(evs, oauth.AuditTokenIssued, nil)); got != 0 {
 			t.Fatalf("events stored through a failing log: %+v", evs)
+		}
+	})
+}
+
+// TestNoTokenIssuedEvents: the option leaves issues without their event.
+func TestNoTokenIssuedEvents(t *testing.T) {
+	eachStore(t, func(t *testing.T, st storage.Storage) {
+		e := newEnv(t, st, oauth.Config{NoTokenIssuedEvents: true})
+		e.login(guestApp, guestSec)
+		evs, all := e.auditEvents()
+		if len(find(evs, oauth.AuditLoginSucceeded, nil)) != 1 || len(find(evs, oauth.AuditTokenIssued, nil)) != 0 {
+			t.Fatalf("want the login's event and no token.issued; events:\n%s", all)
 		}
 	})
 }

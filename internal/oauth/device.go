@@ -257,9 +257,9 @@ func (s *Server) deviceCode(ctx context.Context, c storage.Client, req TokenRequ
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
-	g := grant{client: c, account: account, owner: d.Owner, scopes: d.Scopes, signIn: signIn{authTime: d.AuthTime}}
+	g := grant{typ: GrantDeviceCode, client: c, account: account, owner: d.Owner, scopes: d.Scopes, signIn: signIn{authTime: d.AuthTime}}
 	// The family of the tokens is the device code's id, as a code's is.
-	res, set := s.mint(g, d.ID, c.AllowsGrant(GrantRefreshToken), now)
+	res, set := s.mint(ctx, g, d.ID, c.AllowsGrant(GrantRefreshToken), now)
 	if oerr := s.finish(ctx, &res, set.Access, g.signIn); oerr != nil {
 		return TokenResult{}, oerr
 	}

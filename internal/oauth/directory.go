@@ -83,6 +83,9 @@ type DirectoryConfig struct {
 	// Audit keeps an event of every change, with the actor in the call's
 	// context (WithActor); Store's own log when nil and Store keeps one.
 	Audit storage.AuditLog
+	// Consents are the remembered approvals the Directory lists and
+	// withdraws; Store's own when nil and Store keeps them.
+	Consents storage.Consents
 }
 
 // Directory administers merchants, organizations, accounts and clients.
@@ -101,6 +104,8 @@ type Directory struct {
 	hash func(password string) (string, error)
 	// audits records every change (audit.go).
 	audits auditor
+	// consents, when not nil, are listed and withdrawn (directory_consent.go).
+	consents storage.Consents
 }
 
 // NewDirectory builds a Directory from cfg.
@@ -120,6 +125,10 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 	d.audits.log = cfg.Audit
 	if al, ok := cfg.Store.(storage.AuditLog); ok && d.audits.log == nil {
 		d.audits.log = al
+	}
+	d.consents = cfg.Consents
+	if cs, ok := cfg.Store.(storage.Consents); ok && d.consents == nil {
+		d.consents = cs
 	}
 	return d, nil
 }

@@ -32,7 +32,7 @@ func (s *Server) password(ctx context.Context, c storage.Client, req TokenReques
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
-	g := grant{client: c, account: &account, owner: owner, scopes: scopes, signIn: signIn{authTime: s.now()}}
+	g := grant{typ: GrantPassword, client: c, account: &account, owner: owner, scopes: scopes, signIn: signIn{authTime: s.now()}}
 	return s.issue(ctx, g, c.AllowsGrant(GrantRefreshToken), "")
 }
 

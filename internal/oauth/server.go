@@ -13,9 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/signing"
 	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/tracing"
 )
 
 // Store is the part of storage the core uses: the directory it
@@ -51,6 +54,12 @@ type Config struct {
 	Throttle Throttle
 	// Keyring signs JWT access tokens; one on Store is made when nil.
 	Keyring *signing.Keyring
+	// NoTokenIssuedEvents turns off the token.issued audit event that is
+	// otherwise stored with every issue, in the tokens' transaction.
+	NoTokenIssuedEvents bool
+	// TracerProvider, when set, records a span "password.check" for each
+	// password check (docs/TRACING.md).
+	TracerProvider trace.TracerProvider
 }
 
 // Throttle bounds guessing of passwords and client secrets (throttle.go).
@@ -89,6 +98,7 @@ type Server struct {
 	audits      auditor       // security events (audit.go)
 	// throttleAudits bounds throttle.tripped events (audit.go).
 	throttleAudits throttleAudits
+	noIssuedEvents bool // Config.NoTokenIssuedEvents
 }
 
 // New builds the core from cfg.
@@ -97,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("oauth: Store and Keys are required")
 	}
 	s := &Server{store: cfg.Store, keys: cfg.Keys, issuer: cfg.Issuer, log: cfg.Logger, now: cfg.Now,
-		argon2: cfg.Argon2, throttle: cfg.Throttle}
+		argon2: cfg.Argon2, throttle: cfg.Throttle, noIssuedEvents: cfg.NoTokenIssuedEvents}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -120,6 +130,7 @@ func New(cfg Config) (*Server, error) {
 		wait = 2 * time.Second
 	}
 	s.pool = newPool(workers, queue, wait)
+	s.pool.tracer = tracing.Tracer(cfg.TracerProvider, "internal/oauth")
 	if s.keyring = cfg.Keyring; s.keyring == nil {
 		kr, err := signing.New(cfg.Store, cfg.Keys, s.now)
 		if err != nil {
@@ -151,6 +162,7 @@ type pool struct {
 	slots   chan struct{} // one per worker
 	tickets chan struct{} // one per worker or waiting caller
 	wait    time.Duration
+	tracer  trace.Tracer // nil when tracing is off (trace.go)
 }
 
 func newPool(workers, queue int, wait time.Duration) *pool {
@@ -160,7 +172,12 @@ func newPool(workers, queue int, wait time.Duration) *pool {
 // do runs fn on a worker, or returns errBusy when the queue is full or the
 // wait runs out, or ctx's error. fn learns whether it queued for its worker:
 // what it checked before queueing may have changed meanwhile.
-func (p *pool) do(ctx context.Context, fn func(queued bool)) error {
+func (p *pool) do(ctx context.Context, fn func(queued bool)) (err error) {
+	if p.tracer != nil {
+		var end func(error)
+		fn, end = p.traceCheck(ctx, fn)
+		defer func() { end(err) }()
+	}
 	select {
 	case p.tickets <- struct{}{}:
 	default:

@@ -83,6 +83,7 @@ type TokenResult struct {
 
 // grant is what a grant decided before tokens are minted.
 type grant struct {
+	typ     string // the grant type, for its token.issued event
 	client  storage.Client
 	account *storage.Account
 	owner   storage.ResourceOwner
@@ -137,7 +138,7 @@ func (s *Server) clientCredentials(ctx context.Context, c storage.Client, req To
 	}
 	// RFC 6749 §4.4.3: no refresh token, unless the client is registered for one.
 	withRefresh := c.ClientCredentialsRefresh && c.AllowsGrant(GrantRefreshToken)
-	return s.issue(ctx, grant{client: c, owner: owner, scopes: scopes}, withRefresh, "")
+	return s.issue(ctx, grant{typ: GrantClientCredentials, client: c, owner: owner, scopes: scopes}, withRefresh, "")
 }
 
 func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
@@ -171,11 +172,11 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
-	g := grant{client: c, account: account, owner: code.Owner, scopes: code.Scopes,
+	g := grant{typ: GrantAuthorizationCode, client: c, account: account, owner: code.Owner, scopes: code.Scopes,
 		signIn: signIn{nonce: code.Nonce, authTime: code.AuthTime}}
 	// The family of tokens issued from a code is the code's id, so a replay
 	// revokes exactly what the code produced.
-	res, set := s.mint(g, code.ID, c.AllowsGrant(GrantRefreshToken), now)
+	res, set := s.mint(ctx, g, code.ID, c.AllowsGrant(GrantRefreshToken), now)
 	if oerr := s.finish(ctx, &res, set.Access, g.signIn); oerr != nil {
 		return TokenResult{}, oerr
 	}
@@ -296,7 +297,7 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
-	g := grant{client: c, account: account, owner: old.Owner, scopes: scopes}
+	g := grant{typ: GrantRefreshToken, client: c, account: account, owner: old.Owner, scopes: scopes}
 	if !c.RotateRefresh {
 		return s.reissueAccess(ctx, g, old.FamilyID, now)
 	}
@@ -373,7 +374,7 @@ func (s *Server) grantAccount(ctx context.Context, id string, epoch time.Time) (
 // reissueAccess is a refresh for a client that keeps its refresh token:
 // only a new access token of the same family is issued.
 func (s *Server) reissueAccess(ctx context.Context, g grant, family string, now time.Time) (TokenResult, *Error) {
-	res, set := s.mint(g, family, false, now)
+	res, set := s.mint(ctx, g, family, false, now)
 	if oerr := s.finish(ctx, &res, set.Access, g.signIn); oerr != nil {
 		return TokenResult{}, oerr
 	}
@@ -394,10 +395,10 @@ func (s *Server) rotate(ctx context.Context, g grant, old storage.RefreshToken, 
 		derivedAt = old.RotatedAt
 	}
 	access, accessID, refresh, refreshID := s.successors(token, derivedAt)
-	res, set := s.mintWith(g, old.FamilyID, now, access, accessID, refresh, refreshID)
+	res, set := s.mintWith(ctx, g, old.FamilyID, now, access, accessID, refresh, refreshID)
 	set.Refresh.ExpiresAt = old.ExpiresAt // the family's absolute lifetime does not restart
 	rot, err := s.store.RotateRefreshToken(ctx, storage.Rotation{OldID: old.ID, Access: *set.Access, Refresh: *set.Refresh,
-		Now: now, Grace: c.RefreshGrace, FamilyExpiresAt: familyExpiresAt(c, old.ExpiresAt)})
+		Now: now, Grace: c.RefreshGrace, FamilyExpiresAt: familyExpiresAt(c, old.ExpiresAt), Event: set.Event})
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
 		s.log.WarnContext(ctx, "refresh token reused; token family revoked", "client_id", c.ID, "family", familyLabel(old.FamilyID))
@@ -476,7 +477,7 @@ func (s *Server) issue(ctx context.Context, g grant, withRefresh bool, family st
 	if family == "" && withRefresh {
 		family = secrets.SortableID("fam_")
 	}
-	res, set := s.mint(g, family, withRefresh, s.now())
+	res, set := s.mint(ctx, g, family, withRefresh, s.now())
 	if oerr := s.finish(ctx, &res, set.Access, g.signIn); oerr != nil {
 		return TokenResult{}, oerr
 	}
@@ -487,17 +488,18 @@ func (s *Server) issue(ctx context.Context, g grant, withRefresh bool, family st
 	return res, nil
 }
 
-// mint makes fresh tokens for g; nothing is stored yet.
-func (s *Server) mint(g grant, family string, withRefresh bool, now time.Time) (TokenResult, storage.TokenSet) {
+// mint makes fresh tokens for g and their token.issued event; nothing is
+// stored yet.
+func (s *Server) mint(ctx context.Context, g grant, family string, withRefresh bool, now time.Time) (TokenResult, storage.TokenSet) {
 	access, accessID := s.keys.NewToken(secrets.AccessTokenKind)
 	var refresh, refreshID string
 	if withRefresh {
 		refresh, refreshID = s.keys.NewToken(secrets.RefreshTokenKind)
 	}
-	return s.mintWith(g, family, now, access, accessID, refresh, refreshID)
+	return s.mintWith(ctx, g, family, now, access, accessID, refresh, refreshID)
 }
 
-func (s *Server) mintWith(g grant, family string, now time.Time, access, accessID, refresh, refreshID string) (TokenResult, storage.TokenSet) {
+func (s *Server) mintWith(ctx context.Context, g grant, family string, now time.Time, access, accessID, refresh, refreshID string) (TokenResult, storage.TokenSet) {
 	accountID, epoch := "", time.Time{}
 	if g.account != nil {
 		// The epoch of the account as the grant read it: a revocation
@@ -521,5 +523,6 @@ func (s *Server) mintWith(g grant, family string, now time.Time, access, accessI
 		set.Refresh = rt
 		res.RefreshToken = refresh
 	}
+	set.Event = s.issuedEvent(ctx, g, family, set, now)
 	return res, set
 }

@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/latchkey-dev/latchkey/internal/admin"
 	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/dialect"
@@ -22,6 +24,8 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/respond"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/traced"
+	"github.com/latchkey-dev/latchkey/internal/tracing"
 	"github.com/latchkey-dev/latchkey/internal/web"
 )
 
@@ -44,10 +48,17 @@ type Options struct {
 	// names a request's source (SourceAddress); with none, the source is
 	// always the socket's peer.
 	TrustedProxies []netip.Prefix
+	// TracerProvider, when set (tracing.Setup), traces each request, its
+	// storage calls and password checks (docs/TRACING.md); nil is off and
+	// adds nothing to a request. Give the store its own for commit spans.
+	TracerProvider trace.TracerProvider
 	// DemoCallback serves the demo client's redirect URI (the path of
 	// demo.SPARedirectURI): a page that shows the code and how to exchange
 	// it. Only for the demo: the path is the demo client's, not latchkey's.
 	DemoCallback bool
+	// SeparateAdmin serves the admin API only through AdminHandler (its own
+	// listener); the main handler answers 404 under /admin/v1/.
+	SeparateAdmin bool
 }
 
 // Server is latchkey's HTTP handler.
@@ -58,6 +69,8 @@ type Server struct {
 	core    *oauth.Server
 	pages   *web.Handler
 	handler http.Handler
+	tracer  trace.Tracer // nil when tracing is off
+	admin   http.Handler // the admin API alone, when Options.SeparateAdmin
 }
 
 // New builds the server and its routes.
@@ -65,8 +78,10 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Store = traced.New(o.Store, o.TracerProvider) // the store itself when tracing is off
 	cfg := o.OAuth
 	cfg.Store, cfg.Keys, cfg.Issuer, cfg.Logger = o.Store, o.Keys, o.Issuer, o.Logger
+	cfg.TracerProvider = o.TracerProvider
 	core, err := oauth.New(cfg)
 	if err != nil {
 		return nil, err
@@ -82,7 +97,8 @@ func New(o Options) (*Server, error) {
 	if err := o.Metrics.CountPasswordChecks(core.PasswordChecks); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
-	s := &Server{store: o.Store, log: o.Logger, metrics: o.Metrics, core: core, pages: pages}
+	s := &Server{store: o.Store, log: o.Logger, metrics: o.Metrics, core: core, pages: pages,
+		tracer: tracing.Tracer(o.TracerProvider, "internal/server")}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	// The admin API goes through the Directory the CLI uses, built as the CLI builds it.
@@ -94,7 +110,14 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	adm.Routes(mux)
+	if o.SeparateAdmin {
+		amux := http.NewServeMux()
+		adm.Routes(amux)
+		s.admin = s.middleware(amux, o.TrustedProxies)
+		mux.Handle(admin.Prefix+"/", http.NotFoundHandler())
+	} else {
+		adm.Routes(mux)
+	}
 	if err := dialect.Register(mux, o.Dialects, core, pages); err != nil {
 		return nil, err
 	}
@@ -106,9 +129,17 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.handler = reqid.Middleware(s.recoverPanics(s.accessLog(securityHeaders(limitBody(refuseUnreadable(mux))))))
-	s.handler = SourceAddress(o.TrustedProxies, s.handler)
+	s.handler = s.middleware(mux, o.TrustedProxies)
 	return s, nil
+}
+
+// middleware wraps a listener's routes in what every request passes.
+func (s *Server) middleware(mux *http.ServeMux, trusted []netip.Prefix) http.Handler {
+	h := s.recoverPanics(s.accessLog(securityHeaders(hsts(limitBody(refuseUnreadable(mux))))))
+	if s.tracer != nil {
+		h = traceRequests(s.tracer, h) // inside reqid, to record the request id
+	}
+	return SourceAddress(trusted, reqid.Middleware(h))
 }
 
 func (s *Server) routes(mux *http.ServeMux) {
@@ -123,6 +154,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 // Core is the server's OAuth core.
 func (s *Server) Core() *oauth.Server { return s.core }
+
+// AdminHandler is the admin API with the same middleware as the main
+// handler, to serve on its own listener; nil unless Options.SeparateAdmin.
+func (s *Server) AdminHandler() http.Handler { return s.admin }
 
 // ServeHTTP serves a request through the middleware.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

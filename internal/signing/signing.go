@@ -4,7 +4,8 @@
 // with the deployment's system secret; public keys are published as a JWKS
 // before they sign, and kept published after they stop signing until the
 // tokens they signed have expired. Each algorithm has its own keys, created
-// at first use and rotated together.
+// when serve starts (or at first use, for a keyring nobody ensured) and
+// rotated together.
 package signing
 
 import (
@@ -142,7 +143,7 @@ func (k *Keyring) SignerFor(ctx context.Context, alg jose.SignatureAlgorithm, ty
 	}
 	key, ok := active(ks, alg, k.now())
 	if !ok {
-		if key, err = k.first(ctx, alg); err != nil {
+		if key, _, err = k.first(ctx, alg); err != nil {
 			return nil, err
 		}
 	}
@@ -174,17 +175,39 @@ func (k *Keyring) SignerFor(ctx context.Context, alg jose.SignatureAlgorithm, ty
 // first creates the first key of alg, unless another caller of this
 // process just did: concurrent first requests share one key (RSA keys are
 // slow to generate, and an extra key would stay published until a rotation).
-func (k *Keyring) first(ctx context.Context, alg jose.SignatureAlgorithm) (storage.SigningKey, error) {
+// created says whether this call made the key.
+func (k *Keyring) first(ctx context.Context, alg jose.SignatureAlgorithm) (key storage.SigningKey, created bool, err error) {
 	k.createMu.Lock()
 	defer k.createMu.Unlock()
 	ks, err := k.list(ctx, true)
 	if err != nil {
-		return storage.SigningKey{}, err
+		return storage.SigningKey{}, false, err
 	}
 	if key, ok := active(ks, alg, k.now()); ok {
-		return key, nil
+		return key, false, nil
 	}
-	return k.create(ctx, alg, k.now())
+	key, err = k.create(ctx, alg, k.now())
+	return key, err == nil, err
+}
+
+// Ensure creates a key for each algorithm that has none signing now, so
+// that serve can publish the first keys before it answers any request and
+// resource servers can fetch them before any token names them (otherwise
+// the first token request would make them and sign at once). It returns
+// the keys it created. Nodes starting together may each create one; see
+// docs/OIDC.md for why that is harmless.
+func (k *Keyring) Ensure(ctx context.Context) ([]storage.SigningKey, error) {
+	var made []storage.SigningKey
+	for _, alg := range Algorithms {
+		key, created, err := k.first(ctx, alg)
+		if err != nil {
+			return made, fmt.Errorf("create the first %s signing key: %w", alg, err)
+		}
+		if created {
+			made = append(made, key)
+		}
+	}
+	return made, nil
 }
 
 // active picks the newest key of alg that has started and not stopped signing.
@@ -273,7 +296,8 @@ func (k *Keyring) mayRefresh() bool {
 var ErrUnknownKey = errors.New("unknown signing key")
 
 // Rotate creates the next key of each of algs (every algorithm when none),
-// published now and signing from now+ahead, and retires the current keys of
+// published now and signing from now+ahead (from now when no key of the
+// algorithm signs yet: the first key), and retires the current keys of
 // the same algorithm at that moment; they stay published for keep more (the
 // longest token lifetime), or forever when keep is 0. Keys whose tokens
 // have all expired are deleted, whatever their algorithm. It returns the new
@@ -292,12 +316,22 @@ func (k *Keyring) Rotate(ctx context.Context, ahead, keep time.Duration, algs ..
 		}
 	}
 	now := k.now()
+	current, err := k.list(ctx, true)
+	if err != nil {
+		return nil, err
+	}
 	// Create every new key before retiring any, so a failure leaves the
 	// current keys signing.
 	next := make([]storage.SigningKey, 0, len(want))
 	newest := map[jose.SignatureAlgorithm]storage.SigningKey{}
 	for _, alg := range want {
-		key, err := k.create(ctx, alg, now.Add(ahead))
+		signFrom := now.Add(ahead)
+		if _, ok := active(current, alg, now); !ok {
+			// Nothing signs with alg yet: waiting would only make the
+			// first token request create a competing key meanwhile.
+			signFrom = now
+		}
+		key, err := k.create(ctx, alg, signFrom)
 		if err != nil {
 			return next, err
 		}

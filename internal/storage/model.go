@@ -180,6 +180,10 @@ type RefreshToken struct {
 type TokenSet struct {
 	Access  *AccessToken
 	Refresh *RefreshToken
+	// Event, when set, is the audit event of the issue ("token.issued"),
+	// stored in the same transaction as the tokens: it exists exactly
+	// when they do.
+	Event *AuditEvent
 }
 
 // Rotation asks to retire refresh token OldID and store its successors.
@@ -198,6 +202,9 @@ type Rotation struct {
 	// FamilyExpiresAt is when the family's last token expires (zero:
 	// never), for the revocation a replay records (see RevokeFamily).
 	FamilyExpiresAt time.Time
+	// Event, when set, is stored with the successors (see TokenSet.Event):
+	// only when the outcome is OutcomeRotated.
+	Event *AuditEvent
 }
 
 // RotationOutcome says which rule of Rotation applied.

@@ -348,4 +348,12 @@ type Failures struct {
 type AccountFilter struct {
 	Kind       AccountKind
 	MerchantID string
+	// Within, when not empty, keeps the guests of the merchants it names
+	// and the staff with a membership it names: a tenant's accounts.
+	Within []Membership
+	// After and Limit page through the accounts by id: those whose id
+	// sorts after After, at most Limit of them. With neither, every
+	// account is returned, by username.
+	After string
+	Limit int
 }

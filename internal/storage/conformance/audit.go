@@ -195,3 +195,59 @@ func testAuditDeleteBefore(t *testing.T, s storage.Storage) {
 	must(t, err, "delete again")
 	equal(t, n, int64(0), "deleted again")
 }
+
+// issueEvent is the token.issued event a grant stores with its tokens.
+func issueEvent(id string) *storage.AuditEvent {
+	ev := auditEvent(id, "token.issued", 0)
+	return &ev
+}
+
+// testTokenIssueEvents: an issue's event is stored in the transaction of
+// its tokens, so it exists exactly when they do: every one of concurrent
+// CreateTokens calls, and only the winner of a raced code redemption and
+// of a raced rotation.
+func testTokenIssueEvents(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	errs := together(workers, func(i int) error {
+		set := f.tokens(fmt.Sprint("fam-", i), fmt.Sprint("cc-", i), now)
+		set.Event = issueEvent(fmt.Sprint("ev_cc_", i))
+		return s.CreateTokens(c, set)
+	})
+	for i, err := range errs {
+		must(t, err, fmt.Sprint("create tokens ", i))
+	}
+	evs, err := s.ListAuditEvents(c, storage.AuditFilter{Type: "token.issued"})
+	must(t, err, "list issue events")
+	equal(t, len(evs), workers, "one event per concurrent issue")
+	want := *issueEvent("ev_cc_0")
+	for _, e := range evs {
+		if e.ID == want.ID {
+			equal(t, e, want, "issue event round trip")
+		}
+	}
+
+	code := f.code("code-ev", now.Add(5*time.Minute))
+	must(t, s.CreateAuthCode(c, code), "create code")
+	errs = together(workers, func(i int) error {
+		set := f.tokens(code.ID, fmt.Sprint("code-ev-", i), now)
+		set.Event = issueEvent(fmt.Sprint("ev_code_", i))
+		return s.RedeemAuthCode(c, code.ID, now.Add(time.Second), set)
+	})
+	winner := exactlyOne(t, errs, "redeem code", storage.ErrAlreadyUsed)
+	evs, err = s.ListAuditEvents(c, storage.AuditFilter{Type: "token.issued", After: "ev_cc_~"})
+	must(t, err, "list code events")
+	equal(t, ids(evs), []string{fmt.Sprint("ev_code_", winner)}, "only the winning redemption's event")
+
+	must(t, s.CreateTokens(c, f.tokens("fam", "0", now)), "create the family to rotate")
+	results := together(workers, func(i int) error {
+		rot := f.rotation("rt-0", fmt.Sprint("rot-", i), now.Add(time.Minute), 0)
+		rot.Event = issueEvent(fmt.Sprint("ev_rot_", i))
+		_, err := s.RotateRefreshToken(c, rot)
+		return err
+	})
+	winner = exactlyOne(t, results, "rotate", storage.ErrTokenReused, storage.ErrRevoked)
+	evs, err = s.ListAuditEvents(c, storage.AuditFilter{Type: "token.issued", After: "ev_code_~"})
+	must(t, err, "list rotation events")
+	equal(t, ids(evs), []string{fmt.Sprint("ev_rot_", winner)}, "only the winning rotation's event")
+}

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"MerchantsAndOrganizations", testMerchantsAndOrganizations},
 		{"Accounts", testAccounts},
 		{"AccountUniqueness", testAccountUniqueness},
+		{"AccountsPagedWithin", testAccountsPagedWithin},
 		{"Clients", testClients},
 		{"AuthCodeRedeemedOnce", testAuthCodeRedeemedOnce},
 		{"AuthCodeExpiryAndUnknown", testAuthCodeExpiryAndUnknown},
@@ -84,6 +85,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditPagingUnderConcurrentAppends", testAuditPagingUnderConcurrentAppends},
 		{"AuditIDsSortByTime", testAuditIDsSortByTime},
 		{"AuditDeleteBefore", testAuditDeleteBefore},
+		{"TokenIssueEvents", testTokenIssueEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -163,3 +163,48 @@ func testClients(t *testing.T, s storage.Storage) {
 	must(t, s.DeleteClient(c, full.ID), "delete client")
 	wantErr(t, s.DeleteClient(c, full.ID), storage.ErrNotFound, "delete twice")
 }
+
+// testAccountsPagedWithin: accounts page by id, and Within keeps a
+// tenant's guests and staff only.
+func testAccountsPagedWithin(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	must(t, s.CreateMerchant(c, storage.Merchant{ID: "888888", Name: "Other", CreatedAt: now}), "create merchant")
+	must(t, s.CreateOrganization(c, storage.Organization{ID: "o-1", Name: "Org", CreatedAt: now}), "create organization")
+	mk := func(id string, kind storage.AccountKind, merchant string, ms ...storage.Membership) {
+		t.Helper()
+		must(t, s.CreateAccount(c, storage.Account{ID: id, Kind: kind, MerchantID: merchant, Username: "u-" + id, PasswordHash: "h",
+			Memberships: ms, CreatedAt: now}), "create "+id)
+	}
+	m7 := storage.Membership{Type: storage.OwnerMerchant, ID: "777777"}
+	m8 := storage.Membership{Type: storage.OwnerMerchant, ID: "888888"}
+	org := storage.Membership{Type: storage.OwnerOrganization, ID: "o-1"}
+	mk("b-guest7", storage.Guest, "777777")
+	mk("c-guest8", storage.Guest, "888888")
+	mk("d-staff7", storage.Staff, "", m7)
+	mk("e-staff8org", storage.Staff, "", m8, org)
+	mk("f-staff8", storage.Staff, "", m8)
+	idsOf := func(f storage.AccountFilter) []string {
+		t.Helper()
+		as, err := s.ListAccounts(c, f)
+		must(t, err, fmt.Sprintf("list %+v", f))
+		var out []string
+		for _, a := range as {
+			out = append(out, a.ID)
+		}
+		return out
+	}
+	equal(t, idsOf(storage.AccountFilter{Limit: 2}), []string{f.guest.ID, "b-guest7"}, "first page by id")
+	equal(t, idsOf(storage.AccountFilter{After: "b-guest7", Limit: 2}), []string{"c-guest8", "d-staff7"}, "second page")
+	equal(t, idsOf(storage.AccountFilter{After: "e-staff8org"}), []string{"f-staff8"}, "after, without a limit")
+	equal(t, idsOf(storage.AccountFilter{After: "f-staff8", Limit: 2}), []string(nil), "past the end")
+	equal(t, idsOf(storage.AccountFilter{Within: []storage.Membership{m7}, Limit: 10}), []string{f.guest.ID, "b-guest7", "d-staff7"},
+		"a merchant's guests and staff")
+	equal(t, idsOf(storage.AccountFilter{Within: []storage.Membership{org}, Limit: 10}), []string{"e-staff8org"},
+		"an organization's staff (guests belong to merchants)")
+	equal(t, idsOf(storage.AccountFilter{Within: []storage.Membership{m8, org}, Kind: storage.Staff, Limit: 10}),
+		[]string{"e-staff8org", "f-staff8"}, "within and kind")
+	as, err := s.ListAccounts(c, storage.AccountFilter{Within: []storage.Membership{m8}, After: "d", Limit: 1})
+	must(t, err, "list staff page")
+	equal(t, as[0].Memberships, []storage.Membership{m8, org}, "a paged staff account's memberships")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,12 +103,40 @@ func (s *Store) getAccount(ctx context.Context, query string, args ...any) (stor
 
 // ListAccounts returns the accounts f selects, by username.
 func (s *Store) ListAccounts(ctx context.Context, f storage.AccountFilter) ([]storage.Account, error) {
-	as, err := list(ctx, s.reader, scanAccount, `SELECT `+accountColumns+` FROM accounts
-		WHERE ($1 = '' OR kind = $1) AND ($2 = '' OR merchant_id = $2) ORDER BY username_key, id`, string(f.Kind), f.MerchantID)
+	q := `SELECT ` + accountColumns + ` FROM accounts WHERE ($1 = '' OR kind = $1) AND ($2 = '' OR merchant_id = $2)`
+	args := []any{string(f.Kind), f.MerchantID}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if len(f.Within) > 0 {
+		var merchants, members []string
+		for _, m := range f.Within {
+			if m.Type == storage.OwnerMerchant {
+				merchants = append(merchants, arg(m.ID))
+			}
+			members = append(members, "(owner_type = "+arg(string(m.Type))+" AND owner_id = "+arg(m.ID)+")")
+		}
+		guests := "FALSE"
+		if len(merchants) > 0 {
+			guests = "merchant_id IN (" + strings.Join(merchants, ", ") + ")"
+		}
+		q += ` AND ((kind = 'guest' AND ` + guests + `) OR (kind = 'staff' AND EXISTS (SELECT 1 FROM account_memberships
+			WHERE account_id = accounts.id AND (` + strings.Join(members, " OR ") + `))))`
+	}
+	if f.After == "" && f.Limit <= 0 {
+		q += ` ORDER BY username_key, id`
+	} else {
+		q += ` AND id > ` + arg(f.After) + ` ORDER BY id`
+		if f.Limit > 0 {
+			q += ` LIMIT ` + arg(f.Limit)
+		}
+	}
+	as, err := list(ctx, s.reader, scanAccount, q, args...)
 	if err != nil {
 		return nil, s.wrap(err, "list accounts")
 	}
 	for i := range as {
+		if as[i].Kind != storage.Staff {
+			continue // only staff have memberships: a page of guests costs one query
+		}
 		if as[i].Memberships, err = memberships(ctx, s.reader, as[i].ID); err != nil {
 			return nil, s.wrap(err, "list accounts")
 		}

@@ -14,7 +14,28 @@ import (
 
 const auditColumns = `id, occurred_at, type, actor, subject, client_id, merchant_id, organization_id, source, request_id, detail`
 
-const insertAudit = `INSERT INTO audit_events (` + auditColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+// auditWidth is the number of auditColumns; auditInserts are the
+// multi-row INSERTs of audit events (see multiInserts).
+const auditWidth = 11
+
+var auditInserts = multiInserts("audit_events", auditColumns, auditWidth)
+
+// appendAuditArgs appends e's values in auditColumns order; an event
+// without an id or time gets one.
+func appendAuditArgs(args []any, e storage.AuditEvent) []any {
+	if e.ID == "" {
+		e.ID = secrets.SortableID("ev_")
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	detail := "{}"
+	if len(e.Detail) > 0 {
+		detail = jsonText(e.Detail)
+	}
+	return append(args, e.ID, ms(e.Time), e.Type, e.Actor, e.Subject, e.ClientID, e.MerchantID, e.OrganizationID,
+		e.Source, e.RequestID, detail)
+}
 
 // AppendAuditEvents stores events through the group commit, so a burst of
 // them shares transactions and each is durable when the call returns. An
@@ -23,28 +44,10 @@ func (s *Store) AppendAuditEvents(ctx context.Context, events ...storage.AuditEv
 	if len(events) == 0 {
 		return nil
 	}
-	args := make([][]any, len(events))
-	for i, e := range events {
-		if e.ID == "" {
-			e.ID = secrets.SortableID("ev_")
-		}
-		if e.Time.IsZero() {
-			e.Time = time.Now()
-		}
-		detail := "{}"
-		if len(e.Detail) > 0 {
-			detail = jsonText(e.Detail)
-		}
-		args[i] = []any{e.ID, ms(e.Time), e.Type, e.Actor, e.Subject, e.ClientID, e.MerchantID, e.OrganizationID,
-			e.Source, e.RequestID, detail}
-	}
 	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
-		for _, a := range args {
-			if _, err := tx.ExecContext(ctx, insertAudit, a...); err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertRows(ctx, tx, auditInserts, auditWidth, len(events), func(args []any, i int) []any {
+			return appendAuditArgs(args, events[i])
+		})
 	})
 	return s.wrap(err, "append audit events")
 }

@@ -7,10 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/tracing"
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -53,6 +58,7 @@ type committer struct {
 	retryable func(error) bool
 	deadlines *deadlines // nil on an embedded database (see run)
 	onCommit  func(writes int, d time.Duration, err error)
+	tracer    trace.Tracer   // nil when tracing is off
 	reqs      chan *writeReq // buffered, so a writer rarely waits to queue
 	dones     sync.Pool      // of chan error, one per write in flight
 
@@ -62,12 +68,12 @@ type committer struct {
 	wg     sync.WaitGroup
 }
 
-func newCommitter(db *sql.DB, f Flavor, d *deadlines, onCommit func(int, time.Duration, error), log *slog.Logger) *committer {
+func newCommitter(db *sql.DB, f Flavor, d *deadlines, onCommit func(int, time.Duration, error), tracer trace.Tracer, log *slog.Logger) *committer {
 	if onCommit == nil {
 		onCommit = func(int, time.Duration, error) {}
 	}
 	c := &committer{db: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, log: log, retryable: f.Retryable,
-		deadlines: d, onCommit: onCommit,
+		deadlines: d, onCommit: onCommit, tracer: tracer,
 		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{})}
 	c.dones.New = func() any { return make(chan error, 1) }
 	for range max(f.Writers(), 1) {
@@ -260,6 +266,10 @@ const maxAttempts = 5
 
 func (c *committer) tx(ctx context.Context, reqs []*writeReq) error {
 	start := time.Now()
+	var span trace.Span
+	if c.tracer != nil {
+		span = c.commitSpan(reqs)
+	}
 	var err error
 	for range maxAttempts {
 		err = c.tryTx(ctx, reqs)
@@ -270,7 +280,37 @@ func (c *committer) tx(ctx context.Context, reqs []*writeReq) error {
 		}
 	}
 	c.onCommit(len(reqs), time.Since(start), err)
+	if span != nil {
+		tracing.End(span, err)
+	}
 	return err
+}
+
+// commitSpan starts the "storage.commit" span of one transaction. One
+// commit serves many requests, and a span has one parent: it is a child of
+// the first write whose trace is sampled (else the first traced one), and
+// links to the others' spans, so each request's trace can find it.
+func (c *committer) commitSpan(reqs []*writeReq) trace.Span {
+	parent, links := -1, make([]trace.Link, 0, len(reqs))
+	for i, r := range reqs {
+		sc := trace.SpanContextFromContext(r.ctx)
+		if !sc.IsValid() {
+			continue
+		}
+		if parent < 0 || (sc.IsSampled() && !trace.SpanContextFromContext(reqs[parent].ctx).IsSampled()) {
+			parent = i
+		}
+		links = append(links, trace.Link{SpanContext: sc})
+	}
+	pctx := context.Background()
+	if parent >= 0 {
+		pctx = reqs[parent].ctx
+		psc := trace.SpanContextFromContext(pctx)
+		links = slices.DeleteFunc(links, func(l trace.Link) bool { return l.SpanContext.Equal(psc) })
+	}
+	_, span := c.tracer.Start(pctx, "storage.commit", trace.WithLinks(links...),
+		trace.WithAttributes(attribute.Int("latchkey.commit.writes", len(reqs))))
+	return span
 }
 
 func (c *committer) tryTx(ctx context.Context, reqs []*writeReq) error {

@@ -13,7 +13,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/tracing"
 )
 
 // Options tune how a store is opened.
@@ -28,6 +31,9 @@ type Options struct {
 	// OnCommit, when set, is told of every group-commit transaction: how
 	// many writes it held, how long it took and whether it failed (metrics).
 	OnCommit func(writes int, d time.Duration, err error)
+	// TracerProvider, when set (docs/TRACING.md), records a span
+	// "storage.commit" for every group-commit transaction.
+	TracerProvider trace.TracerProvider
 	// SecretFingerprint, when set, is recorded on first use and checked on every
 	// open, so a node started with the wrong system secret fails at once instead
 	// of rejecting every client secret.
@@ -101,7 +107,7 @@ func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*St
 	if err := s.migrate(ctx, opts.Migrate, opts.MigrateTo); err != nil {
 		return fail(err)
 	}
-	s.commit = newCommitter(write, f, s.deadlines, opts.OnCommit, s.log)
+	s.commit = newCommitter(write, f, s.deadlines, opts.OnCommit, tracing.Tracer(opts.TracerProvider, "internal/storage/sqlstore"), s.log)
 	if opts.SecretFingerprint != "" {
 		if err := s.checkFingerprint(ctx, opts.SecretFingerprint); err != nil {
 			s.commit.close()

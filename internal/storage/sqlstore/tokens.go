@@ -180,12 +180,16 @@ func multiInserts(table, columns string, width int) []string {
 func insertTokenSets(ctx context.Context, tx *wtx, sets []*storage.TokenSet) error {
 	var access []*storage.AccessToken
 	var refresh []*storage.RefreshToken
+	var events []*storage.AuditEvent
 	for _, t := range sets {
 		if t.Access != nil {
 			access = append(access, t.Access)
 		}
 		if t.Refresh != nil {
 			refresh = append(refresh, t.Refresh)
+		}
+		if t.Event != nil {
+			events = append(events, t.Event)
 		}
 	}
 	err := insertRows(ctx, tx, accessInserts, 11, len(access), func(args []any, i int) []any {
@@ -196,11 +200,17 @@ func insertTokenSets(ctx context.Context, tx *wtx, sets []*storage.TokenSet) err
 	if err != nil {
 		return err
 	}
-	return insertRows(ctx, tx, refreshInserts, 14, len(refresh), func(args []any, i int) []any {
+	err = insertRows(ctx, tx, refreshInserts, 14, len(refresh), func(args []any, i int) []any {
 		r := refresh[i]
 		return append(args, r.ID, r.FamilyID, r.ClientID, nullable(r.AccountID), string(r.Owner.Type), r.Owner.ID,
 			words(r.Scopes), r.AccessTokenID, ms(r.IssuedAt), ms(r.ExpiresAt), ms(r.RotatedAt), r.SuccessorID, ms(r.RevokedAt),
 			ms(r.AccountEpoch))
+	})
+	if err != nil {
+		return err
+	}
+	return insertRows(ctx, tx, auditInserts, auditWidth, len(events), func(args []any, i int) []any {
+		return appendAuditArgs(args, *events[i])
 	})
 }
 
@@ -258,7 +268,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 		if n == 1 {
 			old := storage.RefreshToken{ID: r.OldID, RotatedAt: fromMS(now), SuccessorID: r.Refresh.ID}
 			res = storage.RotationResult{Outcome: storage.OutcomeRotated, Old: old, Successor: r.Refresh}
-			tx.queueTokens(&storage.TokenSet{Access: &r.Access, Refresh: &r.Refresh})
+			tx.queueTokens(&storage.TokenSet{Access: &r.Access, Refresh: &r.Refresh, Event: r.Event})
 			return nil
 		}
 		// Not rotated here: a replay or a retry. What follows reads the

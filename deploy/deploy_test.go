@@ -1,0 +1,703 @@
+// Package deploy holds the container and Kubernetes files; its test checks
+// them against the real binary, since CI has no Docker engine or cluster:
+// every command they run is a latchkey subcommand, every LATCHKEY_ variable
+// is one latchkey reads, ports agree, and probe paths answer 200.
+package deploy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/latchkey-dev/latchkey/internal/config"
+)
+
+// --- the binary and a running server ---
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// latchkeyBin builds cmd/latchkey once for the package's tests.
+func latchkeyBin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "latchkey-deploy-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "latchkey")
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/latchkey").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// cleanEnv is the environment without LATCHKEY_* settings, plus env.
+func cleanEnv(env ...string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LATCHKEY_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, env...)
+}
+
+// run runs the binary and returns its exit code and combined output.
+func run(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, latchkeyBin(t), args...)
+	cmd.Dir, cmd.Env = t.TempDir(), cleanEnv(env...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), string(out)
+	} else if err != nil {
+		t.Fatalf("run latchkey %v: %v", args, err)
+	}
+	return 0, string(out)
+}
+
+// assertSubcommand fails unless args[0] names a latchkey subcommand: an
+// unknown one makes `latchkey NAME --help` fail, a known one prints its help.
+func assertSubcommand(t *testing.T, where string, args []string) {
+	t.Helper()
+	if len(args) == 0 {
+		t.Errorf("%s: no subcommand (the image's default is serve, but say it)", where)
+		return
+	}
+	if code, out := run(t, nil, args[0], "--help"); code != 0 {
+		t.Errorf("%s: %q is not a latchkey subcommand: exit %d\n%s", where, args[0], code, out)
+	}
+}
+
+var listening = regexp.MustCompile(`latchkey listening on (http://\S+)`)
+
+// startServer runs `latchkey serve` with env on a free port in a temporary
+// directory, and returns its base URL; it is stopped when the test ends.
+func startServer(t *testing.T, env ...string) string {
+	t.Helper()
+	cmd := exec.Command(latchkeyBin(t), "serve")
+	cmd.Dir = t.TempDir()
+	cmd.Env = cleanEnv(append([]string{"LATCHKEY_ADDR=127.0.0.1:0"}, env...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sent := false
+		for sc.Scan() { // read to the end so serve never blocks on a full pipe
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				urls <- m[1]
+				sent = true
+			}
+		}
+		close(urls)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	select {
+	case u, ok := <-urls:
+		if !ok {
+			cmd.Wait()
+			t.Fatalf("serve exited before listening: %s", stderr.String())
+		}
+		return u
+	case <-time.After(time.Minute):
+		t.Fatalf("serve printed no address within a minute: %s", stderr.String())
+		return ""
+	}
+}
+
+// assertPath fails unless GET base+path answers 200.
+func assertPath(t *testing.T, where, base, path string) {
+	t.Helper()
+	resp, err := http.Get(base + path)
+	if err != nil {
+		t.Errorf("%s: GET %s: %v", where, path, err)
+		return
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("%s: GET %s answered %d: %s", where, path, resp.StatusCode, body)
+	}
+}
+
+// --- settings ---
+
+// settingNames are the environment variables config.Load reads: it asks
+// getenv for each of them, so recording the questions lists them without a
+// copy that could go stale.
+func settingNames(t *testing.T) map[string]bool {
+	t.Helper()
+	names := map[string]bool{}
+	_, err := config.Load("", func(k string) string { names[k] = true; return "" }, nil)
+	if err != nil {
+		t.Fatalf("config.Load with defaults: %v", err)
+	}
+	if !names["LATCHKEY_DB"] || !names["LATCHKEY_SECRET"] { // the trick still works
+		t.Fatalf("config.Load asked for %v, without LATCHKEY_DB or LATCHKEY_SECRET", names)
+	}
+	return names
+}
+
+// assertEnv checks every LATCHKEY_ name of env is a setting, and, when
+// values has them, that the settings load (a literal DSN or address is valid).
+func assertEnv(t *testing.T, where string, names map[string]bool, env map[string]string) {
+	t.Helper()
+	for k := range env {
+		if strings.HasPrefix(k, "LATCHKEY_") && !names[k] {
+			t.Errorf("%s: %s is not a latchkey setting", where, k)
+		}
+	}
+	if _, err := config.Load("", func(k string) string { return env[k] }, nil); err != nil {
+		t.Errorf("%s: the environment does not load: %v", where, err)
+	}
+}
+
+// portOf is the port of a HOST:PORT address.
+func portOf(t *testing.T, where, addr string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("%s: LATCHKEY_ADDR %q: %v", where, addr, err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n == 0 {
+		t.Fatalf("%s: LATCHKEY_ADDR %q has no fixed port", where, addr)
+	}
+	return n
+}
+
+// --- Dockerfile ---
+
+// dockerStage is the final stage of a Dockerfile, the instructions the image runs with.
+type dockerStage struct {
+	from        string
+	env         map[string]string
+	expose      []string
+	user        string
+	healthcheck []string // the exec form after CMD
+	entrypoint  []string
+	cmd         []string
+}
+
+// parseDockerfile reads the instructions this test needs from the last stage.
+// It knows the exec (JSON) form only: the image has no shell for the other.
+func parseDockerfile(t *testing.T, path string) dockerStage {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	var cur strings.Builder
+	for _, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "#") || (l == "" && cur.Len() == 0) {
+			continue
+		}
+		if s, ok := strings.CutSuffix(l, "\\"); ok {
+			cur.WriteString(s + " ")
+			continue
+		}
+		cur.WriteString(l)
+		lines = append(lines, cur.String())
+		cur.Reset()
+	}
+	exec := func(s string) []string {
+		var v []string
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			t.Fatalf("Dockerfile: %q is not the exec form: %v", s, err)
+		}
+		return v
+	}
+	var st dockerStage
+	for _, l := range lines {
+		instr, rest, _ := strings.Cut(l, " ")
+		rest = strings.TrimSpace(rest)
+		switch strings.ToUpper(instr) {
+		case "FROM":
+			st = dockerStage{from: rest, env: map[string]string{}}
+		case "ENV":
+			for _, kv := range strings.Fields(rest) {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					t.Fatalf("Dockerfile: ENV %q: use KEY=VALUE", kv)
+				}
+				st.env[k] = v
+			}
+		case "EXPOSE":
+			st.expose = strings.Fields(rest)
+		case "USER":
+			st.user = rest
+		case "HEALTHCHECK":
+			_, c, ok := strings.Cut(rest, " CMD ")
+			if !ok {
+				t.Fatalf("Dockerfile: HEALTHCHECK %q has no CMD", rest)
+			}
+			st.healthcheck = exec(c)
+		case "ENTRYPOINT":
+			st.entrypoint = exec(rest)
+		case "CMD":
+			st.cmd = exec(rest)
+		}
+	}
+	return st
+}
+
+func TestDockerfile(t *testing.T) {
+	st := parseDockerfile(t, "../Dockerfile")
+	if st.from != "scratch" {
+		t.Errorf("final stage is FROM %q, want scratch", st.from)
+	}
+	if !slices.Equal(st.entrypoint, []string{"/latchkey"}) {
+		t.Errorf("ENTRYPOINT %q, want [/latchkey]", st.entrypoint)
+	}
+	assertSubcommand(t, "Dockerfile CMD", st.cmd)
+	if len(st.healthcheck) < 2 || st.healthcheck[0] != "/latchkey" {
+		t.Fatalf("HEALTHCHECK CMD %q does not run /latchkey", st.healthcheck)
+	}
+	assertSubcommand(t, "Dockerfile HEALTHCHECK", st.healthcheck[1:])
+	if u, _, _ := strings.Cut(st.user, ":"); u != "65532" {
+		t.Errorf("USER %q, want 65532 (not root)", st.user)
+	}
+
+	names := settingNames(t)
+	assertEnv(t, "Dockerfile ENV", names, st.env)
+	for _, k := range []string{"LATCHKEY_DB", "LATCHKEY_SECRET_FILE"} {
+		if v := st.env[k]; !strings.Contains(v, "/data/") {
+			t.Errorf("ENV %s=%q is not in the /data volume", k, v)
+		}
+	}
+	port := portOf(t, "Dockerfile", st.env["LATCHKEY_ADDR"])
+	if !slices.Equal(st.expose, []string{strconv.Itoa(port)}) {
+		t.Errorf("EXPOSE %v, LATCHKEY_ADDR port %d", st.expose, port)
+	}
+
+	// The image's settings with /data moved to a temporary directory and a
+	// free port: serve starts on them, and the HEALTHCHECK command, given
+	// only LATCHKEY_ADDR as in the container, reports ready.
+	data := t.TempDir()
+	var env []string
+	for k, v := range st.env {
+		if k != "LATCHKEY_ADDR" {
+			env = append(env, k+"="+strings.ReplaceAll(v, "/data/", data+"/"))
+		}
+	}
+	base := startServer(t, env...)
+	hostport := strings.TrimPrefix(base, "http://")
+	if code, out := run(t, []string{"LATCHKEY_ADDR=" + hostport}, st.healthcheck[1:]...); code != 0 {
+		t.Errorf("HEALTHCHECK %q exited %d:\n%s", st.healthcheck, code, out)
+	}
+	if _, err := os.Stat(filepath.Join(data, "latchkey.secret")); err != nil {
+		t.Errorf("the system secret was not created in the volume: %v", err)
+	}
+}
+
+// TestSubcommandCheck makes sure assertSubcommand can fail: cobra prints
+// help for some unknown names instead of failing, which would make every
+// check above pass.
+func TestSubcommandCheck(t *testing.T) {
+	if code, _ := run(t, nil, "no-such-command", "--help"); code == 0 {
+		t.Fatal("`latchkey no-such-command --help` exited 0: the subcommand checks prove nothing")
+	}
+}
+
+// --- compose ---
+
+type composeFile struct {
+	Services map[string]struct {
+		Image       string            `yaml:"image"`
+		Build       any               `yaml:"build"`
+		Command     []string          `yaml:"command"`
+		Environment map[string]string `yaml:"environment"`
+		Ports       []string          `yaml:"ports"`
+		Volumes     []string          `yaml:"volumes"`
+		DependsOn   map[string]struct {
+			Condition string `yaml:"condition"`
+		} `yaml:"depends_on"`
+	} `yaml:"services"`
+}
+
+func TestCompose(t *testing.T) {
+	data, err := os.ReadFile("compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f composeFile
+	if err := yaml.Unmarshal(data, &f); err != nil {
+		t.Fatalf("compose.yaml: %v", err)
+	}
+	names := settingNames(t)
+	pg, ok := f.Services["postgres"]
+	if !ok || !strings.HasPrefix(pg.Image, "postgres:16") {
+		t.Fatalf("compose.yaml: no postgres:16 service")
+	}
+	var serving int
+	for name, s := range f.Services {
+		if name == "postgres" {
+			continue
+		}
+		where := "compose service " + name
+		if s.Build != "../" && s.Build != ".." {
+			t.Errorf("%s: build %v, want the repository root (..)", where, s.Build)
+		}
+		assertSubcommand(t, where, s.Command)
+		assertEnv(t, where, names, s.Environment)
+
+		// The database URL names the postgres service and its credentials.
+		dsn := s.Environment["LATCHKEY_DB"]
+		db, err := config.ParseDB(dsn)
+		if err != nil || db.Driver != "postgres" {
+			t.Errorf("%s: LATCHKEY_DB %q is not a postgres URL: %v", where, dsn, err)
+		}
+		want := fmt.Sprintf("postgres://%s:%s@postgres:5432/%s?", pg.Environment["POSTGRES_USER"],
+			pg.Environment["POSTGRES_PASSWORD"], pg.Environment["POSTGRES_DB"])
+		if !strings.HasPrefix(dsn, want) {
+			t.Errorf("%s: LATCHKEY_DB %q does not match the postgres service (%s…)", where, dsn, want)
+		}
+		if _, ok := s.DependsOn["postgres"]; !ok && len(s.DependsOn) == 0 {
+			t.Errorf("%s: starts without waiting for postgres", where)
+		}
+
+		if len(s.Command) > 0 && s.Command[0] == "serve" {
+			serving++
+			port := portOf(t, where, s.Environment["LATCHKEY_ADDR"])
+			var published bool
+			for _, p := range s.Ports {
+				published = published || strings.HasSuffix(p, ":"+strconv.Itoa(port))
+			}
+			if !published {
+				t.Errorf("%s: ports %v do not publish LATCHKEY_ADDR's port %d", where, s.Ports, port)
+			}
+			if dep := s.DependsOn["migrate"]; dep.Condition != "service_completed_successfully" {
+				t.Errorf("%s: does not wait for migrate to succeed (%+v)", where, s.DependsOn)
+			}
+		}
+	}
+	if serving != 1 {
+		t.Errorf("compose.yaml: %d services run serve, want 1", serving)
+	}
+	if m := f.Services["migrate"]; len(m.Command) == 0 || m.Command[0] != "migrate" {
+		t.Errorf("compose.yaml: no migrate service running `latchkey migrate`")
+	}
+}
+
+// --- Kubernetes ---
+
+type k8sProbe struct {
+	HTTPGet *struct {
+		Path string `yaml:"path"`
+		Port any    `yaml:"port"` // a number or a port name
+	} `yaml:"httpGet"`
+}
+
+type k8sContainer struct {
+	Name    string   `yaml:"name"`
+	Image   string   `yaml:"image"`
+	Command []string `yaml:"command"`
+	Args    []string `yaml:"args"`
+	Env     []struct {
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom *struct {
+			SecretKeyRef *struct {
+				Name string `yaml:"name"`
+				Key  string `yaml:"key"`
+			} `yaml:"secretKeyRef"`
+		} `yaml:"valueFrom"`
+	} `yaml:"env"`
+	Ports []struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+	} `yaml:"ports"`
+	StartupProbe    *k8sProbe `yaml:"startupProbe"`
+	ReadinessProbe  *k8sProbe `yaml:"readinessProbe"`
+	LivenessProbe   *k8sProbe `yaml:"livenessProbe"`
+	SecurityContext struct {
+		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+		ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
+	} `yaml:"securityContext"`
+}
+
+type k8sPodSpec struct {
+	SecurityContext struct {
+		RunAsNonRoot bool `yaml:"runAsNonRoot"`
+		RunAsUser    int  `yaml:"runAsUser"`
+	} `yaml:"securityContext"`
+	Containers []k8sContainer `yaml:"containers"`
+}
+
+type k8sObject struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Resources  []string          `yaml:"resources"`  // Kustomization
+	StringData map[string]string `yaml:"stringData"` // Secret
+	Data       map[string]string `yaml:"data"`       // Secret
+	Spec       struct {
+		Replicas *int `yaml:"replicas"`
+		// A Deployment's is {matchLabels: {…}}, a Service's the labels themselves.
+		Selector map[string]any `yaml:"selector"`
+		Template struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
+			Spec k8sPodSpec `yaml:"spec"`
+		} `yaml:"template"`
+		// Service
+		Ports []struct {
+			Port       int `yaml:"port"`
+			TargetPort any `yaml:"targetPort"`
+		} `yaml:"ports"`
+	} `yaml:"spec"`
+}
+
+// loadManifests parses every YAML document under kubernetes/, by file.
+func loadManifests(t *testing.T) map[string][]k8sObject {
+	t.Helper()
+	files, err := filepath.Glob("kubernetes/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests in kubernetes/: %v", err)
+	}
+	out := map[string][]k8sObject{}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var o k8sObject
+			if err := dec.Decode(&o); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if o.Kind == "" || o.APIVersion == "" {
+				t.Errorf("%s: a document without kind or apiVersion", file)
+			}
+			out[filepath.Base(file)] = append(out[filepath.Base(file)], o)
+		}
+	}
+	return out
+}
+
+func TestKubernetes(t *testing.T) {
+	manifests := loadManifests(t)
+	names := settingNames(t)
+
+	// kustomization.yaml applies every other file, and only files that exist.
+	var listed []string
+	byKind := map[string][]k8sObject{}
+	for _, objs := range manifests {
+		for _, o := range objs {
+			byKind[o.Kind] = append(byKind[o.Kind], o)
+			if o.Kind == "Kustomization" {
+				listed = append(listed, o.Resources...)
+			}
+		}
+	}
+	var files []string
+	for file := range manifests {
+		if file != "kustomization.yaml" {
+			files = append(files, file)
+		}
+	}
+	slices.Sort(files)
+	slices.Sort(listed)
+	if !slices.Equal(files, listed) {
+		t.Errorf("kustomization resources %v, files %v", listed, files)
+	}
+
+	secrets := map[string]map[string]bool{}
+	for _, s := range byKind["Secret"] {
+		keys := map[string]bool{}
+		for k := range s.StringData {
+			keys[k] = true
+		}
+		for k := range s.Data {
+			keys[k] = true
+		}
+		secrets[s.Metadata.Name] = keys
+	}
+
+	var deployments, jobs int
+	var probes []string // paths to GET on a real server
+	for _, kind := range []string{"Deployment", "Job"} {
+		for _, o := range byKind[kind] {
+			where := kind + " " + o.Metadata.Name
+			pod := o.Spec.Template.Spec
+			if !pod.SecurityContext.RunAsNonRoot || pod.SecurityContext.RunAsUser != 65532 {
+				t.Errorf("%s: pod securityContext %+v, want runAsNonRoot and the image's uid 65532", where, pod.SecurityContext)
+			}
+			if len(pod.Containers) != 1 {
+				t.Fatalf("%s: %d containers, want 1", where, len(pod.Containers))
+			}
+			c := pod.Containers[0]
+			if len(c.Command) != 0 {
+				t.Errorf("%s: command %q replaces the image's /latchkey entrypoint; use args", where, c.Command)
+			}
+			assertSubcommand(t, where, c.Args)
+			if !c.SecurityContext.ReadOnlyRootFilesystem || c.SecurityContext.AllowPrivilegeEscalation == nil || *c.SecurityContext.AllowPrivilegeEscalation {
+				t.Errorf("%s: container securityContext %+v, want a read-only root and no privilege escalation", where, c.SecurityContext)
+			}
+			env := map[string]string{}
+			for _, e := range c.Env {
+				switch {
+				case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
+					ref := e.ValueFrom.SecretKeyRef
+					if !secrets[ref.Name][ref.Key] {
+						t.Errorf("%s: %s refers to key %q of Secret %q, which is not in the manifests", where, e.Name, ref.Key, ref.Name)
+					}
+					if !names[e.Name] {
+						t.Errorf("%s: %s is not a latchkey setting", where, e.Name)
+					}
+				default:
+					env[e.Name] = e.Value
+				}
+			}
+			assertEnv(t, where, names, env)
+			if _, ok := env["LATCHKEY_DB"]; ok {
+				t.Errorf("%s: LATCHKEY_DB in plain text; it holds a password, take it from the Secret", where)
+			}
+
+			if kind == "Job" {
+				jobs++
+				if c.Args[0] != "migrate" {
+					t.Errorf("%s: args %q, want migrate", where, c.Args)
+				}
+				continue
+			}
+			deployments++
+			if o.Spec.Replicas == nil || *o.Spec.Replicas < 2 {
+				t.Errorf("%s: replicas %v, want 2", where, o.Spec.Replicas)
+			}
+			matchLabels, _ := o.Spec.Selector["matchLabels"].(map[string]any)
+			if len(matchLabels) == 0 {
+				t.Errorf("%s: no selector.matchLabels", where)
+			}
+			for k, v := range matchLabels {
+				if o.Spec.Template.Metadata.Labels[k] != v {
+					t.Errorf("%s: selector %s=%s does not match the pod labels", where, k, v)
+				}
+			}
+			// The container listens where its port says, and every probe
+			// goes to that port.
+			port := portOf(t, where, env["LATCHKEY_ADDR"])
+			portNames := map[string]int{}
+			for _, p := range c.Ports {
+				portNames[p.Name] = p.ContainerPort
+			}
+			if len(c.Ports) != 1 || c.Ports[0].ContainerPort != port {
+				t.Errorf("%s: ports %+v, want containerPort %d from LATCHKEY_ADDR", where, c.Ports, port)
+			}
+			resolve := func(p any) int {
+				switch v := p.(type) {
+				case int:
+					return v
+				case string:
+					return portNames[v]
+				}
+				return 0
+			}
+			for name, p := range map[string]*k8sProbe{"readinessProbe": c.ReadinessProbe, "livenessProbe": c.LivenessProbe, "startupProbe": c.StartupProbe} {
+				if p == nil {
+					if name != "startupProbe" {
+						t.Errorf("%s: no %s", where, name)
+					}
+					continue
+				}
+				if p.HTTPGet == nil {
+					t.Errorf("%s: %s is not an httpGet", where, name)
+					continue
+				}
+				if got := resolve(p.HTTPGet.Port); got != port {
+					t.Errorf("%s: %s port %v is %d, not the server's %d", where, name, p.HTTPGet.Port, got, port)
+				}
+				probes = append(probes, p.HTTPGet.Path)
+			}
+			if c.ReadinessProbe != nil && c.ReadinessProbe.HTTPGet != nil && c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+				t.Errorf("%s: readiness on %s, want /readyz (the one that checks the database)", where, c.ReadinessProbe.HTTPGet.Path)
+			}
+
+			// A Service selecting these pods targets their port.
+			for _, s := range byKind["Service"] {
+				if len(s.Spec.Selector) == 0 {
+					t.Errorf("Service %s: no selector", s.Metadata.Name)
+				}
+				for k, v := range s.Spec.Selector {
+					if o.Spec.Template.Metadata.Labels[k] != v {
+						t.Errorf("Service %s: selector %s=%s does not match %s's pods", s.Metadata.Name, k, v, where)
+					}
+				}
+				for _, sp := range s.Spec.Ports {
+					if got := resolve(sp.TargetPort); got != port {
+						t.Errorf("Service %s: targetPort %v is %d, not the server's %d", s.Metadata.Name, sp.TargetPort, got, port)
+					}
+				}
+			}
+		}
+	}
+	if deployments != 1 || jobs != 1 || len(byKind["Service"]) != 1 || len(byKind["Secret"]) != 1 {
+		t.Errorf("manifests: %d Deployments, %d Jobs, %d Services, %d Secrets; want one of each",
+			deployments, jobs, len(byKind["Service"]), len(byKind["Secret"]))
+	}
+
+	// The probe paths are routes of a real server, answering 200.
+	base := startServer(t)
+	for _, p := range probes {
+		assertPath(t, "probe", base, p)
+	}
+}

@@ -1,0 +1,64 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// errNoConsents answers a Directory built without a consent store.
+var errNoConsents = errors.New("oauth: directory: this store keeps no consents")
+
+// Consents returns the approvals account id has given, by client.
+func (d *Directory) Consents(ctx context.Context, id string) ([]storage.Consent, error) {
+	if d.consents == nil {
+		return nil, errNoConsents
+	}
+	if _, err := d.store.GetAccount(ctx, id); err != nil {
+		return nil, notFound(err, "account", id)
+	}
+	cs, err := d.consents.ListConsents(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("list consents of account %q: %w", id, err)
+	}
+	slices.SortFunc(cs, func(a, b storage.Consent) int {
+		return strings.Compare(a.ClientID+" "+string(a.Owner.Type)+":"+a.Owner.ID, b.ClientID+" "+string(b.Owner.Type)+":"+b.Owner.ID)
+	})
+	return cs, nil
+}
+
+// WithdrawConsent forgets every approval account id gave client clientID
+// (one per resource owner), so the client's next authorization request
+// asks the person again; it returns how many went. Tokens already issued
+// stay valid until they expire or are revoked (RevokeAccountTokens).
+func (d *Directory) WithdrawConsent(ctx context.Context, id, clientID string) (int, error) {
+	cs, err := d.Consents(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range cs {
+		if c.ClientID != clientID {
+			continue
+		}
+		if err := d.consents.DeleteConsent(ctx, id, clientID, c.Owner); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return n, fmt.Errorf("withdraw consent of account %q to client %q: %w", id, clientID, err)
+		}
+		n++
+		merchant := ""
+		if c.Owner.Type == storage.OwnerMerchant {
+			merchant = c.Owner.ID
+		}
+		d.audit(ctx, storage.AuditEvent{Type: AuditConsentWithdrawn, Subject: subject("account", id), ClientID: clientID,
+			MerchantID: merchant, Detail: map[string]string{"owner": string(c.Owner.Type) + ":" + c.Owner.ID,
+				"scope": strings.Join(c.Scopes, " ")}})
+	}
+	if n == 0 {
+		return 0, restate(storage.ErrNotFound, "account %q has given client %q no consent", id, clientID)
+	}
+	return n, nil
+}
