@@ -35,7 +35,7 @@ func newRootCmd() *cobra.Command {
 	pf.String("log-format", d.LogFormat, "text or json (env LATCHKEY_LOG_FORMAT)")
 	root.AddCommand(newServeCmd(), newMigrateCmd(), newGatewayCmd(), newBenchCmd(), newBaselineCmd())
 	root.AddCommand(newAdminCmds()...)
-	root.AddCommand(newAuditCmd(), newBackupCmd())
+	root.AddCommand(newAuditCmd(), newBackupCmd(), newImportCmd())
 	root.AddCommand(newVersionCmd(), newHealthcheckCmd(), newSecretCmd())
 	return root
 }

@@ -152,11 +152,13 @@ func serveStore(ctx context.Context, cfg config.Config, ln, adminLn net.Listener
 	}
 	base := cfg.Scheme() + "://" + cfg.Addr
 	fmt.Fprintf(stdout, "latchkey listening on %s (issuer %s)\n", base, cfg.IssuerURL())
+	adminBase := ""
 	if adminLn != nil {
-		fmt.Fprintf(stdout, "admin API listening on %s://%s\n", cfg.Scheme(), cfg.AdminAddr)
+		adminBase = cfg.Scheme() + "://" + cfg.AdminAddr
+		fmt.Fprintf(stdout, "admin API listening on %s\n", adminBase)
 	}
 	if cfg.Demo {
-		demo.PrintInstructions(stdout, base, dialects)
+		demo.PrintInstructions(stdout, base, adminBase, dialects)
 	}
 	log.Info("serving", "addr", cfg.Addr, "issuer", cfg.IssuerURL(), "db", dbKind(cfg), "dialects", strings.Join(dialects, ","))
 

@@ -3,6 +3,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -280,8 +281,10 @@ func AuthorizeURL(base string) string {
 
 // PrintInstructions prints ready-to-paste requests against base: the
 // standard endpoints, the authorization code flow with PKCE, and the
-// examples of the dialects served (the names dialect.Names uses).
-func PrintInstructions(w io.Writer, base string, dialects []string) {
+// examples of the dialects served (the names dialect.Names uses). The
+// admin API's example goes to adminBase (serve --admin-addr), or to base
+// when it is "".
+func PrintInstructions(w io.Writer, base, adminBase string, dialects []string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, standardExamples, base)
 	fmt.Fprintf(&b, pkceExample, base, AuthorizeURL(base), SPARedirectURI, PKCEVerifier)
@@ -294,7 +297,7 @@ func PrintInstructions(w io.Writer, base string, dialects []string) {
 			fmt.Fprintf(&b, dialectExamples[d], base)
 		}
 	}
-	fmt.Fprintf(&b, adminExample, base, DemoAdminClientID, DemoAdminSecret)
+	fmt.Fprintf(&b, adminExample, base, DemoAdminClientID, DemoAdminSecret, cmp.Or(adminBase, base))
 	fmt.Fprintf(&b, "\n  # metadata\n  curl -s %s/.well-known/oauth-authorization-server\n\n", base)
 	io.WriteString(w, b.String())
 }
@@ -375,7 +378,7 @@ const deviceExample = `
 const adminExample = `
   # admin API (docs/ADMIN-API.md): a token for the back office client %[2]s, then list the clients
   curl -s -u '%[2]s:%[3]s' -d grant_type=client_credentials %[1]s/oauth2/token
-  curl -s -H "Authorization: Bearer PASTE_TOKEN" %[1]s/admin/v1/clients
+  curl -s -H "Authorization: Bearer PASTE_TOKEN" %[4]s/admin/v1/clients
 `
 
 const pkceElsewhere = `  #    note: %[1]s is demo-spa's only redirect URI and redirect URIs match

@@ -447,7 +447,7 @@ func TestLoadPostgres(t *testing.T) {
 
 func TestPrintInstructions(t *testing.T) {
 	var b bytes.Buffer
-	demo.PrintInstructions(&b, "http://127.0.0.1:9999", dialect.Names())
+	demo.PrintInstructions(&b, "http://127.0.0.1:9999", "", dialect.Names())
 	out := b.String()
 	for _, want := range []string{
 		"curl -s http://127.0.0.1:9999/readyz",
@@ -503,7 +503,7 @@ func TestPrintInstructionsServedDialectsOnly(t *testing.T) {
 	subsets := [][]string{nil, {dialect.Paytronix}, {dialect.Flexiti}, {dialect.Aston}, {dialect.Aston, dialect.Paytronix}}
 	for _, served := range subsets {
 		var b bytes.Buffer
-		demo.PrintInstructions(&b, "http://127.0.0.1:8080", served)
+		demo.PrintInstructions(&b, "http://127.0.0.1:8080", "", served)
 		out := b.String()
 		for name, marker := range dialectMarkers {
 			if got := strings.Contains(out, marker); got != slices.Contains(served, name) {
@@ -532,7 +532,7 @@ func TestPKCEExample(t *testing.T) {
 		t.Fatalf("PKCEChallenge %q, want %q", demo.PKCEChallenge(), challenge)
 	}
 	var b bytes.Buffer
-	demo.PrintInstructions(&b, "http://127.0.0.1:8080", nil)
+	demo.PrintInstructions(&b, "http://127.0.0.1:8080", "", nil)
 	m := regexp.MustCompile(`http://127\.0\.0\.1:8080/oauth2/authorize\?\S+`).FindString(b.String())
 	u, err := url.Parse(m)
 	if err != nil || m == "" {
@@ -566,7 +566,7 @@ func TestPrintInstructionsPKCEElsewhere(t *testing.T) {
 		"http://192.168.1.7:8080": true,
 	} {
 		var b bytes.Buffer
-		demo.PrintInstructions(&b, base, nil)
+		demo.PrintInstructions(&b, base, "", nil)
 		if got := strings.Contains(b.String(), "needs the demo on 127.0.0.1:8080"); got != note {
 			t.Errorf("base %s: note shown %v, want %v:\n%s", base, got, note, b.String())
 		}
@@ -580,7 +580,7 @@ func TestPrintInstructionsPKCEElsewhere(t *testing.T) {
 func TestPrintedIntrospection(t *testing.T) {
 	site := demoserver.Start(t, demoserver.Options{})
 	var b bytes.Buffer
-	demo.PrintInstructions(&b, site.URL, nil)
+	demo.PrintInstructions(&b, site.URL, "", nil)
 	const flexiti, flexitiSecret = "flexitidemo", "77xde15a-9d33-4c15-930a-3se4b3as33e9"
 	tokens := map[string]string{
 		"PASTE_FLEXITI_TOKEN": postForm(t, site.URL+"/oauth2/token", flexiti, flexitiSecret,
@@ -614,7 +614,7 @@ func TestPrintedIntrospection(t *testing.T) {
 func TestPrintedDeviceExample(t *testing.T) {
 	site := demoserver.Start(t, demoserver.Options{})
 	var b bytes.Buffer
-	demo.PrintInstructions(&b, site.URL, nil)
+	demo.PrintInstructions(&b, site.URL, "", nil)
 	out := b.String()
 	start := regexp.MustCompile(`curl -s -d client_id=(\S+) (\S+/oauth2/device_authorization)\n`).FindStringSubmatch(out)
 	poll := regexp.MustCompile(`curl -s -d grant_type=(\S+) \\\n\s+-d client_id=(\S+) -d device_code=PASTE_DEVICE_CODE (\S+/oauth2/token)\n`).
@@ -669,4 +669,16 @@ func postForm(t *testing.T, u, user, secret string, form url.Values) map[string]
 		t.Fatalf("POST %s as %s: status %d, %v %v", u, user, resp.StatusCode, out, err)
 	}
 	return out
+}
+
+// TestPrintInstructionsAdminAddr: with the admin API on its own listener,
+// the banner's admin call goes there and its token request to the server.
+func TestPrintInstructionsAdminAddr(t *testing.T) {
+	var b strings.Builder
+	demo.PrintInstructions(&b, "http://127.0.0.1:8080", "http://127.0.0.1:9090", nil)
+	out := b.String()
+	if !strings.Contains(out, "http://127.0.0.1:9090/admin/v1/clients") || strings.Contains(out, "8080/admin/v1") ||
+		!strings.Contains(out, "grant_type=client_credentials http://127.0.0.1:8080/oauth2/token") {
+		t.Fatalf("banner with --admin-addr:\n%s", out)
+	}
 }

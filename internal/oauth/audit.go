@@ -31,6 +31,9 @@ const (
 	AuditClientDeleted       = "client.deleted"
 	AuditClientSecretRotated = "client.secret_rotated"
 
+	// A legacy (imported) password hash re-hashed to Argon2id on a login.
+	AuditAccountPasswordUpgraded = "account.password_upgraded"
+
 	AuditLoginSucceeded   = "login.succeeded"
 	AuditLoginFailed      = "login.failed"
 	AuditThrottleTripped  = "throttle.tripped"

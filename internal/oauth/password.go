@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"slices"
 	"time"
@@ -132,7 +133,7 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 		}
 	}
 	if rehash {
-		s.upgradeHash(ctx, account.ID, password)
+		s.upgradeHash(ctx, c, account, password, source)
 	}
 	s.auditLogin(ctx, AuditLoginSucceeded, c, account, true, true, source)
 	return account, nil
@@ -164,16 +165,36 @@ func memberOf(a storage.Account, merchantID string) bool {
 	return slices.Contains(a.Memberships, storage.Membership{Type: storage.OwnerMerchant, ID: merchantID})
 }
 
-// upgradeHash re-hashes a password whose hash has outdated parameters.
-func (s *Server) upgradeHash(ctx context.Context, accountID, password string) {
+// errHashChanged aborts an upgrade whose account got another hash meanwhile.
+var errHashChanged = errors.New("password hash changed since it was verified")
+
+// upgradeHash re-hashes, after a login of a (found by client c from source),
+// a password whose stored hash has outdated parameters or a legacy scheme.
+// The hash is replaced only if it is still the one just verified, in the
+// same transaction: a password set meanwhile (by an administrator, say) wins.
+func (s *Server) upgradeHash(ctx context.Context, c storage.Client, a storage.Account, password, source string) {
+	verified := a.PasswordHash
 	h, err := secrets.HashPassword(password, s.argon2)
 	if err == nil {
-		err = s.store.UpdateAccount(ctx, accountID, func(a storage.Account) (storage.Account, error) {
-			a.PasswordHash = h
-			return a, nil
+		err = s.store.UpdateAccount(ctx, a.ID, func(cur storage.Account) (storage.Account, error) {
+			if subtle.ConstantTimeCompare([]byte(cur.PasswordHash), []byte(verified)) != 1 {
+				return cur, errHashChanged
+			}
+			cur.PasswordHash = h
+			return cur, nil
 		})
 	}
+	if errors.Is(err, errHashChanged) {
+		s.log.InfoContext(ctx, "password hash not upgraded: it changed since the login checked it", "account_id", a.ID)
+		return
+	}
 	if err != nil {
-		s.log.WarnContext(ctx, "upgrade password hash", "account_id", accountID, "err", err)
+		s.log.WarnContext(ctx, "upgrade password hash", "account_id", a.ID, "err", err)
+		return
+	}
+	if scheme, _ := secrets.PasswordScheme(verified); scheme != secrets.SchemeArgon2id {
+		// Only the scheme's name: never the hash.
+		s.audit(ctx, storage.AuditEvent{Type: AuditAccountPasswordUpgraded, Subject: subject("account", a.ID),
+			ClientID: c.ID, MerchantID: c.MerchantID, Source: source, Detail: map[string]string{"scheme": scheme}})
 	}
 }

@@ -44,10 +44,16 @@ func HashPassword(password string, p Argon2Params) (string, error) {
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// VerifyPassword reports whether password matches the PHC hash. The
-// comparison is constant-time; rehash is true when the hash was made with
-// parameters other than want, so the caller can upgrade it after a login.
+// VerifyPassword reports whether password matches the stored hash, of
+// latchkey's Argon2id or of a legacy scheme (legacy.go). The comparison is
+// constant-time; rehash is true when the hash was made with parameters other
+// than want, or with a legacy scheme and the password is right, so the caller
+// can upgrade it after a login.
 func VerifyPassword(hash, password string, want Argon2Params) (ok, rehash bool, err error) {
+	if !strings.HasPrefix(hash, "$argon2id$") {
+		ok, err = verifyLegacy(hash, password)
+		return ok, ok, err
+	}
 	p, salt, key, err := parsePHC(hash)
 	if err != nil {
 		return false, false, err
@@ -72,7 +78,8 @@ func parsePHC(hash string) (Argon2Params, []byte, []byte, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return p, nil, nil, fmt.Errorf("%w: parameters %q", ErrMalformedHash, parts[3])
 	}
-	if p.Memory == 0 || p.Time == 0 || p.Threads == 0 || p.Memory > 4*1024*1024 {
+	if p.Memory == 0 || p.Time == 0 || p.Threads == 0 || p.Memory > MaxArgon2Memory ||
+		p.Time > MaxArgon2Time || uint64(p.Memory)*uint64(p.Time) > MaxArgon2Work {
 		return p, nil, nil, fmt.Errorf("%w: parameters %q out of range", ErrMalformedHash, parts[3])
 	}
 	salt, err := b64.DecodeString(parts[4])

@@ -97,6 +97,9 @@ func New(o Options) (*Server, error) {
 	if err := o.Metrics.CountPasswordChecks(core.PasswordChecks); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
+	if err := o.Metrics.CountPasswordHashes(o.Store.CountPasswordSchemes); err != nil {
+		return nil, fmt.Errorf("server: metrics: %w", err)
+	}
 	s := &Server{store: o.Store, log: o.Logger, metrics: o.Metrics, core: core, pages: pages,
 		tracer: tracing.Tracer(o.TracerProvider, "internal/server")}
 	mux := http.NewServeMux()

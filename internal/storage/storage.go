@@ -46,6 +46,7 @@ type Storage interface {
 	LoginThrottle
 	Sweeper
 	AuditLog
+	Importer
 
 	// Close waits for pending writes and releases the database.
 	Close() error
@@ -115,6 +116,11 @@ type Accounts interface {
 	SetAccountDisabled(ctx context.Context, id string, disabled bool, now time.Time) error
 	// DeleteAccount removes an account.
 	DeleteAccount(ctx context.Context, id string) error
+	// CountPasswordSchemes counts accounts by the scheme of their password
+	// hash, named as secrets.PasswordScheme names it ("bcrypt", "argon2id",
+	// …), "none" for an empty hash and "other" for a form it does not know.
+	// Schemes no account uses are absent. It reads only hash prefixes.
+	CountPasswordSchemes(ctx context.Context) (map[string]int64, error)
 }
 
 // Revocations revokes, in one write, everything issued to an account, a
@@ -169,6 +175,48 @@ type Clients interface {
 	UpdateClient(ctx context.Context, id string, fn func(Client) (Client, error)) error
 	// DeleteClient removes a client.
 	DeleteClient(ctx context.Context, id string) error
+}
+
+// Importer stores records in bulk, for `latchkey import` moving a platform
+// onto latchkey: many rows per transaction, without the Directory's one
+// write per record. Each call is one transaction over its batch (rolled
+// back under DryRun); a row whose id exists is skipped, or replaced under
+// Update, and a row refused by the database (a username another account
+// holds, a reference gone) is reported in ImportResult.Failed while the
+// others are stored. The caller applies the Directory's rules first.
+type Importer interface {
+	// ImportOrganizations stores organizations; Update replaces the name.
+	ImportOrganizations(ctx context.Context, orgs []Organization, o ImportOptions) (ImportResult, error)
+	// ImportMerchants stores merchants; Update replaces name and organization.
+	ImportMerchants(ctx context.Context, merchants []Merchant, o ImportOptions) (ImportResult, error)
+	// ImportAccounts stores accounts with their memberships. Update
+	// replaces merchant, username, password hash, card, disabled flag and
+	// memberships, never the kind (a row changing it fails) or creation
+	// time; a replaced password hash or a disabling revokes, as of o.Now,
+	// what SetAccountPassword does.
+	ImportAccounts(ctx context.Context, accounts []Account, o ImportOptions) (ImportResult, error)
+	// ImportClients stores clients; Update replaces every field but the
+	// creation time, the secret hash included.
+	ImportClients(ctx context.Context, clients []Client, o ImportOptions) (ImportResult, error)
+}
+
+// ImportOptions say what an Importer call does with existing rows.
+type ImportOptions struct {
+	Update bool      // replace rows whose id exists instead of skipping them
+	DryRun bool      // check everything, write nothing (the transaction is rolled back)
+	Now    time.Time // when an update revokes (accounts)
+}
+
+// ImportResult counts what an Importer call did with its batch. A row
+// given twice in one batch counts once per occurrence: the later is
+// skipped, or under Update replaces the earlier.
+type ImportResult struct {
+	Created, Updated, Skipped int
+	// Failed holds, by index in the batch, why a row was not stored:
+	// ErrAlreadyExists for a username another account holds, ErrNotFound
+	// for a merchant or organization that does not exist, and a sentence
+	// for a change of an account's kind.
+	Failed map[int]error
 }
 
 // Grants is what authorizations produce: authorization codes, device

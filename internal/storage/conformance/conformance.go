@@ -86,6 +86,8 @@ func Run(t *testing.T, open Opener) {
 		{"AuditIDsSortByTime", testAuditIDsSortByTime},
 		{"AuditDeleteBefore", testAuditDeleteBefore},
 		{"TokenIssueEvents", testTokenIssueEvents},
+		{"CountPasswordSchemes", testCountPasswordSchemes},
+		{"Import", testImport},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -56,6 +56,12 @@ func (s *Store) CountFailure(ctx context.Context, a1 time.Time, a2 ...storage.Th
 	return s.inner.CountFailure(ctx, a1, a2...)
 }
 
+func (s *Store) CountPasswordSchemes(ctx context.Context) (_ map[string]int64, err error) {
+	ctx, span := s.start(ctx, "storage.CountPasswordSchemes")
+	defer func() { tracing.End(span, err) }()
+	return s.inner.CountPasswordSchemes(ctx)
+}
+
 func (s *Store) CreateAccount(ctx context.Context, a1 storage.Account) (err error) {
 	ctx, span := s.start(ctx, "storage.CreateAccount")
 	defer func() { tracing.End(span, err) }()
@@ -402,4 +408,28 @@ func (s *Store) UpdateSigningKey(ctx context.Context, a1 string, a2 func(storage
 	ctx, span := s.start(ctx, "storage.UpdateSigningKey")
 	defer func() { tracing.End(span, err) }()
 	return s.inner.UpdateSigningKey(ctx, a1, a2)
+}
+
+func (s *Store) ImportOrganizations(ctx context.Context, a1 []storage.Organization, a2 storage.ImportOptions) (_ storage.ImportResult, err error) {
+	ctx, span := s.start(ctx, "storage.ImportOrganizations")
+	defer func() { tracing.End(span, err) }()
+	return s.inner.ImportOrganizations(ctx, a1, a2)
+}
+
+func (s *Store) ImportMerchants(ctx context.Context, a1 []storage.Merchant, a2 storage.ImportOptions) (_ storage.ImportResult, err error) {
+	ctx, span := s.start(ctx, "storage.ImportMerchants")
+	defer func() { tracing.End(span, err) }()
+	return s.inner.ImportMerchants(ctx, a1, a2)
+}
+
+func (s *Store) ImportAccounts(ctx context.Context, a1 []storage.Account, a2 storage.ImportOptions) (_ storage.ImportResult, err error) {
+	ctx, span := s.start(ctx, "storage.ImportAccounts")
+	defer func() { tracing.End(span, err) }()
+	return s.inner.ImportAccounts(ctx, a1, a2)
+}
+
+func (s *Store) ImportClients(ctx context.Context, a1 []storage.Client, a2 storage.ImportOptions) (_ storage.ImportResult, err error) {
+	ctx, span := s.start(ctx, "storage.ImportClients")
+	defer func() { tracing.End(span, err) }()
+	return s.inner.ImportClients(ctx, a1, a2)
 }

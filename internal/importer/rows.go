@@ -1,0 +1,286 @@
+package importer
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/latchkey-dev/latchkey/internal/oauth"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// The records of an import file, one struct per kind; the JSON names are
+// the file's field names (and CSV columns). docs/MIGRATING.md documents
+// them.
+
+// OrganizationRow is one organization.
+type OrganizationRow struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	CreatedAt string `json:"created_at"` // RFC 3339; the import's time when absent
+}
+
+// MerchantRow is one merchant.
+type MerchantRow struct {
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	OrganizationID string `json:"organization_id"`
+	CreatedAt      string `json:"created_at"`
+}
+
+// AccountRow is one guest or staff account with its password hash as the
+// old system stored it: password_hash in one of the forms
+// secrets.CheckImportedHash accepts, or, for a salted SHA-256/512 hex
+// digest, password_hash with password_salt, password_salt_order and
+// password_scheme.
+type AccountRow struct {
+	ID                string   `json:"id"`
+	Kind              string   `json:"kind"`
+	Username          string   `json:"username"`
+	MerchantID        string   `json:"merchant_id"`
+	PrintedCardNumber string   `json:"printed_card_number"`
+	Memberships       []string `json:"memberships"` // merchant:ID, organization:ID
+	PasswordHash      string   `json:"password_hash"`
+	PasswordSalt      string   `json:"password_salt"`
+	PasswordSaltOrder string   `json:"password_salt_order"` // salt_first or password_first
+	PasswordScheme    string   `json:"password_scheme"`     // sha256-salted or sha512-salted
+	Disabled          bool     `json:"disabled"`
+	CreatedAt         string   `json:"created_at"`
+}
+
+// ClientRow is one client, with the admin API's (RFC 7591) member names
+// and its existing secret in clear, which is stored only as a keyed hash.
+type ClientRow struct {
+	ClientID                string   `json:"client_id"`
+	ClientSecret            string   `json:"client_secret"`
+	ClientName              string   `json:"client_name"`
+	GrantTypes              []string `json:"grant_types"`
+	RedirectURIs            []string `json:"redirect_uris"`
+	Scope                   string   `json:"scope"`
+	DefaultScope            string   `json:"default_scope"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	MerchantID              string   `json:"merchant_id"`
+	AccountKind             string   `json:"account_kind"`
+	AccessTokenTTL          *int64   `json:"access_token_ttl"`  // seconds; 0: never expires
+	RefreshTokenTTL         *int64   `json:"refresh_token_ttl"` // seconds; 0: no limit
+	TokenFormat             string   `json:"token_format"`
+	Dialect                 string   `json:"dialect"`
+	SkipConsent             bool     `json:"skip_consent"`
+	RequirePKCE             bool     `json:"require_pkce"`
+	RotateRefreshTokens     *bool    `json:"rotate_refresh_tokens"`
+	Introspect              bool     `json:"introspect"`
+	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris"`
+	IDTokenAlg              string   `json:"id_token_signed_response_alg"`
+	CreatedAt               string   `json:"created_at"`
+}
+
+// A client's lifetimes when the file gives none: those of `latchkey
+// client create` and the admin API.
+const (
+	defaultAccessTTL    = 30 * time.Minute
+	defaultRefreshTTL   = 30 * 24 * time.Hour
+	defaultRefreshGrace = 10 * time.Second
+	maxClientSecret     = 1024
+)
+
+// fieldError is a refusal of one field of a row.
+type fieldError struct{ field, reason string }
+
+func (e *fieldError) Error() string { return e.field + ": " + e.reason }
+
+func refuse(field, format string, args ...any) error {
+	return &fieldError{field: field, reason: fmt.Sprintf(format, args...)}
+}
+
+// directoryFields maps the flags the Directory's sentences name to the
+// file's fields, per kind, so a report names the column to fix.
+var directoryFields = map[Kind][][2]string{
+	Organizations: {{"--id", "id"}, {"--name", "name"}},
+	Merchants:     {{"--id", "id"}, {"--name", "name"}, {"--organization", "organization_id"}},
+	Accounts: {{"--id", "id"}, {"--kind", "kind"}, {"--username", "username"}, {"--merchant", "merchant_id"},
+		{"--card", "printed_card_number"}, {"--member", "memberships"}},
+	Clients: {{"--id-token-alg", "id_token_signed_response_alg"}, {"--id", "client_id"}, {"--name", "client_name"},
+		{"--introspect", "introspect"}, {"--post-logout-redirect-uri", "post_logout_redirect_uris"},
+		{"--merchant", "merchant_id"}},
+}
+
+// directoryError words a Directory refusal as a field error: the field is
+// the first flag the sentence names, and the flags become field names.
+func directoryError(kind Kind, err error) error {
+	msg := err.Error()
+	field, at := "", len(msg)
+	var pairs []string
+	for _, p := range directoryFields[kind] { // a flag that starts another comes after it
+		if i := strings.Index(msg, p[0]); i >= 0 && i < at {
+			field, at = p[1], i
+		}
+		pairs = append(pairs, p[0], p[1])
+	}
+	return &fieldError{field: field, reason: strings.NewReplacer(pairs...).Replace(msg)}
+}
+
+// createdAt reads an optional RFC 3339 time.
+func createdAt(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return now, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, refuse("created_at", "must be an RFC 3339 time such as 2024-05-01T12:00:00Z")
+	}
+	return t.UTC().Truncate(time.Millisecond), nil
+}
+
+func (r *OrganizationRow) record(now time.Time) (storage.Organization, error) {
+	o := storage.Organization{ID: r.ID, Name: r.Name}
+	if r.ID == "" {
+		return o, refuse("id", "is required: an import is matched by id, so that running it again skips or updates the record")
+	}
+	if err := oauth.CheckOrganization(o); err != nil {
+		return o, directoryError(Organizations, err)
+	}
+	var err error
+	o.CreatedAt, err = createdAt(r.CreatedAt, now)
+	return o, err
+}
+
+func (r *MerchantRow) record(now time.Time) (storage.Merchant, error) {
+	m := storage.Merchant{ID: r.ID, Name: r.Name, OrganizationID: r.OrganizationID}
+	if r.ID == "" {
+		return m, refuse("id", "is required: an import is matched by id, so that running it again skips or updates the record")
+	}
+	if err := oauth.CheckMerchant(m); err != nil {
+		return m, directoryError(Merchants, err)
+	}
+	var err error
+	m.CreatedAt, err = createdAt(r.CreatedAt, now)
+	return m, err
+}
+
+func (r *AccountRow) record(now time.Time, allowWeak []string) (storage.Account, error) {
+	a := storage.Account{ID: r.ID, Kind: storage.AccountKind(r.Kind), Username: r.Username, MerchantID: r.MerchantID,
+		PrintedCardNumber: r.PrintedCardNumber, Disabled: r.Disabled}
+	for _, m := range r.Memberships {
+		a.Memberships = append(a.Memberships, oauth.ParseMembership(m))
+	}
+	if err := oauth.CheckImportedAccount(a); err != nil {
+		return a, directoryError(Accounts, err)
+	}
+	hash, err := r.passwordHash(allowWeak)
+	if err != nil {
+		return a, err
+	}
+	a.PasswordHash = hash
+	a.CreatedAt, err = createdAt(r.CreatedAt, now)
+	return a, err
+}
+
+// passwordHash is the row's hash as latchkey stores it, checked. Its
+// errors come from secrets, which never quote a hash, or name the field.
+func (r *AccountRow) passwordHash(allowWeak []string) (string, error) {
+	hash := r.PasswordHash
+	if r.PasswordScheme != "" || r.PasswordSalt != "" || r.PasswordSaltOrder != "" {
+		alg, ok := map[string]string{secrets.SchemeSHA256Salted: "sha256", secrets.SchemeSHA512Salted: "sha512"}[r.PasswordScheme]
+		if !ok {
+			return "", refuse("password_scheme", "must be %s or %s with password_salt and password_salt_order (other schemes go in password_hash alone)",
+				secrets.SchemeSHA256Salted, secrets.SchemeSHA512Salted)
+		}
+		var saltFirst bool
+		switch r.PasswordSaltOrder {
+		case "salt_first":
+			saltFirst = true
+		case "password_first":
+		default:
+			return "", refuse("password_salt_order", "must be salt_first (the digest is of salt then password) or password_first")
+		}
+		if hash == "" {
+			return "", refuse("password_hash", "is required: the hex digest")
+		}
+		var err error
+		if hash, err = secrets.SaltedSHAHash(alg, saltFirst, r.PasswordSalt, hash); err != nil {
+			return "", refuse("password_hash", "%s", err) // secrets never quotes a hash
+		}
+	}
+	if hash == "" {
+		return "", refuse("password_hash", "is required (the hash the old system stores; see docs/MIGRATING.md for the forms)")
+	}
+	if _, err := secrets.CheckImportedHash(hash, allowWeak); err != nil {
+		return "", refuse("password_hash", "%s", err)
+	}
+	return hash, nil
+}
+
+func (r *ClientRow) record(now time.Time, keys *secrets.Keys, dialects map[string]oauth.ClientDefaults) (storage.Client, error) {
+	c := storage.Client{ID: r.ClientID, Name: r.ClientName, GrantTypes: r.GrantTypes, RedirectURIs: r.RedirectURIs,
+		Scopes: strings.Fields(r.Scope), DefaultScopes: strings.Fields(r.DefaultScope), MerchantID: r.MerchantID,
+		AccountKind: storage.AccountKind(cmp.Or(r.AccountKind, string(storage.Guest))), AccessTokenTTL: defaultAccessTTL,
+		RefreshTokenTTL: defaultRefreshTTL, RefreshGrace: defaultRefreshGrace, AccessTokenFormat: cmp.Or(r.TokenFormat, "opaque"),
+		Dialect: r.Dialect, SkipConsent: r.SkipConsent, RequirePKCE: r.RequirePKCE, Introspect: r.Introspect,
+		PostLogoutRedirectURIs: r.PostLogoutRedirectURIs, IDTokenAlg: r.IDTokenAlg}
+	if r.ClientID == "" {
+		return c, refuse("client_id", "is required: an imported client keeps the id its integrations use")
+	}
+	if r.ClientName == "" {
+		return c, refuse("client_name", "is required")
+	}
+	if len(r.GrantTypes) == 0 {
+		return c, refuse("grant_types", "is required: at least one grant type")
+	}
+	if r.AccessTokenTTL != nil {
+		if *r.AccessTokenTTL < 0 {
+			return c, refuse("access_token_ttl", "must be 0 (never expires) or more seconds")
+		}
+		c.AccessTokenTTL = time.Duration(*r.AccessTokenTTL) * time.Second
+	}
+	if r.RefreshTokenTTL != nil {
+		if *r.RefreshTokenTTL < 0 {
+			return c, refuse("refresh_token_ttl", "must be 0 (no limit) or more seconds")
+		}
+		c.RefreshTokenTTL = time.Duration(*r.RefreshTokenTTL) * time.Second
+	}
+	var choices oauth.ClientChoices
+	switch r.TokenEndpointAuthMethod {
+	case "", "client_secret_basic", "client_secret_post":
+	case "none":
+		choices.Public = true
+	default:
+		return c, refuse("token_endpoint_auth_method", "must be client_secret_basic, client_secret_post or none")
+	}
+	choices.RotateRefresh = r.RotateRefreshTokens
+	// The secret is checked without ever being quoted.
+	hash := ""
+	switch {
+	case choices.Public && r.ClientSecret != "":
+		return c, refuse("client_secret", "must be empty for a public client (token_endpoint_auth_method none)")
+	case choices.Public:
+	case r.ClientSecret == "":
+		return c, refuse("client_secret", "is required for a confidential client: the secret its integrations send (or token_endpoint_auth_method none)")
+	case len(r.ClientSecret) > maxClientSecret || strings.ContainsFunc(r.ClientSecret, unicode.IsControl):
+		return c, refuse("client_secret", "must be 1 to %d bytes without control characters", maxClientSecret)
+	default:
+		hash = keys.HashClientSecret(r.ClientSecret)
+	}
+	c, err := oauth.PrepareImportedClient(c, choices, dialects, hash)
+	if err != nil {
+		return c, directoryError(Clients, err)
+	}
+	c.CreatedAt, err = createdAt(r.CreatedAt, now)
+	return c, err
+}
+
+// asRowError turns a validation error into the row's report entry.
+func asRowError(line int, err error) *RowError {
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		return &RowError{Line: line, Field: fe.field, Reason: fe.reason}
+	}
+	var re *RowError
+	if errors.As(err, &re) {
+		return re
+	}
+	return &RowError{Line: line, Reason: err.Error()}
+}
