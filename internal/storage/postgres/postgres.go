@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -42,48 +40,13 @@ func Open(ctx context.Context, dsn string, opts sqlstore.Options) (*sqlstore.Sto
 	if err != nil {
 		return nil, fmt.Errorf("open postgres database %s: %w", u.Redacted(), err)
 	}
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
 	st, err := sqlstore.Open(ctx, flavor{}, db, db, opts)
 	if err != nil {
 		return nil, fmt.Errorf("postgres database %s: %w", u.Redacted(), err)
 	}
-	warm(ctx, db)
 	return st, nil
-}
-
-// maxConns bounds the connections a node holds; warmConns of them are
-// opened at start, waiting at most warmWait (a database that does not
-// answer must not hold up a start, nor the fault tests, for long).
-const (
-	maxConns  = 32
-	warmConns = 8
-	warmWait  = time.Second
-)
-
-// warm opens the pool's connections before the first request needs them.
-// Otherwise a burst on a fresh node dials one connection per request, and
-// each new PostgreSQL backend takes tens of milliseconds to start: 64
-// logins released together on a node just started saw their 1 s storage
-// deadline pass while connecting (503s). The connections stay open (no
-// idle limit); a failure here only leaves them to be dialled later.
-func warm(ctx context.Context, db *sql.DB) {
-	ctx, cancel := context.WithTimeout(ctx, warmWait)
-	defer cancel()
-	conns := make(chan *sql.Conn, warmConns)
-	var wg sync.WaitGroup
-	for range warmConns {
-		wg.Go(func() {
-			if c, err := db.Conn(ctx); err == nil {
-				conns <- c
-			}
-		})
-	}
-	wg.Wait()
-	close(conns)
-	for c := range conns {
-		c.Close() // back to the pool, open
-	}
 }
 
 type flavor struct{}
