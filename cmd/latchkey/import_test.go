@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/storage/backend"
 )
@@ -159,23 +157,4 @@ func TestImportCommand(t *testing.T) {
 	if err != nil || c.SecretHash == "" || strings.Contains(c.SecretHash, importedSecret) {
 		t.Fatalf("imported client's secret hash %q, %v", c.SecretHash, err)
 	}
-}
-
-// runCLIStdin is runCLI with text on standard input.
-func runCLIStdin(t *testing.T, dir string, env []string, text string, args ...string) cliResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, latchkeyBin, args...)
-	cmd.Dir, cmd.Env, cmd.Stdin = dir, append(cleanEnv(), env...), strings.NewReader(text)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	res := cliResult{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		res.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run latchkey %v: %v", args, err)
-	}
-	return res
 }

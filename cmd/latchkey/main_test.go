@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,11 +46,16 @@ type cliResult struct {
 // could not be started or ran over a minute.
 func runCLI(t *testing.T, dir string, env []string, args ...string) cliResult {
 	t.Helper()
+	return runCLIStdin(t, dir, env, "", args...)
+}
+
+// runCLIStdin is runCLI with text on standard input.
+func runCLIStdin(t *testing.T, dir string, env []string, text string, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, latchkeyBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(cleanEnv(), env...)
+	cmd.Dir, cmd.Env, cmd.Stdin = dir, append(cleanEnv(), env...), strings.NewReader(text)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
