@@ -360,15 +360,6 @@ func TestConcurrentRightLoginsAreNotThrottled(t *testing.T) {
 		// workers can take more than the default 2 s, and a 503 from the
 		// queue is not what this test is about.
 		e := newEnv(t, st, oauth.Config{PasswordQueue: 128, PasswordWait: time.Minute})
-		// Open the connections first: on a fresh PostgreSQL pool, 64
-		// requests released together each dial one, and under -race the
-		// dials outlast the 1 s storage deadline (503), which is not what
-		// this test is about (issue 21 has the cold-pool burst).
-		var wg sync.WaitGroup
-		for range 16 {
-			wg.Go(func() { st.Ping(context.Background()) })
-		}
-		wg.Wait()
 		base := behindProxy(t, e.srv.Config.Handler)
 		for i, r := range released(64, func() reply { return from(base, owner, "/oauth2/token", rightPassword, guestApp, guestSec) }) {
 			if r.err != nil || r.status != http.StatusOK {
