@@ -200,6 +200,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*call, b
 	acc, oerr := h.core.CheckAccess(r.Context(), token)
 	if oerr != nil {
 		if oerr.Status >= 500 {
+			w.Header().Set("Retry-After", "1")
 			problem(w, oerr.Status, "Service Unavailable", "the token could not be checked; try again", "")
 			return nil, false
 		}

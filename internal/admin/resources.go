@@ -2,6 +2,7 @@ package admin
 
 import (
 	"cmp"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -435,13 +436,6 @@ func clientOf(c storage.Client) clientView {
 
 var clientFields = map[string]string{"id": "client_id", "name": "client_name", "client": "yes"}
 
-// Defaults of a client registered through the API, as the CLI's flags have them.
-const (
-	defaultAccessTTL    = 30 * time.Minute
-	defaultRefreshTTL   = 30 * 24 * time.Hour
-	defaultRefreshGrace = 10 * time.Second
-)
-
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, c *call) {
 	cs, err := h.dir.ListClients(r.Context())
 	if err != nil {
@@ -458,52 +452,19 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, c *call) {
 }
 
 func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, c *call) {
-	var in struct {
-		ClientID                string   `json:"client_id"`
-		ClientName              string   `json:"client_name"`
-		GrantTypes              []string `json:"grant_types"`
-		RedirectURIs            []string `json:"redirect_uris"`
-		Scope                   string   `json:"scope"`
-		DefaultScope            string   `json:"default_scope"`
-		TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
-		MerchantID              string   `json:"merchant_id"`
-		AccountKind             string   `json:"account_kind"`
-		AccessTokenTTL          *int64   `json:"access_token_ttl"`
-		RefreshTokenTTL         *int64   `json:"refresh_token_ttl"`
-		TokenFormat             string   `json:"token_format"`
-		Dialect                 string   `json:"dialect"`
-		SkipConsent             bool     `json:"skip_consent"`
-		RequirePKCE             bool     `json:"require_pkce"`
-		RotateRefreshTokens     *bool    `json:"rotate_refresh_tokens"`
-		Introspect              bool     `json:"introspect"`
-		PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris"`
-		IDTokenAlg              string   `json:"id_token_signed_response_alg"`
-	}
-	if !decode(w, r, &in) || !required(w, "client_name", in.ClientName != "") || !required(w, "grant_types", len(in.GrantTypes) > 0) {
+	var in oauth.ClientRegistration
+	if !decode(w, r, &in) {
 		return
 	}
-	var choices oauth.ClientChoices
-	switch in.TokenEndpointAuthMethod {
-	case "", "client_secret_basic", "client_secret_post":
-	case "none":
-		choices.Public = true
-	default:
-		problem(w, http.StatusUnprocessableEntity, "Unprocessable Content",
-			"token_endpoint_auth_method must be client_secret_basic, client_secret_post or none", "token_endpoint_auth_method")
+	cl, choices, err := in.Client()
+	var fe *oauth.FieldError
+	switch {
+	case errors.As(err, &fe) && fe.Missing:
+		problem(w, http.StatusBadRequest, "Bad Request", fe.Error(), fe.Field)
 		return
-	}
-	choices.RotateRefresh = in.RotateRefreshTokens
-	cl := storage.Client{ID: in.ClientID, Name: in.ClientName, GrantTypes: in.GrantTypes, RedirectURIs: in.RedirectURIs,
-		Scopes: strings.Fields(in.Scope), DefaultScopes: strings.Fields(in.DefaultScope), MerchantID: in.MerchantID,
-		AccountKind: storage.AccountKind(cmp.Or(in.AccountKind, string(storage.Guest))), AccessTokenTTL: defaultAccessTTL,
-		RefreshTokenTTL: defaultRefreshTTL, RefreshGrace: defaultRefreshGrace, AccessTokenFormat: cmp.Or(in.TokenFormat, "opaque"),
-		Dialect: in.Dialect, SkipConsent: in.SkipConsent, RequirePKCE: in.RequirePKCE, Introspect: in.Introspect,
-		PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, IDTokenAlg: in.IDTokenAlg}
-	if in.AccessTokenTTL != nil {
-		cl.AccessTokenTTL = time.Duration(*in.AccessTokenTTL) * time.Second
-	}
-	if in.RefreshTokenTTL != nil {
-		cl.RefreshTokenTTL = time.Duration(*in.RefreshTokenTTL) * time.Second
+	case errors.As(err, &fe):
+		problem(w, http.StatusUnprocessableEntity, "Unprocessable Content", fe.Error(), fe.Field)
+		return
 	}
 	if cl.MerchantID == "" && c.tenant.merchant != "" {
 		cl.MerchantID = c.tenant.merchant // a merchant's admin registers its own clients
@@ -519,15 +480,8 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, c *call) 
 		return
 	}
 	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditClientCreated, Subject: "client:" + cl.ID, ClientID: cl.ID,
-		MerchantID: cl.MerchantID, Detail: map[string]string{"public": boolText(cl.Public())}})
+		MerchantID: cl.MerchantID, Detail: map[string]string{"public": strconv.FormatBool(cl.Public())}})
 	created(w, location("clients", cl.ID), clientWithSecret{clientOf(cl), secret})
-}
-
-func boolText(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
 }
 
 func (h *Handler) client(w http.ResponseWriter, r *http.Request, c *call) (storage.Client, bool) {

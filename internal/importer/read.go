@@ -161,7 +161,7 @@ func typeName(t reflect.Type) string {
 type csvReader struct {
 	r      *csv.Reader
 	cols   []string
-	fields []int // struct field index of each column
+	fields [][]int // struct field index (through embedded structs) of each column
 	typ    reflect.Type
 }
 
@@ -186,7 +186,7 @@ func newCSVReader(r io.Reader, rowType reflect.Type) (*csvReader, error) {
 			return nil, fmt.Errorf("the header names column %q, which this kind of record does not have (its columns: %s)",
 				h, strings.Join(columnList(rowType), ", "))
 		}
-		if slices.Contains(cr.fields, i) {
+		if slices.ContainsFunc(cr.fields, func(f []int) bool { return slices.Equal(f, i) }) {
 			return nil, fmt.Errorf("the header names column %q twice", h)
 		}
 		cr.fields = append(cr.fields, i)
@@ -220,7 +220,7 @@ func (c *csvReader) next(row any) (int, error) {
 		if cell == "" {
 			continue // an empty cell is an absent field
 		}
-		if err := setCell(v.Field(c.fields[i]), cell); err != nil {
+		if err := setCell(v.FieldByIndex(c.fields[i]), cell); err != nil {
 			return line, &RowError{Line: line, Field: c.cols[i], Reason: err.Error()}
 		}
 	}
@@ -268,13 +268,13 @@ func parseBool(s string) (bool, error) {
 	return false, errors.New("must be true or false")
 }
 
-// fieldNames maps a row struct's JSON names to field indexes.
-func fieldNames(t reflect.Type) map[string]int {
-	m := map[string]int{}
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			m[name] = i
+// fieldNames maps a row struct's JSON names, its embedded structs'
+// included, to field indexes.
+func fieldNames(t reflect.Type) map[string][]int {
+	m := map[string][]int{}
+	for _, f := range reflect.VisibleFields(t) {
+		if name := jsonName(f); name != "" {
+			m[name] = f.Index
 		}
 	}
 	return m
@@ -282,13 +282,25 @@ func fieldNames(t reflect.Type) map[string]int {
 
 func columnList(t reflect.Type) []string {
 	var out []string
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
+	for _, f := range reflect.VisibleFields(t) {
+		if name := jsonName(f); name != "" {
 			out = append(out, name)
 		}
 	}
 	return out
+}
+
+// jsonName is the column a struct field reads: its JSON name; "" for an
+// embedded struct (its fields are columns) or a field JSON skips.
+func jsonName(f reflect.StructField) string {
+	if f.Anonymous {
+		return ""
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if name == "-" {
+		return ""
+	}
+	return name
 }
 
 var errLineTooLong = fmt.Errorf("a line is longer than %d KiB", MaxLine>>10)

@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -52,40 +51,16 @@ type AccountRow struct {
 	CreatedAt         string   `json:"created_at"`
 }
 
-// ClientRow is one client, with the admin API's (RFC 7591) member names
-// and its existing secret in clear, which is stored only as a keyed hash.
+// ClientRow is one client: its registration in the admin API's (RFC
+// 7591) member names, with its existing secret in clear, which is stored
+// only as a keyed hash.
 type ClientRow struct {
-	ClientID                string   `json:"client_id"`
-	ClientSecret            string   `json:"client_secret"`
-	ClientName              string   `json:"client_name"`
-	GrantTypes              []string `json:"grant_types"`
-	RedirectURIs            []string `json:"redirect_uris"`
-	Scope                   string   `json:"scope"`
-	DefaultScope            string   `json:"default_scope"`
-	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
-	MerchantID              string   `json:"merchant_id"`
-	AccountKind             string   `json:"account_kind"`
-	AccessTokenTTL          *int64   `json:"access_token_ttl"`  // seconds; 0: never expires
-	RefreshTokenTTL         *int64   `json:"refresh_token_ttl"` // seconds; 0: no limit
-	TokenFormat             string   `json:"token_format"`
-	Dialect                 string   `json:"dialect"`
-	SkipConsent             bool     `json:"skip_consent"`
-	RequirePKCE             bool     `json:"require_pkce"`
-	RotateRefreshTokens     *bool    `json:"rotate_refresh_tokens"`
-	Introspect              bool     `json:"introspect"`
-	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris"`
-	IDTokenAlg              string   `json:"id_token_signed_response_alg"`
-	CreatedAt               string   `json:"created_at"`
+	oauth.ClientRegistration
+	ClientSecret string `json:"client_secret"`
+	CreatedAt    string `json:"created_at"`
 }
 
-// A client's lifetimes when the file gives none: those of `latchkey
-// client create` and the admin API.
-const (
-	defaultAccessTTL    = 30 * time.Minute
-	defaultRefreshTTL   = 30 * 24 * time.Hour
-	defaultRefreshGrace = 10 * time.Second
-	maxClientSecret     = 1024
-)
+const maxClientSecret = 1024
 
 // fieldError is a refusal of one field of a row.
 type fieldError struct{ field, reason string }
@@ -215,42 +190,14 @@ func (r *AccountRow) passwordHash(allowWeak []string) (string, error) {
 }
 
 func (r *ClientRow) record(now time.Time, keys *secrets.Keys, dialects map[string]oauth.ClientDefaults) (storage.Client, error) {
-	c := storage.Client{ID: r.ClientID, Name: r.ClientName, GrantTypes: r.GrantTypes, RedirectURIs: r.RedirectURIs,
-		Scopes: strings.Fields(r.Scope), DefaultScopes: strings.Fields(r.DefaultScope), MerchantID: r.MerchantID,
-		AccountKind: storage.AccountKind(cmp.Or(r.AccountKind, string(storage.Guest))), AccessTokenTTL: defaultAccessTTL,
-		RefreshTokenTTL: defaultRefreshTTL, RefreshGrace: defaultRefreshGrace, AccessTokenFormat: cmp.Or(r.TokenFormat, "opaque"),
-		Dialect: r.Dialect, SkipConsent: r.SkipConsent, RequirePKCE: r.RequirePKCE, Introspect: r.Introspect,
-		PostLogoutRedirectURIs: r.PostLogoutRedirectURIs, IDTokenAlg: r.IDTokenAlg}
 	if r.ClientID == "" {
-		return c, refuse("client_id", "is required: an imported client keeps the id its integrations use")
+		return storage.Client{}, refuse("client_id", "is required: an imported client keeps the id its integrations use")
 	}
-	if r.ClientName == "" {
-		return c, refuse("client_name", "is required")
+	c, choices, err := r.Client()
+	var fe *oauth.FieldError
+	if errors.As(err, &fe) {
+		return c, refuse(fe.Field, "%s", fe.Reason)
 	}
-	if len(r.GrantTypes) == 0 {
-		return c, refuse("grant_types", "is required: at least one grant type")
-	}
-	if r.AccessTokenTTL != nil {
-		if *r.AccessTokenTTL < 0 {
-			return c, refuse("access_token_ttl", "must be 0 (never expires) or more seconds")
-		}
-		c.AccessTokenTTL = time.Duration(*r.AccessTokenTTL) * time.Second
-	}
-	if r.RefreshTokenTTL != nil {
-		if *r.RefreshTokenTTL < 0 {
-			return c, refuse("refresh_token_ttl", "must be 0 (no limit) or more seconds")
-		}
-		c.RefreshTokenTTL = time.Duration(*r.RefreshTokenTTL) * time.Second
-	}
-	var choices oauth.ClientChoices
-	switch r.TokenEndpointAuthMethod {
-	case "", "client_secret_basic", "client_secret_post":
-	case "none":
-		choices.Public = true
-	default:
-		return c, refuse("token_endpoint_auth_method", "must be client_secret_basic, client_secret_post or none")
-	}
-	choices.RotateRefresh = r.RotateRefreshTokens
 	// The secret is checked without ever being quoted.
 	hash := ""
 	switch {
@@ -264,7 +211,7 @@ func (r *ClientRow) record(now time.Time, keys *secrets.Keys, dialects map[strin
 	default:
 		hash = keys.HashClientSecret(r.ClientSecret)
 	}
-	c, err := oauth.PrepareImportedClient(c, choices, dialects, hash)
+	c, err = oauth.PrepareImportedClient(c, choices, dialects, hash)
 	if err != nil {
 		return c, directoryError(Clients, err)
 	}

@@ -201,3 +201,21 @@ func spanNames(spans tracetest.SpanStubs) []string {
 	}
 	return out
 }
+
+// TestTracingUnroutedPathNotInSpanName: a scanner's random path does not
+// become a span name (it stays in url.path only), so names stay few.
+func TestTracingUnroutedPathNotInSpanName(t *testing.T) {
+	ts, exp := tracedServer(t)
+	resp, err := http.Get(ts.URL + "/no-such-path-5f1c9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	s := serverSpan(t, exp)
+	if strings.Contains(s.Name, "no-such-path") || !strings.HasPrefix(s.Name, "GET") {
+		t.Fatalf("span of an unrouted request is named %q", s.Name)
+	}
+	if attrMap(s)["url.path"] != "/no-such-path-5f1c9" {
+		t.Fatalf("url.path %q", attrMap(s)["url.path"])
+	}
+}
