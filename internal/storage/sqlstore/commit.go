@@ -25,7 +25,7 @@ var errClosed = errors.New("storage is closed")
 
 // errNotStarted answers a write whose deadline passed while it was queued:
 // nothing of it was written.
-var errNotStarted = fmt.Errorf("the database took no write within %v: %w", CallTimeout, context.DeadlineExceeded)
+var errNotStarted = fmt.Errorf("the database took no write within its deadline: %w", context.DeadlineExceeded)
 
 // writeFn is one logical write. It returns an error only to abort: logical
 // outcomes that must still commit (a detected replay that revokes a family)
@@ -264,6 +264,14 @@ func (c *committer) run(batch []*writeReq) {
 // running it again is safe.
 const maxAttempts = 5
 
+// timeout is how long one call may take (see deadlines.timeout).
+func (c *committer) timeout() time.Duration {
+	if c.deadlines != nil {
+		return c.deadlines.timeout
+	}
+	return CallTimeout
+}
+
 func (c *committer) tx(ctx context.Context, reqs []*writeReq) error {
 	start := time.Now()
 	var span trace.Span
@@ -273,9 +281,9 @@ func (c *committer) tx(ctx context.Context, reqs []*writeReq) error {
 	var err error
 	for range maxAttempts {
 		err = c.tryTx(ctx, reqs)
-		// No retry once CallTimeout is spent: on SQLite, where a busy
+		// No retry once a call's time is spent: on SQLite, where a busy
 		// timeout (10 s) has already been waited through, not four more.
-		if err == nil || !c.retryable(err) || time.Since(start) > CallTimeout {
+		if err == nil || !c.retryable(err) || time.Since(start) > c.timeout() {
 			break
 		}
 	}

@@ -14,7 +14,7 @@ type ctxKey struct{}
 // keeps an earlier deadline of the caller's own, and what database/sql and
 // pgx derive from it joins the window instead of starting a goroutine each.
 func TestBound(t *testing.T) {
-	var d deadlines
+	d := deadlines{timeout: CallTimeout}
 	defer d.close()
 	caller, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
 	ctx := d.bound(caller)
@@ -24,6 +24,11 @@ func TestBound(t *testing.T) {
 	dl, ok := ctx.Deadline()
 	if !ok || time.Until(dl) > CallTimeout || time.Until(dl) < CallTimeout-deadlineTick-time.Second/10 {
 		t.Fatalf("deadline %v from now, want about %v", time.Until(dl), CallTimeout)
+	}
+	long := deadlines{timeout: 5 * time.Second} // Options.CallTimeout
+	defer long.close()
+	if dl, _ := long.bound(caller).Deadline(); time.Until(dl) < 4*time.Second {
+		t.Fatalf("deadline %v from now, want about 5s", time.Until(dl))
 	}
 	cancel()
 	if ctx.Err() != nil {

@@ -4,6 +4,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -38,6 +39,10 @@ type Options struct {
 	// open, so a node started with the wrong system secret fails at once instead
 	// of rejecting every client secret.
 	SecretFingerprint string
+	// CallTimeout bounds each call on a networked database (0: CallTimeout).
+	// Tests under the race detector on a loaded machine raise it where the
+	// bound is not what they test.
+	CallTimeout time.Duration
 }
 
 // Flavor is what one SQL database needs beyond the shared code.
@@ -89,7 +94,7 @@ var _ storage.Storage = (*Store)(nil)
 func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*Store, error) {
 	s := &Store{flavor: f, read: read, write: write, log: opts.Logger}
 	if !f.Embedded() {
-		s.deadlines = &deadlines{}
+		s.deadlines = &deadlines{timeout: cmp.Or(opts.CallTimeout, CallTimeout)}
 	}
 	s.reader = newPool(read, f, s.deadlines)
 	if s.log == nil {
@@ -212,7 +217,8 @@ const deadlineTick = 100 * time.Millisecond
 // bound costs no timer and no cancel function per call (a *sql.Row or
 // *sql.Rows, which the callers hold, gives no place to call one).
 type deadlines struct {
-	mu  sync.Mutex // taken only to start a new tick
+	timeout time.Duration // CallTimeout unless Options say otherwise
+	mu      sync.Mutex    // taken only to start a new tick
 	cur atomic.Pointer[window]
 }
 
@@ -235,7 +241,7 @@ func (d *deadlines) current() *window {
 		return w
 	}
 	w := &window{until: now.Add(deadlineTick)}
-	w.ctx, w.cancel = context.WithDeadline(context.Background(), now.Add(CallTimeout))
+	w.ctx, w.cancel = context.WithDeadline(context.Background(), now.Add(d.timeout))
 	d.cur.Store(w)
 	return w
 }
