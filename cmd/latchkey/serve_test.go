@@ -248,7 +248,7 @@ func checkMetrics(t *testing.T, base string) {
 		`latchkey_http_requests_total{code="200",route="POST /oauth2/token"} 1`,
 		`latchkey_http_requests_total{code="200",route="POST /flexiti/pos-api/v2.5/oauth/token"} 1`,
 		`latchkey_storage_commit_duration_seconds_count{outcome="ok"}`,
-		`latchkey_password_checks_total `, `go_goroutines `, `process_resident_memory_bytes `,
+		`latchkey_password_checks_total `, `latchkey_logins_shed_total `, `go_goroutines `, `process_resident_memory_bytes `,
 	} {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(text, want) {
 			t.Fatalf("/metrics (%d) lacks %s:\n%s", resp.StatusCode, want, text)

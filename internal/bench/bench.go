@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the scratch PostgreSQL database
 
 	"github.com/latchkey-dev/latchkey/internal/config"
@@ -245,7 +247,9 @@ func start(ctx context.Context, exe, pattern string, args ...string) (*proc, err
 }
 
 // scratchDB returns the database the server uses: a fresh SQLite file, or a
-// scratch PostgreSQL database created beside the one named, dropped afterwards.
+// scratch PostgreSQL database created on the server dsn names, dropped
+// afterwards. The database dsn names need not exist: then the scratch one is
+// created from the server's maintenance database.
 func scratchDB(ctx context.Context, dsn, dir string) (string, string, func(), error) {
 	if dsn == "" || strings.HasPrefix(dsn, "sqlite:") {
 		return "sqlite:" + filepath.Join(dir, "bench.db"), "sqlite", func() {}, nil
@@ -254,7 +258,7 @@ func scratchDB(ctx context.Context, dsn, dir string) (string, string, func(), er
 	if err != nil {
 		return "", "", nil, fmt.Errorf("db: %w", err)
 	}
-	admin, err := sql.Open("pgx", dsn)
+	admin, err := adminDB(ctx, *u)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -271,6 +275,37 @@ func scratchDB(ctx context.Context, dsn, dir string) (string, string, func(), er
 		admin.Close()
 	}
 	return u.String(), "postgres", drop, nil
+}
+
+// adminDB connects to the database u names to create and drop the scratch
+// database, or, when that one does not exist, to the server's maintenance
+// database ("postgres", or "template1" where that was dropped).
+func adminDB(ctx context.Context, u url.URL) (*sql.DB, error) {
+	named := strings.TrimPrefix(u.Path, "/")
+	var last error
+	for _, name := range []string{named, "postgres", "template1"} {
+		if name == "" {
+			continue
+		}
+		u.Path = "/" + name
+		db, err := sql.Open("pgx", u.String())
+		if err != nil {
+			return nil, fmt.Errorf("db %s: %w", u.Redacted(), err)
+		}
+		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = db.PingContext(c)
+		cancel()
+		if err == nil {
+			return db, nil
+		}
+		db.Close()
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "3D000" { // invalid_catalog_name: no such database
+			return nil, fmt.Errorf("connect to %s: %w", u.Redacted(), err)
+		}
+		last = err
+	}
+	return nil, fmt.Errorf("connect to PostgreSQL to create the scratch database: %w", last)
 }
 
 func openStore(ctx context.Context, dsn, secretFile string) (storage.Storage, *secrets.Keys, error) {

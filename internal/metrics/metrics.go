@@ -68,6 +68,15 @@ func (m *Metrics) CountPasswordChecks(checks func() uint64) error {
 	}, func() float64 { return float64(checks()) }))
 }
 
+// CountShedLogins publishes shed, the number of logins refused because the
+// password pool was full, as latchkey_logins_shed_total.
+func (m *Metrics) CountShedLogins(shed func() uint64) error {
+	return m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "latchkey_logins_shed_total",
+		Help: "Logins refused with 503 because the password check pool was full.",
+	}, func() float64 { return float64(shed()) }))
+}
+
 // ObserveRequest records one answered request. route is the ServeMux
 // pattern that matched, so labels stay few whatever paths clients send.
 func (m *Metrics) ObserveRequest(route string, code int, d time.Duration) {

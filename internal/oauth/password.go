@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"slices"
-	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
@@ -68,6 +67,9 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 	if len(username) > 256 || len(password) > 1024 {
 		return storage.Account{}, errBadLogin()
 	}
+	if s.passwordPoolFull() {
+		return storage.Account{}, s.shedLogin(ctx)
+	}
 	keys := s.loginKeys(kind, c.MerchantID, username, source)
 	if _, oerr := s.loginWait(ctx, keys); oerr != nil {
 		return storage.Account{}, oerr
@@ -112,9 +114,11 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 	})
 	if err != nil {
 		if errors.Is(err, errBusy) {
-			// A flood refuses thousands a second: logged once per interval, with a count.
+			// Full since the check above, or the wait for a worker ran out
+			// (which held it long enough already).
 			s.noteFailure(ctx, "password check pool full; refusing login", err)
-			return storage.Account{}, busy(time.Second)
+			s.shed.Add(1)
+			return storage.Account{}, busy(spreadRetry())
 		}
 		return storage.Account{}, s.unavailable(ctx, "wait for password check", err)
 	}

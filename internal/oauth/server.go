@@ -95,6 +95,8 @@ type Server struct {
 	// secretMarks says which clients have wrong secrets counted (throttle.go).
 	secretMarks secretMarks
 	hashes      atomic.Uint64 // password hashes checked, for PasswordChecks
+	shed        atomic.Uint64 // logins refused for a full pool, for ShedLogins
+	held        chan struct{} // refusals being held (shed.go)
 	audits      auditor       // security events (audit.go)
 	// throttleAudits bounds throttle.tripped events (audit.go).
 	throttleAudits throttleAudits
@@ -130,6 +132,7 @@ func New(cfg Config) (*Server, error) {
 		wait = 2 * time.Second
 	}
 	s.pool = newPool(workers, queue, wait)
+	s.held = make(chan struct{}, shedHeld)
 	s.pool.tracer = tracing.Tracer(cfg.TracerProvider, "internal/oauth")
 	if s.keyring = cfg.Keyring; s.keyring == nil {
 		kr, err := signing.New(cfg.Store, cfg.Keys, s.now)

@@ -368,3 +368,44 @@ func TestConcurrentRightLoginsAreNotThrottled(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginsShedWhenPoolIsFull: with the password pool full, a login is
+// refused with 503 and a Retry-After of 1 to 4 s, spread over that range,
+// before its client is authenticated (a wrong secret is not counted) and
+// without a password check; other grants go on, and logins resume once the
+// pool has room.
+func TestLoginsShedWhenPoolIsFull(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		base := behindProxy(t, e.srv.Config.Handler)
+		release := e.core.FillPasswordPool()
+		checks, shed := e.core.PasswordChecks(), e.core.ShedLogins()
+		replies := released(24, func() reply {
+			return from(base, attacker, "/oauth2/token", rightPassword, guestApp, "not-the-secret")
+		})
+		replies = append(replies, from(base, owner, "/oauth2/token", rightPassword, guestApp, guestSec))
+		retries := map[int]bool{}
+		for i, r := range replies {
+			if r.err != nil || r.status != http.StatusServiceUnavailable || r.code != "temporarily_unavailable" || r.retry < 1 || r.retry > 4 {
+				t.Fatalf("login %d with the pool full: %+v, want 503 temporarily_unavailable with Retry-After 1 to 4", i, r)
+			}
+			retries[r.retry] = true
+		}
+		if len(retries) < 2 { // all 25 alike: about 1 in 10^14 if spread
+			t.Errorf("every refusal said Retry-After %v; want them spread", retries)
+		}
+		if n := e.core.PasswordChecks() - checks; n != 0 {
+			t.Errorf("%d password checks while the pool was full", n)
+		}
+		if n := e.core.ShedLogins() - shed; n != uint64(len(replies)) {
+			t.Errorf("ShedLogins grew by %d, want %d", n, len(replies))
+		}
+		if r := from(base, owner, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, confID, confSecret); r.status != http.StatusOK {
+			t.Fatalf("client_credentials with the password pool full: %+v", r)
+		}
+		release()
+		// The wrong secrets above were never checked, so nothing throttles this.
+		if r := from(base, attacker, "/oauth2/token", rightPassword, guestApp, guestSec); r.status != http.StatusOK {
+			t.Fatalf("login once the pool has room: %+v", r)
+		}
+	})
+}

@@ -97,6 +97,9 @@ func New(o Options) (*Server, error) {
 	if err := o.Metrics.CountPasswordChecks(core.PasswordChecks); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
+	if err := o.Metrics.CountShedLogins(core.ShedLogins); err != nil {
+		return nil, fmt.Errorf("server: metrics: %w", err)
+	}
 	if err := o.Metrics.CountPasswordHashes(o.Store.CountPasswordSchemes); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}

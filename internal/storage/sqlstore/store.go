@@ -219,7 +219,7 @@ const deadlineTick = 100 * time.Millisecond
 type deadlines struct {
 	timeout time.Duration // CallTimeout unless Options say otherwise
 	mu      sync.Mutex    // taken only to start a new tick
-	cur atomic.Pointer[window]
+	cur     atomic.Pointer[window]
 }
 
 // window is the deadline of the calls that start within one tick.
