@@ -32,7 +32,13 @@ against one and then the other, --runs times in alternating order, and the
 medians of the pairs' ratios of throughput and of server CPU per request
 (this over OTHER) are printed, with one COMPARE line each. Use --runs 10 or
 more: a pair's ratio moves by about ±5 %, the median of 16 by about 1 %.
-OTHER must use the same database schema version as this binary.`,
+OTHER must use the same database schema version as this binary.
+
+With --nodes N (PostgreSQL only) the server is N processes on one database,
+as N nodes of one deployment behind a load balancer: worker connections go to
+them in turn, and RSS and CPU are their sums. On one machine the nodes share
+its cores with the database and the load, so this shows that scale-out works
+and what a node costs, not what N machines would do.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
@@ -76,8 +82,15 @@ OTHER must use the same database schema version as this binary.`,
 					return fmt.Errorf("--compare %q must be an executable latchkey binary", other)
 				}
 			}
+			nodes, _ := f.GetInt("nodes")
+			if nodes < 1 || nodes > 8 {
+				return fmt.Errorf("--nodes %d must be between 1 and 8", nodes)
+			}
+			if nodes > 1 && !strings.HasPrefix(dbFlag, "postgres") {
+				return fmt.Errorf("--nodes %d needs a shared database: --db postgres://…", nodes)
+			}
 			return bench.Main(cmd.Context(), bench.Options{Exe: exe, DB: dbFlag, Duration: d, Concurrency: conc, Scenarios: scenarios,
-				Prefill: prefill, Runs: runs, Compare: other, Out: cmd.OutOrStdout(), Log: newLogger(cfg, os.Stderr)})
+				Prefill: prefill, Runs: runs, Compare: other, Nodes: nodes, Out: cmd.OutOrStdout(), Log: newLogger(cfg, os.Stderr)})
 		},
 	}
 	f := cmd.Flags()
@@ -86,6 +99,7 @@ OTHER must use the same database schema version as this binary.`,
 	f.String("scenario", "", "scenarios to run, comma-separated (default all: "+strings.Join(bench.Scenarios, ", ")+")")
 	f.Int("prefill", 100000, "tokens stored before the client_credentials_prefilled scenario")
 	f.String("compare", "", "another latchkey binary to measure this one against, in alternating pairs, instead of against the baseline")
+	f.Int("nodes", 1, "server processes sharing one PostgreSQL database, the connections split evenly between them (scale-out; 1 to 8)")
 	f.Int("runs", 1, "baseline and scenario pairs per scenario and concurrency (1 to 25); with more than one, the run with the median ratio is reported, with the ratio's range")
 	return cmd
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/latchkey-dev/latchkey/internal/bench"
+	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
 
 // benchLine is the machine-readable line issue 7 specifies, exactly.
@@ -107,5 +109,34 @@ func TestBenchCompare(t *testing.T) {
 	}
 	if bad := runCLI(t, t.TempDir(), nil, "bench", "--compare", "/nonexistent/latchkey"); bad.code == 0 || !strings.Contains(bad.stderr, "--compare") {
 		t.Fatalf("a missing --compare binary accepted: %d %s", bad.code, bad.stderr)
+	}
+}
+
+// TestBenchTwoNodes runs the bench with two server processes on one
+// PostgreSQL database: it starts, both nodes answer, and nothing fails.
+func TestBenchTwoNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two servers and the baseline for a few seconds")
+	}
+	dsn := os.Getenv(pgtest.EnvVar)
+	if dsn == "" {
+		pgtest.DSN(t) // skips, saying how to enable it
+	}
+	res := runCLI(t, t.TempDir(), nil, "bench", "--db", dsn, "--nodes", "2", "--scenario", "client_credentials,refresh_token",
+		"--duration", "1s", "--concurrency", "4")
+	if res.code != 0 {
+		t.Fatalf("bench exited %d:\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	lines := regexp.MustCompile(`(?m)^BENCH scenario=(\w+) db=postgres_x2 c=4 rps=([0-9.]+) .* errors=(\d+) `).FindAllStringSubmatch(res.stdout, -1)
+	if len(lines) != 2 {
+		t.Fatalf("want two BENCH lines with db=postgres_x2:\n%s", res.stdout)
+	}
+	for _, m := range lines {
+		if rps, _ := strconv.ParseFloat(m[2], 64); rps <= 0 || m[3] != "0" {
+			t.Errorf("scenario %s on two nodes: rps %s, %s errors", m[1], m[2], m[3])
+		}
+	}
+	if res := runCLI(t, t.TempDir(), nil, "bench", "--nodes", "2", "--duration", "1s"); res.code == 0 || !strings.Contains(res.stderr, "postgres") {
+		t.Errorf("--nodes 2 on SQLite: exit %d, %s; want a refusal naming PostgreSQL", res.code, res.stderr)
 	}
 }

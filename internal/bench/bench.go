@@ -43,6 +43,7 @@ type Options struct {
 	Prefill     int
 	Runs        int    // alternating baseline/scenario pairs per scenario and concurrency; medians are reported
 	Compare     string // another latchkey binary: measure Exe against it, in pairs, instead of against the baseline
+	Nodes       int    // server processes on one PostgreSQL database, the load split between them (0 means 1)
 	Out         io.Writer
 	Log         *slog.Logger
 }
@@ -62,7 +63,7 @@ func Main(ctx context.Context, o Options) error {
 	if o.Compare != "" {
 		return compare(ctx, o)
 	}
-	server, dbKind, stop, err := startServer(ctx, o.Exe, o.DB)
+	server, dbKind, stop, err := startServer(ctx, o.Exe, o.DB, o.Nodes)
 	if err != nil {
 		return err
 	}
@@ -77,12 +78,12 @@ func Main(ctx context.Context, o Options) error {
 	return sweep(ctx, o, []*target{server}, header, func(sc string, c int) (string, string, error) {
 		var bases, results []Result
 		for range max(o.Runs, 1) {
-			s, err := newScenario(ctx, sc, server.url, server.st, server.keys, c, o.Duration)
+			s, err := newScenario(ctx, sc, server.urls(), server.st, server.keys, c, o.Duration)
 			if err != nil {
 				return "", "", fmt.Errorf("scenario %s: %w", sc, err)
 			}
-			bases = append(bases, Run(ctx, c, o.Duration, baseline.pid(), s.baseline(baseline.url), func(int, int, []byte) bool { return true }))
-			results = append(results, Run(ctx, c, o.Duration, server.pid(), s.next, s.check))
+			bases = append(bases, Run(ctx, c, o.Duration, []int{baseline.pid()}, s.baseline(baseline.url), func(int, int, []byte) bool { return true }))
+			results = append(results, Run(ctx, c, o.Duration, server.pids(), s.next, s.check))
 			if ctx.Err() != nil {
 				return "", "", ctx.Err()
 			}
@@ -138,17 +139,37 @@ func sweep(ctx context.Context, o Options, targets []*target, header string, mea
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func micros(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
 
-// target is a running server and the store it uses, for setting up scenarios.
+// target is a running server, one process or several on one database, and
+// the store it uses, for setting up scenarios.
 type target struct {
-	*proc
-	st   storage.Storage
-	keys *secrets.Keys
+	nodes []*proc
+	st    storage.Storage
+	keys  *secrets.Keys
 }
 
-// startServer starts exe as a demo server on a scratch database (see
-// scratchDB) with the bench's client registered, and returns it, the
-// database's kind and what stops it and removes the database.
-func startServer(ctx context.Context, exe, db string) (*target, string, func(), error) {
+// urls are the nodes' base URLs.
+func (t *target) urls() []string {
+	u := make([]string, len(t.nodes))
+	for i, n := range t.nodes {
+		u[i] = n.url
+	}
+	return u
+}
+
+// pids are the nodes' process ids, whose CPU and memory a run adds up.
+func (t *target) pids() []int {
+	p := make([]int, len(t.nodes))
+	for i, n := range t.nodes {
+		p[i] = n.pid()
+	}
+	return p
+}
+
+// startServer starts exe as a demo server of nodes processes (at least
+// one; more only on PostgreSQL) on a scratch database (see scratchDB) with
+// the bench's client registered, and returns it, the database's kind and
+// what stops it and removes the database.
+func startServer(ctx context.Context, exe, db string, nodes int) (*target, string, func(), error) {
 	dir, err := os.MkdirTemp("", "latchkey-bench-")
 	if err != nil {
 		return nil, "", nil, err
@@ -169,13 +190,22 @@ func startServer(ctx context.Context, exe, db string) (*target, string, func(), 
 		return fail(err)
 	}
 	undo = append(undo, drop)
-	secretFile := filepath.Join(dir, "secret")
-	server, err := start(ctx, exe, `latchkey listening on (http://\S+)`, "serve", "--demo", "--addr", "127.0.0.1:0",
-		"--db", dsn, "--secret-file", secretFile, "--log-level", "warn")
-	if err != nil {
-		return fail(fmt.Errorf("start server %s: %w", exe, err))
+	if nodes > 1 && dbKind != "postgres" {
+		return fail(fmt.Errorf("%d nodes need a shared PostgreSQL database (--db postgres://…)", nodes))
 	}
-	undo = append(undo, server.stop)
+	secretFile := filepath.Join(dir, "secret")
+	t := &target{}
+	// One after the other: the first loads the demo data, the others find it
+	// there. All share the system secret, as the nodes of one deployment do.
+	for range max(nodes, 1) {
+		server, err := start(ctx, exe, `latchkey listening on (http://\S+)`, "serve", "--demo", "--addr", "127.0.0.1:0",
+			"--db", dsn, "--secret-file", secretFile, "--log-level", "warn")
+		if err != nil {
+			return fail(fmt.Errorf("start server %s: %w", exe, err))
+		}
+		undo = append(undo, server.stop)
+		t.nodes = append(t.nodes, server)
+	}
 	// The scenarios are set up through this build's storage layer, so a
 	// build compared with this one must use the same schema version.
 	st, keys, err := openStore(ctx, dsn, secretFile)
@@ -191,7 +221,11 @@ func startServer(ctx context.Context, exe, db string) (*target, string, func(), 
 		CreatedAt: time.Now()}); err != nil {
 		return fail(fmt.Errorf("create the bench client: %w", err))
 	}
-	return &target{proc: server, st: st, keys: keys}, dbKind, stop, nil
+	t.st, t.keys = st, keys
+	if len(t.nodes) > 1 {
+		dbKind = fmt.Sprintf("%s_x%d", dbKind, len(t.nodes))
+	}
+	return t, dbKind, stop, nil
 }
 
 // proc is a child process that printed the URL it listens on.
@@ -351,7 +385,7 @@ func prefill(ctx context.Context, st storage.Storage, keys *secrets.Keys, n int)
 
 // scenario is one kind of request, per worker.
 type scenario struct {
-	base    string // the server's URL
+	bases   []string // the server's URLs, one per node; worker w uses bases[w%len(bases)]
 	body    func(w int) string
 	fixed   string // the baseline's body, when body has side effects (consumes codes)
 	user    string
@@ -375,7 +409,7 @@ func (s *scenario) request(base string, w int) *http.Request {
 	return req
 }
 
-func (s *scenario) next(w int) *http.Request { return s.request(s.base, w) }
+func (s *scenario) next(w int) *http.Request { return s.request(s.bases[w%len(s.bases)], w) }
 
 func (s *scenario) baseline(u string) Request {
 	return func(w int) *http.Request {

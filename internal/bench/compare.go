@@ -14,12 +14,12 @@ import (
 // reported. Pairs taken minutes apart see the same machine, which the ratio
 // of two separate bench invocations does not.
 func compare(ctx context.Context, o Options) error {
-	this, dbKind, stopThis, err := startServer(ctx, o.Exe, o.DB)
+	this, dbKind, stopThis, err := startServer(ctx, o.Exe, o.DB, o.Nodes)
 	if err != nil {
 		return err
 	}
 	defer stopThis()
-	other, _, stopOther, err := startServer(ctx, o.Compare, o.DB)
+	other, _, stopOther, err := startServer(ctx, o.Compare, o.DB, o.Nodes)
 	if err != nil {
 		return err
 	}
@@ -34,11 +34,11 @@ func compare(ctx context.Context, o Options) error {
 				order[0], order[1] = other, this
 			}
 			for _, t := range order {
-				s, err := newScenario(ctx, sc, t.url, t.st, t.keys, c, o.Duration)
+				s, err := newScenario(ctx, sc, t.urls(), t.st, t.keys, c, o.Duration)
 				if err != nil {
 					return "", "", fmt.Errorf("scenario %s: %w", sc, err)
 				}
-				r := Run(ctx, c, o.Duration, t.pid(), s.next, s.check)
+				r := Run(ctx, c, o.Duration, t.pids(), s.next, s.check)
 				if t == this {
 					mine = append(mine, r)
 				} else {

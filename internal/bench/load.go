@@ -24,8 +24,8 @@ type Result struct {
 	Errors   int
 	Elapsed  time.Duration
 	P50, P99 time.Duration
-	PeakRSS  int64         // bytes, of the measured process
-	CPU      time.Duration // user+system time the measured process spent during the run
+	PeakRSS  int64         // bytes, of the measured processes together
+	CPU      time.Duration // user+system time the measured processes spent during the run
 }
 
 // CPUPerRequest is the measured process's CPU time per successful request:
@@ -51,8 +51,9 @@ type Request func(w int) *http.Request
 // Check inspects a response body; false counts the request as an error.
 type Check func(w int, status int, body []byte) bool
 
-// Run drives c workers over keep-alive connections for d, sampling pid's RSS.
-func Run(ctx context.Context, c int, d time.Duration, pid int, next Request, check Check) Result {
+// Run drives c workers over keep-alive connections for d, sampling the
+// summed RSS and CPU time of the processes pids.
+func Run(ctx context.Context, c int, d time.Duration, pids []int, next Request, check Check) Result {
 	tr := &http.Transport{MaxIdleConns: c, MaxIdleConnsPerHost: c, MaxConnsPerHost: c, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -65,7 +66,11 @@ func Run(ctx context.Context, c int, d time.Duration, pid int, next Request, che
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if rss := RSS(pid); rss > peak.Load() {
+			var rss int64
+			for _, pid := range pids {
+				rss += RSS(pid)
+			}
+			if rss > peak.Load() {
 				peak.Store(rss)
 			}
 			select {
@@ -75,7 +80,13 @@ func Run(ctx context.Context, c int, d time.Duration, pid int, next Request, che
 			}
 		}
 	}()
-	cpu0 := CPUTime(pid)
+	cpuTime := func() (sum time.Duration) {
+		for _, pid := range pids {
+			sum += CPUTime(pid)
+		}
+		return sum
+	}
+	cpu0 := cpuTime()
 	lat := make([][]time.Duration, c)
 	var errs atomic.Int64
 	var wg sync.WaitGroup
@@ -107,7 +118,7 @@ func Run(ctx context.Context, c int, d time.Duration, pid int, next Request, che
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := CPUTime(pid) - cpu0
+	cpu := cpuTime() - cpu0
 	cancel()
 	<-sampled
 	var all []time.Duration

@@ -16,12 +16,13 @@ import (
 )
 
 // newScenario prepares scenario name for c workers running for about d.
-func newScenario(ctx context.Context, name, base string, st storage.Storage, keys *secrets.Keys, c int, d time.Duration) (*scenario, error) {
+func newScenario(ctx context.Context, name string, bases []string, st storage.Storage, keys *secrets.Keys, c int, d time.Duration) (*scenario, error) {
 	form := func(v url.Values) func(int) string {
 		body := v.Encode()
 		return func(int) string { return body }
 	}
-	s := &scenario{base: base, user: flexiti, secret: flexitiSecret, path: "/oauth2/token"}
+	base := bases[0] // tokens to start from come from the first node; all share one database
+	s := &scenario{bases: bases, user: flexiti, secret: flexitiSecret, path: "/oauth2/token"}
 	switch name {
 	case "client_credentials", "client_credentials_prefilled":
 		s.user, s.secret = benchClient, benchSecret

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
@@ -58,6 +59,20 @@ func TestScratchDBWhenNamedIsMissing(t *testing.T) {
 		}
 		if exists {
 			t.Errorf("database %s exists after the bench", n)
+		}
+	}
+}
+
+// TestScenarioSplitsWorkersOverNodes: with several nodes, worker w's
+// requests go to node w modulo their number.
+func TestScenarioSplitsWorkersOverNodes(t *testing.T) {
+	s, err := newScenario(context.Background(), "client_credentials", []string{"http://a.example", "http://b.example"}, nil, nil, 4, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for w, want := range []string{"a.example", "b.example", "a.example", "b.example"} {
+		if got := s.next(w).URL.Host; got != want {
+			t.Errorf("worker %d went to %s, want %s", w, got, want)
 		}
 	}
 }

@@ -42,7 +42,11 @@ type writeReq struct {
 	// redeemed), so it may run before those tokens are inserted; any other
 	// write runs after them. A keyed write that reads more calls flush first.
 	keyed bool
-	done  chan error
+	// upd, on PostgreSQL, is the keyed write's conditional update, made with
+	// the batch's others of its kind in one statement (batched.go); fn then
+	// runs only when that changed nothing.
+	upd  *keyedUpdate
+	done chan error
 }
 
 // committer is the group commit: writers queue their work, and each worker
@@ -57,6 +61,7 @@ type committer struct {
 	log       *slog.Logger
 	retryable func(error) bool
 	deadlines *deadlines // nil on an embedded database (see run)
+	batched   bool       // keyed updates go together (batched.go): not on an embedded database
 	onCommit  func(writes int, d time.Duration, err error)
 	tracer    trace.Tracer   // nil when tracing is off
 	reqs      chan *writeReq // buffered, so a writer rarely waits to queue
@@ -73,7 +78,7 @@ func newCommitter(db *sql.DB, f Flavor, d *deadlines, onCommit func(int, time.Du
 		onCommit = func(int, time.Duration, error) {}
 	}
 	c := &committer{db: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, log: log, retryable: f.Retryable,
-		deadlines: d, onCommit: onCommit, tracer: tracer,
+		deadlines: d, batched: !f.Embedded(), onCommit: onCommit, tracer: tracer,
 		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{})}
 	c.dones.New = func() any { return make(chan error, 1) }
 	for range max(f.Writers(), 1) {
@@ -96,6 +101,17 @@ func (c *committer) do(ctx context.Context, fn writeFn) error {
 // with wtx.queueTokens, so a batch of them shares multi-row INSERTs.
 func (c *committer) doKeyed(ctx context.Context, fn writeFn) error {
 	return c.queue(ctx, &writeReq{ctx: ctx, fn: fn, keyed: true})
+}
+
+// doUpdate is doKeyed for a write that starts with upd's conditional
+// update: on a networked database the batch makes it (batched.go) and calls
+// upd.won when it changed the row, fn otherwise; elsewhere fn does it all.
+func (c *committer) doUpdate(ctx context.Context, upd *keyedUpdate, fn writeFn) error {
+	r := &writeReq{ctx: ctx, fn: fn, keyed: true}
+	if c.batched {
+		r.upd = upd
+	}
+	return c.queue(ctx, r)
 }
 
 // doTokens stores a token set, like do.
@@ -326,11 +342,28 @@ func (c *committer) tryTx(ctx context.Context, reqs []*writeReq) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	w := &wtx{Tx: tx, stmts: c.stmts}
+	w := &wtx{Tx: tx, stmts: c.stmts, arrays: c.batched}
+	if c.batched {
+		if err := w.runUpdates(ctx, reqs); err != nil {
+			c.rollback(tx)
+			return err
+		}
+		// The writes whose updates changed their rows go first as a whole:
+		// their tokens are queued before any write below that reads or
+		// revokes tokens, as if they had been first in the batch.
+		for _, r := range reqs {
+			if r.upd != nil && r.upd.hit {
+				r.upd.won(w)
+			}
+		}
+	}
 	for _, r := range reqs {
 		if r.tokens != nil {
 			w.queueTokens(r.tokens)
 			continue
+		}
+		if r.upd != nil && r.upd.hit {
+			continue // done above
 		}
 		err := error(nil)
 		if !r.keyed {
