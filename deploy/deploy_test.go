@@ -29,6 +29,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/latchkey-dev/latchkey/internal/config"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
 )
 
 // --- the binary and a running server ---
@@ -699,5 +700,29 @@ func TestKubernetes(t *testing.T) {
 	base := startServer(t)
 	for _, p := range probes {
 		assertPath(t, "probe", base, p)
+	}
+}
+
+// TestKubernetesSecretPlaceholder: secret.yaml's example system secret is
+// refused, as its comment says, so nothing runs on it by mistake.
+func TestKubernetesSecretPlaceholder(t *testing.T) {
+	var n int
+	for file, objs := range loadManifests(t) {
+		for _, o := range objs {
+			if o.Kind != "Secret" {
+				continue
+			}
+			v, ok := o.StringData["LATCHKEY_SECRET"]
+			if !ok {
+				continue
+			}
+			n++
+			if _, err := secrets.DecodeSystemSecret(v); err == nil {
+				t.Errorf("%s: the example LATCHKEY_SECRET %q would be accepted", file, v)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no Secret with a LATCHKEY_SECRET in the manifests")
 	}
 }

@@ -113,13 +113,7 @@ func TestBackupDuringLoad(t *testing.T) {
 	// A server on the backup, with the same system secret, knows every token answered before it.
 	restored, _, _ := startServeAny(t, dir, "--db", "sqlite:"+backup, "--secret-file", secretFile)
 	for i, tok := range before {
-		req, _ := http.NewRequest(http.MethodPost, restored+"/oauth2/introspect", strings.NewReader(url.Values{"token": {tok}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(loadClientID, loadClientSecret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := postBasic(t, restored+"/oauth2/introspect", url.Values{"token": {tok}}, loadClientID, loadClientSecret)
 		var in struct {
 			Active   bool   `json:"active"`
 			ClientID string `json:"client_id"`

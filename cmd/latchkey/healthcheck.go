@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	neturl "net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,7 +37,7 @@ func newHealthcheckCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if url, err = readyURL(cfg.Addr, cfg.TLSCert != ""); err != nil {
+				if url, err = readyURL(cfg.Addr, cfg.Scheme()); err != nil {
 					return err
 				}
 			}
@@ -55,10 +54,10 @@ func newHealthcheckCmd() *cobra.Command {
 	return cmd
 }
 
-// readyURL is the readiness URL of a server listening on addr, over https
-// when it serves TLS. A wildcard host is reached on loopback, which is
-// where a probe inside the container runs.
-func readyURL(addr string, tls bool) (string, error) {
+// readyURL is the readiness URL of a server listening on addr and
+// answering scheme (config.Config.Scheme). A wildcard host is reached on
+// loopback, which is where a probe inside the container runs.
+func readyURL(addr, scheme string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("addr %q is not HOST:PORT", addr)
@@ -72,11 +71,7 @@ func readyURL(addr string, tls bool) (string, error) {
 	case "::":
 		host = "::1"
 	}
-	scheme := "http://"
-	if tls {
-		scheme = "https://"
-	}
-	return scheme + net.JoinHostPort(host, port) + "/readyz", nil
+	return scheme + "://" + net.JoinHostPort(host, port) + "/readyz", nil
 }
 
 // checkReady GETs url and reports an error unless it answers 200 within timeout.
@@ -89,8 +84,8 @@ func checkReady(ctx context.Context, url string, timeout time.Duration) error {
 	}
 	// No proxy from the environment: the probe talks to the server beside it.
 	tr := &http.Transport{Proxy: nil, DisableKeepAlives: true}
-	if u, err := neturl.Parse(url); err == nil && u.Scheme == "https" {
-		if ip, err := netip.ParseAddr(u.Hostname()); (err == nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+	if host := req.URL.Hostname(); req.URL.Scheme == "https" {
+		if ip, err := netip.ParseAddr(host); (err == nil && ip.IsLoopback()) || host == "localhost" {
 			// On loopback the probe asks whether the server beside it is
 			// up, not who it is: its certificate names the public host.
 			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}

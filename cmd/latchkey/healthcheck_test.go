@@ -28,6 +28,8 @@ func TestHealthcheckServe(t *testing.T) {
 		args []string
 	}{
 		{"--url", nil, []string{"healthcheck", "--url", base + "/readyz"}},
+		// Given its URL, the probe reads no setting, so a bad one cannot fail it.
+		{"--url with a bad setting", []string{"LATCHKEY_LOG_LEVEL=loud"}, []string{"healthcheck", "--url", base + "/readyz"}},
 		{"--addr", nil, []string{"healthcheck", "--addr", u.Host}},
 		{"LATCHKEY_ADDR", []string{"LATCHKEY_ADDR=0.0.0.0:" + u.Port()}, []string{"healthcheck"}},
 	} {
@@ -91,15 +93,15 @@ func TestHealthcheckReadyURL(t *testing.T) {
 		"10.1.2.3:9000":  "http://10.1.2.3:9000/readyz",
 		"127.0.0.1:8080": "http://127.0.0.1:8080/readyz",
 	} {
-		if got, err := readyURL(addr, false); err != nil || got != want {
+		if got, err := readyURL(addr, "http"); err != nil || got != want {
 			t.Errorf("readyURL(%q) = %q, %v; want %q", addr, got, err, want)
 		}
 	}
-	if got, _ := readyURL("0.0.0.0:8443", true); got != "https://127.0.0.1:8443/readyz" {
+	if got, _ := readyURL("0.0.0.0:8443", "https"); got != "https://127.0.0.1:8443/readyz" {
 		t.Errorf("readyURL with TLS = %q", got)
 	}
 	for _, addr := range []string{"127.0.0.1:0", "no-port"} {
-		if got, err := readyURL(addr, false); err == nil {
+		if got, err := readyURL(addr, "http"); err == nil {
 			t.Errorf("readyURL(%q) = %q, want an error", addr, got)
 		}
 	}

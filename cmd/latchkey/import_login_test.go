@@ -65,16 +65,9 @@ func TestImportedHashesLogIn(t *testing.T) {
 	login := func(user, password string) (int, map[string]any) {
 		t.Helper()
 		form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {password}}
-		req, _ := http.NewRequest("POST", base+"/oauth2/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK", "654secretnx4")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
+		res := postBasic(t, base+"/oauth2/token", form, "3FTmkQuXBnotarealcklientIDFCO9PREEnj_WHaK", "654secretnx4")
 		var body map[string]any
-		json.NewDecoder(res.Body).Decode(&body)
+		decodeJSON(t, res, &body)
 		return res.StatusCode, body
 	}
 	upgraded := 0

@@ -75,8 +75,8 @@ func TestImportCommand(t *testing.T) {
 		t.Fatalf("rerun or dry run changed the accounts:\n%s\n%s", before, after)
 	}
 
-	// A bad row (a client secret for a public client, and one with a hash
-	// that is not one) fails alone, exit status 1, reported by line.
+	// A bad row (a client secret for a public client) fails alone, the
+	// good row after it is imported, exit status 1, reported by line.
 	bad := write("bad.jsonl", `{"client_id":"web","client_secret":"`+importedSecret+`","client_name":"Web","token_endpoint_auth_method":"none","grant_types":["authorization_code"],"redirect_uris":["https://web.example/cb"]}`+"\n"+
 		`{"client_id":"ok-app","client_secret":"`+importedSecret+`","client_name":"OK","grant_types":["client_credentials"],"scope":"merchant","merchant_id":"777777"}`+"\n")
 	res = runCLI(t, dir, env, "import", "clients", bad, "--report", "report.csv")

@@ -65,23 +65,31 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate
 }
 
 // openStoreWith is openStore with more storage options (metrics hooks).
+// A secret file it had to create is removed again when the store does not
+// open (unreachable database, failed migration, another secret's
+// fingerprint): the database is then not bound to the new secret, and a
+// file left behind would be mistaken for the deployment's secret. Once the
+// store is open the database has recorded the secret's fingerprint, so the
+// file stays whatever happens next.
 func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, opts backend.Options) (storage.Storage, *secrets.Keys, error) {
 	secret, created, err := cfg.SystemSecret(true)
 	if err != nil {
 		return nil, nil, err
 	}
 	keys, err := secrets.NewKeys(secret)
-	if err != nil {
-		return nil, nil, err
+	if err == nil {
+		db, _ := config.ParseDB(cfg.DB) // validated by config
+		opts.Logger, opts.SecretFingerprint = log, keys.Fingerprint()
+		var st storage.Storage
+		if st, err = backend.Open(ctx, db.Driver, db.Source(), opts); err == nil {
+			if created { // said only now, so a failed start prints one line
+				logNewSecret(log, cfg.SecretFile)
+			}
+			return st, keys, nil
+		}
 	}
-	db, _ := config.ParseDB(cfg.DB) // validated by config
-	opts.Logger, opts.SecretFingerprint = log, keys.Fingerprint()
-	st, err := backend.Open(ctx, db.Driver, db.Source(), opts)
-	if err != nil {
-		return nil, nil, err
+	if created {
+		removeSecretFile(cfg.SecretFile, secret)
 	}
-	if created { // said only now, so a failed start prints one line
-		log.Warn("generated a new system secret; back it up, and give every node the same one (LATCHKEY_SECRET)", "file", cfg.SecretFile)
-	}
-	return st, keys, nil
+	return nil, nil, err
 }

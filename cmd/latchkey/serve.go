@@ -97,7 +97,7 @@ func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	if ln, adminLn, err = withTLS(cfg, log, ln, adminLn); err != nil {
 		return err
 	}
-	tp, stopTracing, err := tracing.Setup(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, SampleRatio: cfg.TraceSampleRatioValue()})
+	tp, stopTracing, err := tracing.Setup(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, SampleRatio: cfg.TraceSampleRatioValue(), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		}
 	}()
 	m := metrics.New()
-	st, keys, err := openServeStore(ctx, cfg, log, backend.Options{Migrate: true, OnCommit: m.ObserveCommit, TracerProvider: tp})
+	st, keys, err := openStoreWith(ctx, cfg, log, backend.Options{Migrate: true, OnCommit: m.ObserveCommit, TracerProvider: tp})
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,22 @@ func TestServeWithGatewaySection(t *testing.T) {
 	resp.Body.Close()
 }
 
+// postBasic posts form to u with HTTP Basic client credentials.
+func postBasic(t *testing.T, u string, form url.Values, id, secret string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 func decodeJSON(t *testing.T, resp *http.Response, v any) {
 	t.Helper()
 	defer resp.Body.Close()

@@ -16,32 +16,13 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/storage/backend"
 )
 
-// openServeStore is openStoreWith for serve. A secret file it had to create
-// is removed again when the store does not open (unreachable database,
-// failed migration, another secret's fingerprint): the database is then not
-// bound to the new secret, and a file left behind would be mistaken for the
-// deployment's secret. Once the store is open the database has recorded the
-// secret's fingerprint, so the file stays whatever happens next.
-func openServeStore(ctx context.Context, cfg config.Config, log *slog.Logger, opts backend.Options) (storage.Storage, *secrets.Keys, error) {
-	secret, created, err := cfg.SystemSecret(true)
+// logNewSecret says where the secret file a command had to create is.
+func logNewSecret(log *slog.Logger, file string) {
+	path, err := filepath.Abs(file)
 	if err != nil {
-		return nil, nil, err
+		path = file
 	}
-	st, keys, err := openStoreWith(ctx, cfg, log, opts)
-	if err != nil {
-		if created {
-			removeSecretFile(cfg.SecretFile, secret)
-		}
-		return nil, nil, err
-	}
-	if created {
-		path, aerr := filepath.Abs(cfg.SecretFile)
-		if aerr != nil {
-			path = cfg.SecretFile
-		}
-		log.Info("created a new system secret file: back it up, and give every node the same secret (LATCHKEY_SECRET or --secret-file); without it this database's client secrets and signing keys are lost", "file", path)
-	}
-	return st, keys, nil
+	log.Info("created a new system secret file: back it up, and give every node the same secret (LATCHKEY_SECRET or --secret-file); without it this database's client secrets and signing keys are lost", "file", path)
 }
 
 // removeSecretFile removes the secret file this process created, unless it

@@ -82,6 +82,15 @@ func TestFailedServeLeavesNoSecretFile(t *testing.T) {
 			}
 		})
 	}
+	// Every command that opens the database does the same (import, admin…).
+	secretFile := filepath.Join(dir, "list.secret")
+	res := runCLI(t, dir, []string{"LATCHKEY_SECRET_FILE=" + secretFile, "LATCHKEY_DB=sqlite:" + other}, "merchant", "list")
+	if res.code == 0 || !strings.Contains(res.stderr, "different system secret") {
+		t.Fatalf("merchant list on another secret's database: exit %d, %q", res.code, res.stderr)
+	}
+	if _, err := os.Stat(secretFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a failed merchant list left a secret file: %v", err)
+	}
 }
 
 // TestServeFirstStart: a first serve on a new database creates the secret

@@ -1,16 +1,10 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,48 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/testutil/testcert"
 )
-
-// testCert is a self-signed certificate for 127.0.0.1, PEM-encoded.
-type testCert struct {
-	serial          *big.Int
-	certPEM, keyPEM []byte
-	cert            *x509.Certificate
-}
-
-func newTestCert(t *testing.T, serial int64) testCert {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               pkix.Name{CommonName: "latchkey test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true, // its own root, for the client's pool
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCert{serial: tmpl.SerialNumber, cert: cert,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})}
-}
 
 // replaceFile writes data to path atomically, as a certificate renewal
 // tool does: a new file renamed over the old one.
@@ -109,9 +64,9 @@ func startServeAny(t *testing.T, dir string, args ...string) (base string, stdou
 func TestTLSServeAndReload(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	first, second := newTestCert(t, 1001), newTestCert(t, 2002)
-	replaceFile(t, certFile, first.certPEM)
-	replaceFile(t, keyFile, first.keyPEM)
+	first, second := testcert.New(t, 1001), testcert.New(t, 2002)
+	replaceFile(t, certFile, first.CertPEM)
+	replaceFile(t, keyFile, first.KeyPEM)
 	base, _, stderr := startServeAny(t, dir, "--db", "sqlite:"+filepath.Join(dir, "lk.db"),
 		"--secret-file", filepath.Join(dir, "secret"), "--tls-cert", certFile, "--tls-key", keyFile)
 	if !strings.HasPrefix(base, "https://127.0.0.1:") {
@@ -119,8 +74,8 @@ func TestTLSServeAndReload(t *testing.T) {
 	}
 
 	roots := x509.NewCertPool()
-	roots.AddCert(first.cert)
-	roots.AddCert(second.cert)
+	roots.AddCert(first.Cert)
+	roots.AddCert(second.Cert)
 	// A new connection per request, so each one sees the certificate served now.
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots}, DisableKeepAlives: true}}
@@ -146,8 +101,8 @@ func TestTLSServeAndReload(t *testing.T) {
 	if doc["issuer"] != base || !strings.HasPrefix(doc["token_endpoint"].(string), base+"/") {
 		t.Fatalf("issuer %v, token_endpoint %v; want both under %s", doc["issuer"], doc["token_endpoint"], base)
 	}
-	if served(resp).Cmp(first.serial) != 0 {
-		t.Fatalf("served certificate serial %v, want %v", served(resp), first.serial)
+	if served(resp).Cmp(first.Serial) != 0 {
+		t.Fatalf("served certificate serial %v, want %v", served(resp), first.Serial)
 	}
 
 	// The container's health check reaches it over https on loopback, from
@@ -181,17 +136,17 @@ func TestTLSServeAndReload(t *testing.T) {
 		get() // a handshake makes the server look at its files
 		<-tick.C
 	}
-	if resp, _ := get(); served(resp).Cmp(first.serial) != 0 {
-		t.Fatalf("after a broken certificate file the server serves serial %v, want the previous %v", served(resp), first.serial)
+	if resp, _ := get(); served(resp).Cmp(first.Serial) != 0 {
+		t.Fatalf("after a broken certificate file the server serves serial %v, want the previous %v", served(resp), first.Serial)
 	}
 
 	// The renewed pair is served, without a restart.
-	replaceFile(t, keyFile, second.keyPEM)
-	replaceFile(t, certFile, second.certPEM)
+	replaceFile(t, keyFile, second.KeyPEM)
+	replaceFile(t, certFile, second.CertPEM)
 	deadline = time.Now().Add(20 * time.Second)
 	for {
 		resp, _ := get()
-		if served(resp).Cmp(second.serial) == 0 {
+		if served(resp).Cmp(second.Serial) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -229,9 +184,9 @@ func TestTLSPlainHTTPHasNoHSTS(t *testing.T) {
 // is missing or not PEM, stops serve with one line naming the problem.
 func TestTLSSettingsRefused(t *testing.T) {
 	dir := t.TempDir()
-	c := newTestCert(t, 7)
+	c := testcert.New(t, 7)
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	replaceFile(t, certFile, c.certPEM)
+	replaceFile(t, certFile, c.CertPEM)
 	replaceFile(t, keyFile, []byte("not a key\n"))
 	env := []string{"LATCHKEY_SECRET_FILE=" + filepath.Join(dir, "secret"), "LATCHKEY_DB=sqlite:" + filepath.Join(dir, "lk.db")}
 	for _, tc := range []struct {

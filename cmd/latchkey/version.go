@@ -35,8 +35,8 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version, commit, build date and Go version of this binary",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			bi, ok := debug.ReadBuildInfo()
-			info := resolveBuildInfo(bi, ok, version, commit, date)
+			bi, _ := debug.ReadBuildInfo() // nil when the binary carries none
+			info := resolveBuildInfo(bi, version, commit, date)
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
@@ -61,11 +61,11 @@ func newVersionCmd() *cobra.Command {
 // resolveBuildInfo merges the release script's -X values (which win: they
 // name the release, while a build from a module cache or a tarball has no VCS
 // stamp) with the build information Go embeds. Nothing is ever left empty, so
-// scripts can rely on every field being present.
-func resolveBuildInfo(bi *debug.BuildInfo, ok bool, xVersion, xCommit, xDate string) buildInfo {
+// scripts can rely on every field being present. bi may be nil.
+func resolveBuildInfo(bi *debug.BuildInfo, xVersion, xCommit, xDate string) buildInfo {
 	info := buildInfo{Version: xVersion, Commit: xCommit, Date: xDate,
 		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
-	if ok && bi != nil {
+	if bi != nil {
 		info.GoVersion = bi.GoVersion
 		if info.Version == "" {
 			info.Version = bi.Main.Version

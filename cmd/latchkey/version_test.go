@@ -75,7 +75,7 @@ func TestVersionFromBuildInfo(t *testing.T) {
 			{Key: "vcs.time", Value: "2026-01-02T03:04:05Z"},
 			{Key: "vcs.modified", Value: "true"},
 		}}
-	got := resolveBuildInfo(bi, true, "", "", "")
+	got := resolveBuildInfo(bi, "", "", "")
 	want := buildInfo{Version: "v0.0.0-20260102030405-0123456789ab+dirty", Commit: "0123456789abcdef-dirty",
 		Date: "2026-01-02T03:04:05Z", GoVersion: "go1.99", OS: runtime.GOOS, Arch: runtime.GOARCH}
 	if got != want {
@@ -83,16 +83,16 @@ func TestVersionFromBuildInfo(t *testing.T) {
 	}
 
 	bi.Settings[2].Value = "false"
-	if got := resolveBuildInfo(bi, true, "", "", ""); got.Commit != "0123456789abcdef" {
+	if got := resolveBuildInfo(bi, "", "", ""); got.Commit != "0123456789abcdef" {
 		t.Errorf("clean tree: commit %q", got.Commit)
 	}
 
-	got = resolveBuildInfo(bi, true, "v1.2.3", "feedface", "2027-01-01T00:00:00Z")
+	got = resolveBuildInfo(bi, "v1.2.3", "feedface", "2027-01-01T00:00:00Z")
 	if got.Version != "v1.2.3" || got.Commit != "feedface" || got.Date != "2027-01-01T00:00:00Z" {
 		t.Errorf("-X values should win: %+v", got)
 	}
 
-	got = resolveBuildInfo(nil, false, "", "", "")
+	got = resolveBuildInfo(nil, "", "", "")
 	if got.Version != "(devel)" || got.Commit != "unknown" || got.Date != "unknown" || got.GoVersion != runtime.Version() {
 		t.Errorf("without build info: %+v", got)
 	}

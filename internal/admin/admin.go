@@ -11,6 +11,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -241,26 +242,15 @@ func bearerToken(r *http.Request) (string, bool) {
 }
 
 // AuditKeysRotated is the event type of POST /keys/rotate (detail: count),
-// a change made beside the Directory, which the admin API records itself.
+// a change made beside the Directory, which the admin API records itself
+// (rotateKeys, through oauth.Directory.Record).
 const AuditKeysRotated = "keys.rotated"
 
-// recordedByDirectory are the event types the Directory records itself
-// when it makes the change; audit only logs these.
-var recordedByDirectory = map[string]bool{
-	oauth.AuditMerchantCreated: true, oauth.AuditMerchantDeleted: true,
-	oauth.AuditOrganizationCreated: true, oauth.AuditOrganizationDeleted: true,
-	oauth.AuditAccountCreated: true, oauth.AuditAccountDeleted: true, oauth.AuditAccountPasswordSet: true,
-	oauth.AuditAccountDisabled: true, oauth.AuditAccountEnabled: true,
-	oauth.AuditClientCreated: true, oauth.AuditClientDeleted: true, oauth.AuditClientSecretRotated: true,
-	oauth.AuditAccountTokensRevoked: true, oauth.AuditClientTokensRevoked: true, oauth.AuditMerchantTokensRevoked: true,
-	oauth.AuditClientUpdated: true, oauth.AuditAccountUpdated: true, oauth.AuditConsentWithdrawn: true,
-}
-
-// audit logs a change made through the API and, when the Directory does
-// not record it itself (key rotation), appends ev to the audit
-// log through the Directory (oauth.Directory.Record), with the actor ctx
-// carries (oauth.ActorFrom: client:<admin client id>). ev names ids only:
-// never a secret.
+// audit logs a change made through the API ("admin change", with the
+// actor and tenant of the call in ctx). It records nothing: the Directory
+// records the events of the changes it makes, with the actor ctx carries
+// (oauth.ActorFrom: client:<admin client id>). ev names ids only: never
+// a secret.
 func (h *Handler) audit(ctx context.Context, ev storage.AuditEvent) {
 	args := []any{"event", ev.Type, "subject", ev.Subject}
 	if c, ok := ctx.Value(actorKey{}).(*call); ok {
@@ -273,9 +263,6 @@ func (h *Handler) audit(ctx context.Context, ev storage.AuditEvent) {
 		args = append(args, k, ev.Detail[k])
 	}
 	h.log.InfoContext(ctx, "admin change", args...)
-	if !recordedByDirectory[ev.Type] {
-		h.dir.Record(ctx, ev)
-	}
 }
 
 type actorKey struct{}
@@ -303,10 +290,10 @@ func problem(w http.ResponseWriter, status int, title, detail, field string) {
 	json.NewEncoder(w).Encode(Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Field: field})
 }
 
-// fail answers an unexpected error with 500 and logs it; the caller sees
-// no internals.
-// An error that is no rule of the API's is the database's (a timeout, a
-// lost connection), never the caller's: 503, to be tried again.
+// fail answers an unexpected error and logs it; the caller sees no
+// internals. An error that is no rule of the API's is the database's (a
+// timeout, a lost connection), never the caller's: 503 with Retry-After,
+// to be tried again.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
 	h.log.ErrorContext(r.Context(), "admin API: "+what, "err", err)
 	w.Header().Set("Retry-After", "1")
@@ -408,17 +395,34 @@ func notFound(w http.ResponseWriter, kind, id string) {
 
 // decode reads a JSON body into v, refusing unknown members; a failure
 // is answered with 400 naming the field when it can.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+func decode(w http.ResponseWriter, r *http.Request, v any) bool { return decodeBody(w, r, v, nil) }
+
+// decodePatch reads a PATCH body into v as decode does; a member of fixed,
+// one that cannot change, is 422 naming it with fixed's way to change it
+// instead, and a body naming no member is 400.
+func decodePatch(w http.ResponseWriter, r *http.Request, v any, fixed map[string]string) bool {
+	return decodeBody(w, r, v, fixed)
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, fixed map[string]string) bool {
 	if ct := strings.ToLower(r.Header.Get("Content-Type")); ct != "" && !strings.HasPrefix(ct, "application/json") &&
 		!strings.HasPrefix(ct, "application/merge-patch+json") {
 		problem(w, http.StatusUnsupportedMediaType, "Unsupported Media Type", "send the body as application/json", "")
 		return false
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("the body holds more than one JSON value")
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err = dec.Decode(v); err == nil && dec.More() {
+			err = errors.New("the body holds more than one JSON value")
+		}
+	}
+	if err == nil && fixed != nil {
+		var members map[string]json.RawMessage
+		if json.Unmarshal(body, &members) == nil && len(members) == 0 {
+			err = errors.New("the body names no member to change")
+		}
 	}
 	if err == nil {
 		return true
@@ -430,6 +434,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		err = fmt.Errorf("%s must be a JSON %s", te.Field, jsonType(te.Type.Kind().String()))
 	} else if s := err.Error(); strings.HasPrefix(s, "json: unknown field ") {
 		field = strings.Trim(strings.TrimPrefix(s, "json: unknown field "), `"`)
+		if how, ok := fixed[field]; ok {
+			problem(w, http.StatusUnprocessableEntity, "Unprocessable Content", field+" cannot be changed; "+how, field)
+			return false
+		}
 		err = fmt.Errorf("unknown member %q", field)
 	} else if errors.Is(err, io.EOF) {
 		err = errors.New("the body must be a JSON object")
@@ -564,15 +572,22 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, items []T, id func(
 			start++
 		}
 	}
-	end := min(start+size, len(items))
-	p := page[T]{Items: items[start:end]}
-	if p.Items == nil {
-		p.Items = []T{}
+	respond.JSON(w, http.StatusOK, pageOf(items[start:], size, id, func(v T) T { return v }))
+}
+
+// pageOf is the page of rows, which start after the previous page and
+// hold at least one more than size when another page follows (a database
+// list reads size+1 rows): the first size of them as view shows them,
+// and the token of the next page when there is one.
+func pageOf[R, V any](rows []R, size int, id func(R) string, view func(R) V) page[V] {
+	p := page[V]{Items: make([]V, 0, min(size, len(rows)))}
+	for _, row := range rows[:min(size, len(rows))] {
+		p.Items = append(p.Items, view(row))
 	}
-	if end < len(items) {
-		p.NextPageToken = pageToken(id(items[end-1]))
+	if len(rows) > size {
+		p.NextPageToken = pageToken(id(rows[size-1]))
 	}
-	respond.JSON(w, http.StatusOK, p)
+	return p
 }
 
 // created answers 201 with the new object's Location.

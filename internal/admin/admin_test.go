@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,33 +19,16 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 	"github.com/latchkey-dev/latchkey/internal/testutil/demoserver"
+	"github.com/latchkey-dev/latchkey/internal/testutil/logbuf"
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
-
-// syncBuffer collects the server's logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // env is a running latchkey with the demo data, two admin clients made
 // for the test, and the OpenAPI validator every call goes through.
 type env struct {
 	site     *demoserver.Site
 	v        validator.Validator
-	logs     *syncBuffer
+	logs     *logbuf.Buffer
 	platform string // token of a platform admin
 	m777     string // token of merchant 777777's admin
 	secrets  []string
@@ -63,7 +45,7 @@ func start(t *testing.T) *env { t.Helper(); return startOn(t, "") }
 // startOn starts latchkey on the PostgreSQL database dsn, or SQLite when "".
 func startOn(t *testing.T, dsn string) *env {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	site := demoserver.Start(t, demoserver.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), DSN: dsn})
 	e := &env{site: site, logs: logs}
 	ctx := context.Background()

@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"net/url"
 	"testing"
 	"time"
 
@@ -13,16 +12,7 @@ import (
 // with Retry-After within the 2 s bound, as documented problems, and work
 // again once it answers; nothing waits for the database forever.
 func TestStalledDatabase(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := faultproxy.Start(t, u.Host)
-	pdsn, err := proxy.DSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	proxy, pdsn := faultproxy.Before(t, pgtest.DSN(t))
 	e := startOn(t, pdsn)
 	e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/accounts", nil))
 

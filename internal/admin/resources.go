@@ -240,15 +240,7 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, c *call) 
 		h.dirError(w, r, err, nil, "")
 		return
 	}
-	p := page[accountView]{Items: []accountView{}}
-	for i, a := range as {
-		if i == size {
-			p.NextPageToken = pageToken(as[i-1].ID)
-			break
-		}
-		p.Items = append(p.Items, accountOf(a))
-	}
-	respond.JSON(w, http.StatusOK, p)
+	respond.JSON(w, http.StatusOK, pageOf(as, size, func(a storage.Account) string { return a.ID }, accountOf))
 }
 
 func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request, c *call) {
@@ -611,8 +603,9 @@ func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request, c *call) {
 	for _, k := range ks {
 		out = append(out, keyOf(k))
 	}
-	h.audit(withCall(r, c), storage.AuditEvent{Type: AuditKeysRotated, Subject: "keys",
-		Detail: map[string]string{"count": strconv.Itoa(len(out))}})
+	ev := storage.AuditEvent{Type: AuditKeysRotated, Subject: "keys", Detail: map[string]string{"count": strconv.Itoa(len(out))}}
+	h.audit(withCall(r, c), ev)
+	h.dir.Record(r.Context(), ev) // the Directory made no change to record
 	respond.JSON(w, http.StatusOK, page[keyView]{Items: out})
 }
 
@@ -728,12 +721,5 @@ func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, c *cal
 	if len(merchants) > 1 {
 		slices.SortFunc(evs, func(a, b storage.AuditEvent) int { return strings.Compare(a.ID, b.ID) })
 	}
-	p := page[oauth.AuditEventJSON]{Items: []oauth.AuditEventJSON{}}
-	for _, e := range evs[:min(size, len(evs))] {
-		p.Items = append(p.Items, oauth.AuditEventAsJSON(e))
-	}
-	if len(evs) > size {
-		p.NextPageToken = pageToken(evs[size-1].ID)
-	}
-	respond.JSON(w, http.StatusOK, p)
+	respond.JSON(w, http.StatusOK, pageOf(evs, size, func(e storage.AuditEvent) string { return e.ID }, oauth.AuditEventAsJSON))
 }

@@ -1,9 +1,10 @@
 package admin
 
 import (
-	"encoding/json"
+	"cmp"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,15 +20,47 @@ var (
 	errMovesOutside = errors.New("the change would move the account outside the tenant")
 )
 
-// fixed answers 422 when the body names a member that cannot change.
-func fixed(w http.ResponseWriter, members map[string]json.RawMessage, how map[string]string) bool {
-	for name, hint := range how {
-		if members[name] != nil {
-			problem(w, http.StatusUnprocessableEntity, "Unprocessable Content", name+" cannot be changed; "+hint, name)
-			return false
-		}
+// unchanged is the If-Match check a PATCH makes in its transaction,
+// against the row it is about to change (view is that row as the API
+// shows it): nil when r has no If-Match or it names view's ETag, else
+// errStale.
+func unchanged(r *http.Request, view any) error {
+	if !etagMatches(r.Header.Get("If-Match"), etag(view)) {
+		return errStale
+	}
+	return nil
+}
+
+// refused answers what a PATCH's change itself refused in the
+// transaction: 412 for errStale, 422 for a member out of bounds
+// (*oauth.FieldError). It reports whether it answered.
+func refused(w http.ResponseWriter, err error) bool {
+	var fe *oauth.FieldError
+	switch {
+	case errors.Is(err, errStale):
+		stale(w)
+	case errors.As(err, &fe):
+		problem(w, http.StatusUnprocessableEntity, "Unprocessable Content", fe.Error(), fe.Field)
+	default:
+		return false
 	}
 	return true
+}
+
+// clientFixed are the members of a client a PATCH cannot change, each
+// with the way to change it instead (decodePatch answers 422 for them).
+var clientFixed = map[string]string{
+	"client_id": "register a new client", "client_secret": "rotate it with POST …/secret",
+	"token_endpoint_auth_method": "register a new client", "merchant_id": "register a new client for the other merchant",
+	"account_kind": "register a new client", "dialect": "register a new client", "created_at": "it is the registration's time",
+}
+
+// accountFixed are those of an account.
+var accountFixed = map[string]string{
+	"id": "create a new account", "kind": "create a new account",
+	"merchant_id": "a guest belongs to one merchant; create a new account",
+	"password":    "set it with POST …/password", "disabled": "use POST …/disable or …/enable",
+	"created_at": "it is the creation's time",
 }
 
 // clientPatch is a PATCH of a client: the members present change.
@@ -46,18 +79,11 @@ type clientPatch struct {
 	Introspect             *bool     `json:"introspect"`
 	PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris"`
 	IDTokenAlg             *string   `json:"id_token_signed_response_alg"`
-	// What cannot change is named so the answer can say why.
-	ClientID                json.RawMessage `json:"client_id"`
-	ClientSecret            json.RawMessage `json:"client_secret"`
-	TokenEndpointAuthMethod json.RawMessage `json:"token_endpoint_auth_method"`
-	MerchantID              json.RawMessage `json:"merchant_id"`
-	AccountKind             json.RawMessage `json:"account_kind"`
-	Dialect                 json.RawMessage `json:"dialect"`
-	CreatedAt               json.RawMessage `json:"created_at"`
 }
 
-// apply sets the members present on c and returns their names.
-func (p clientPatch) apply(c *storage.Client) []string {
+// apply sets the members present on c and returns their names; a
+// lifetime out of bounds is a *oauth.FieldError, as at registration.
+func (p clientPatch) apply(c *storage.Client) ([]string, error) {
 	var fields []string
 	set := func(name string, present bool, do func()) {
 		if present {
@@ -65,13 +91,24 @@ func (p clientPatch) apply(c *storage.Client) []string {
 			fields = append(fields, name)
 		}
 	}
+	ttl := func(name string, secs *int64) (time.Duration, error) {
+		if secs == nil {
+			return 0, nil
+		}
+		return oauth.TTLSeconds(name, *secs)
+	}
+	access, aerr := ttl("access_token_ttl", p.AccessTokenTTL)
+	refresh, rerr := ttl("refresh_token_ttl", p.RefreshTokenTTL)
+	if err := cmp.Or(aerr, rerr); err != nil {
+		return nil, err
+	}
 	set("client_name", p.ClientName != nil, func() { c.Name = *p.ClientName })
 	set("grant_types", p.GrantTypes != nil, func() { c.GrantTypes = *p.GrantTypes })
 	set("redirect_uris", p.RedirectURIs != nil, func() { c.RedirectURIs = *p.RedirectURIs })
 	set("scope", p.Scope != nil, func() { c.Scopes = strings.Fields(*p.Scope) })
 	set("default_scope", p.DefaultScope != nil, func() { c.DefaultScopes = strings.Fields(*p.DefaultScope) })
-	set("access_token_ttl", p.AccessTokenTTL != nil, func() { c.AccessTokenTTL = time.Duration(*p.AccessTokenTTL) * time.Second })
-	set("refresh_token_ttl", p.RefreshTokenTTL != nil, func() { c.RefreshTokenTTL = time.Duration(*p.RefreshTokenTTL) * time.Second })
+	set("access_token_ttl", p.AccessTokenTTL != nil, func() { c.AccessTokenTTL = access })
+	set("refresh_token_ttl", p.RefreshTokenTTL != nil, func() { c.RefreshTokenTTL = refresh })
 	set("token_format", p.TokenFormat != nil, func() { c.AccessTokenFormat = *p.TokenFormat })
 	set("skip_consent", p.SkipConsent != nil, func() { c.SkipConsent = *p.SkipConsent })
 	set("require_pkce", p.RequirePKCE != nil, func() { c.RequirePKCE = *p.RequirePKCE })
@@ -79,7 +116,7 @@ func (p clientPatch) apply(c *storage.Client) []string {
 	set("introspect", p.Introspect != nil, func() { c.Introspect = *p.Introspect })
 	set("post_logout_redirect_uris", p.PostLogoutRedirectURIs != nil, func() { c.PostLogoutRedirectURIs = *p.PostLogoutRedirectURIs })
 	set("id_token_signed_response_alg", p.IDTokenAlg != nil, func() { c.IDTokenAlg = *p.IDTokenAlg })
-	return fields
+	return fields, nil
 }
 
 func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, c *call) {
@@ -88,28 +125,20 @@ func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	var p clientPatch
-	if !decode(w, r, &p) {
-		return
-	}
-	if !fixed(w, map[string]json.RawMessage{"client_id": p.ClientID, "client_secret": p.ClientSecret,
-		"token_endpoint_auth_method": p.TokenEndpointAuthMethod, "merchant_id": p.MerchantID, "account_kind": p.AccountKind,
-		"dialect": p.Dialect, "created_at": p.CreatedAt}, map[string]string{
-		"client_id": "register a new client", "client_secret": "rotate it with POST …/secret",
-		"token_endpoint_auth_method": "register a new client", "merchant_id": "register a new client for the other merchant",
-		"account_kind": "register a new client", "dialect": "register a new client", "created_at": "it is the registration's time"}) {
+	if !decodePatch(w, r, &p, clientFixed) {
 		return
 	}
 	var fields []string
 	updated, err := h.dir.UpdateClient(r.Context(), cl.ID, func(cur *storage.Client) ([]string, error) {
-		if !etagMatches(r.Header.Get("If-Match"), etag(clientOf(*cur))) {
-			return nil, errStale
+		if err := unchanged(r, clientOf(*cur)); err != nil {
+			return nil, err
 		}
-		fields = p.apply(cur)
-		return fields, nil
+		var err error
+		fields, err = p.apply(cur)
+		return fields, err
 	})
 	switch {
-	case errors.Is(err, errStale):
-		stale(w)
+	case refused(w, err):
 		return
 	case err != nil:
 		h.dirError(w, r, err, clientFields, "")
@@ -126,13 +155,6 @@ type accountPatch struct {
 	Username          *string   `json:"username"`
 	PrintedCardNumber *string   `json:"printed_card_number"`
 	Memberships       *[]string `json:"memberships"`
-	// What cannot change here is named so the answer can say why.
-	ID         json.RawMessage `json:"id"`
-	Kind       json.RawMessage `json:"kind"`
-	MerchantID json.RawMessage `json:"merchant_id"`
-	Password   json.RawMessage `json:"password"`
-	Disabled   json.RawMessage `json:"disabled"`
-	CreatedAt  json.RawMessage `json:"created_at"`
 }
 
 func (p accountPatch) apply(a *storage.Account) []string {
@@ -159,19 +181,13 @@ func (h *Handler) patchAccount(w http.ResponseWriter, r *http.Request, c *call) 
 		return
 	}
 	var p accountPatch
-	if !decode(w, r, &p) {
-		return
-	}
-	if !fixed(w, map[string]json.RawMessage{"id": p.ID, "kind": p.Kind, "merchant_id": p.MerchantID, "password": p.Password,
-		"disabled": p.Disabled, "created_at": p.CreatedAt}, map[string]string{
-		"id": "create a new account", "kind": "create a new account", "merchant_id": "a guest belongs to one merchant; create a new account",
-		"password": "set it with POST …/password", "disabled": "use POST …/disable or …/enable", "created_at": "it is the creation's time"}) {
+	if !decodePatch(w, r, &p, accountFixed) {
 		return
 	}
 	var fields []string
 	updated, err := h.dir.UpdateAccount(r.Context(), a.ID, func(cur *storage.Account) ([]string, error) {
-		if !etagMatches(r.Header.Get("If-Match"), etag(accountOf(*cur))) {
-			return nil, errStale
+		if err := unchanged(r, accountOf(*cur)); err != nil {
+			return nil, err
 		}
 		fields = p.apply(cur)
 		if err := oauth.CheckAccount(*cur); err != nil {
@@ -183,8 +199,7 @@ func (h *Handler) patchAccount(w http.ResponseWriter, r *http.Request, c *call) 
 		return fields, nil
 	})
 	switch {
-	case errors.Is(err, errStale):
-		stale(w)
+	case refused(w, err):
 		return
 	case errors.Is(err, errMovesOutside):
 		problem(w, http.StatusForbidden, "Forbidden", "the account would be outside "+c.tenant.String(), "memberships")
@@ -229,9 +244,13 @@ func (h *Handler) withdrawConsent(w http.ResponseWriter, r *http.Request, c *cal
 	if !ok {
 		return
 	}
-	if _, err := h.dir.WithdrawConsent(r.Context(), a.ID, r.PathValue("client_id")); err != nil {
+	clientID := r.PathValue("client_id")
+	n, err := h.dir.WithdrawConsent(r.Context(), a.ID, clientID)
+	if err != nil {
 		h.dirError(w, r, err, nil, "")
 		return
 	}
+	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditConsentWithdrawn, Subject: "account:" + a.ID, ClientID: clientID,
+		MerchantID: a.MerchantID, Detail: map[string]string{"count": strconv.Itoa(n)}})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,9 @@ func TestConsents(t *testing.T) {
 	if len(page.Items) != 0 {
 		t.Fatalf("consents after withdrawal: %v", page.Items)
 	}
+	if !strings.Contains(e.logs.String(), `"msg":"admin change","event":"consent.withdrawn"`) {
+		t.Errorf("the withdrawal is not logged as an admin change:\n%s", e.logs.String())
+	}
 	evs := e.auditOf(t, "consent.withdrawn")
 	if len(evs) != 1 || evs[0]["actor"] != "client:"+merchantAdmin || evs[0]["subject"] != "account:acc_demo_johndoe" ||
 		evs[0]["client_id"] != "awesomesite" || evs[0]["merchant_id"] != "777777" {
@@ -183,5 +187,78 @@ func TestWrongMethod(t *testing.T) {
 		if res.Header.Get("Allow") != c.allow {
 			t.Errorf("%s %s: Allow %q; want %q", c.method, c.path, res.Header.Get("Allow"), c.allow)
 		}
+	}
+}
+
+// TestPatchBounds: a PATCH is held to the bounds of a registration (a
+// lifetime of 0 to 100 years), must name something to change, and is
+// refused for the first member it names that cannot change.
+func TestPatchBounds(t *testing.T) {
+	e := start(t)
+	const century = 100 * 365 * 24 * 3600
+	e.must(t, 200, e.call(t, e.platform, "PATCH", "/admin/v1/clients/awesomesite", map[string]any{"refresh_token_ttl": century}))
+	for _, member := range []string{"access_token_ttl", "refresh_token_ttl"} {
+		// 200 years fits in a time.Duration but not in a registration; 1000 overflows it.
+		for _, secs := range []int64{2 * century, 10 * century} {
+			e.call(t, e.platform, "PATCH", "/admin/v1/clients/awesomesite", map[string]any{member: secs}, opts{invalid: true}).
+				problem(t, 422, member)
+		}
+	}
+	e.call(t, e.platform, "PATCH", "/admin/v1/clients/awesomesite", map[string]any{}, opts{invalid: true}).problem(t, 400, "")
+	e.call(t, e.platform, "PATCH", "/admin/v1/accounts/acc_demo_johndoe", map[string]any{}, opts{invalid: true}).problem(t, 400, "")
+	e.call(t, e.platform, "PATCH", "/admin/v1/accounts/acc_demo_johndoe", `{"kind":"staff","disabled":true}`, opts{invalid: true}).
+		problem(t, 422, "kind")
+	if got := e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/clients/awesomesite", nil)).object(t); got["refresh_token_ttl"] != float64(century) {
+		t.Fatalf("a refused PATCH changed the client: %v", got)
+	}
+	if evs := e.auditOf(t, "client.updated"); len(evs) != 1 {
+		t.Fatalf("client.updated events: %v; want the one accepted PATCH's", evs)
+	}
+}
+
+// TestPatchIfMatchRace: PATCHes sent at once with the same If-Match are
+// checked in the transaction that writes, so exactly one wins and the
+// others are 412; none overwrites the winner.
+func TestPatchIfMatchRace(t *testing.T) {
+	e := start(t)
+	etag := e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/clients/awesomesite", nil)).header.Get("ETag")
+	const n = 6
+	statuses := make(chan int, n)
+	names := make(chan string, n)
+	for i := range n {
+		go func() {
+			name := "Awesome " + strconv.Itoa(i)
+			req, _ := http.NewRequest("PATCH", e.site.URL+"/admin/v1/clients/awesomesite", strings.NewReader(`{"client_name":"`+name+`"}`))
+			req.Header.Set("Authorization", "Bearer "+e.platform)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("If-Match", etag)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				names <- name
+			}
+			statuses <- res.StatusCode
+		}()
+	}
+	won := 0
+	for range n {
+		switch s := <-statuses; s {
+		case 200:
+			won++
+		case 412:
+		default:
+			t.Errorf("a racing PATCH answered %d; want 200 or 412", s)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d racing PATCHes with one If-Match won; want exactly 1", won)
+	}
+	winner := <-names
+	if got := e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/clients/awesomesite", nil)).object(t); got["client_name"] != winner {
+		t.Fatalf("client_name %v after the race; want the winner's %q", got["client_name"], winner)
 	}
 }

@@ -129,18 +129,18 @@ func Run(ctx context.Context, cfg Config, r io.Reader) (Summary, error) {
 	var err error
 	switch cfg.Kind {
 	case Organizations:
-		err = runKind(ctx, im, func(row *OrganizationRow, _ int) (storage.Organization, error) {
+		err = runKind(ctx, im, func(row *OrganizationRow) (storage.Organization, error) {
 			return row.record(im.now)
 		}, func(o storage.Organization) (string, string) { return o.ID, "" },
 			func(ctx context.Context, recs []storage.Organization) (storage.ImportResult, error) {
 				return cfg.Store.ImportOrganizations(ctx, recs, opts)
 			}, func(o storage.Organization, err error) error { return err })
 	case Merchants:
-		orgs, lerr := im.orgIDs(ctx)
+		orgs, lerr := orgIDs(ctx, cfg.Store)
 		if lerr != nil {
 			return im.sum, lerr
 		}
-		err = runKind(ctx, im, func(row *MerchantRow, _ int) (storage.Merchant, error) {
+		err = runKind(ctx, im, func(row *MerchantRow) (storage.Merchant, error) {
 			m, err := row.record(im.now)
 			if err == nil && m.OrganizationID != "" && !orgs[m.OrganizationID] {
 				err = refuse("organization_id", "organization %q does not exist: import the organizations first", m.OrganizationID)
@@ -175,55 +175,51 @@ type run struct {
 	sum   Summary
 	// Under DryRun nothing is written, so a later batch cannot find an
 	// earlier one's rows: digests of the ids and usernames read so far
-	// stand in for them (8 bytes of key and 8 of value per row).
+	// stand in for them (an 8-byte digest and a 4-byte line per row, and
+	// for accounts two 8-byte digests more, before the maps' overhead).
 	seed      maphash.Seed
 	seenIDs   map[uint64]int32  // id digest -> line
 	seenNames map[uint64]uint64 // username digest -> id digest
 }
 
-func (im *run) orgIDs(ctx context.Context) (map[string]bool, error) {
-	orgs, err := im.cfg.Store.ListOrganizations(ctx)
+// idSet lists the records of one kind (what, in an error) and returns the
+// set of their ids, which rows are checked against before they are stored.
+func idSet[T any](ctx context.Context, what string, list func(context.Context) ([]T, error), id func(T) string) (map[string]bool, error) {
+	recs, err := list(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list organizations: %w", err)
+		return nil, fmt.Errorf("list %s: %w", what, err)
 	}
-	ids := make(map[string]bool, len(orgs))
-	for _, o := range orgs {
-		ids[o.ID] = true
+	ids := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		ids[id(r)] = true
 	}
 	return ids, nil
 }
 
-func (im *run) merchantIDs(ctx context.Context) (map[string]bool, error) {
-	ms, err := im.cfg.Store.ListMerchants(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list merchants: %w", err)
-	}
-	ids := make(map[string]bool, len(ms))
-	for _, m := range ms {
-		ids[m.ID] = true
-	}
-	return ids, nil
+func orgIDs(ctx context.Context, st Store) (map[string]bool, error) {
+	return idSet(ctx, "organizations", st.ListOrganizations, func(o storage.Organization) string { return o.ID })
+}
+
+func merchantIDs(ctx context.Context, st Store) (map[string]bool, error) {
+	return idSet(ctx, "merchants", st.ListMerchants, func(m storage.Merchant) string { return m.ID })
 }
 
 func (im *run) accounts(ctx context.Context, opts storage.ImportOptions) error {
-	merchants, err := im.merchantIDs(ctx)
+	merchants, err := merchantIDs(ctx, im.cfg.Store)
 	if err != nil {
 		return err
 	}
-	orgs, err := im.orgIDs(ctx)
+	orgs, err := orgIDs(ctx, im.cfg.Store)
 	if err != nil {
 		return err
 	}
-	cs, err := im.cfg.Store.ListClients(ctx)
+	clients, err := idSet(ctx, "clients", im.cfg.Store.ListClients, func(c storage.Client) string { return c.ID })
 	if err != nil {
-		return fmt.Errorf("list clients: %w", err)
+		return err
 	}
-	clients := make(map[string]bool, len(cs))
-	for _, c := range cs {
-		clients[c.ID] = true
-	}
+	owners := map[storage.OwnerType]map[string]bool{storage.OwnerMerchant: merchants, storage.OwnerOrganization: orgs}
 	opts.Now = im.now
-	return runKind(ctx, im, func(row *AccountRow, _ int) (storage.Account, error) {
+	return runKind(ctx, im, func(row *AccountRow) (storage.Account, error) {
 		a, err := row.record(im.now, im.cfg.AllowWeak)
 		if err != nil {
 			return a, err
@@ -235,7 +231,7 @@ func (im *run) accounts(ctx context.Context, opts storage.ImportOptions) error {
 			return a, refuse("merchant_id", "merchant %q does not exist: import the merchants first", a.MerchantID)
 		}
 		for _, m := range a.Memberships {
-			if known := map[storage.OwnerType]map[string]bool{storage.OwnerMerchant: merchants, storage.OwnerOrganization: orgs}[m.Type]; !known[m.ID] {
+			if !owners[m.Type][m.ID] {
 				return a, refuse("memberships", "%s %q does not exist: import the %ss first", m.Type, m.ID, m.Type)
 			}
 		}
@@ -274,11 +270,11 @@ func (im *run) clients(ctx context.Context, opts storage.ImportOptions) error {
 	if im.cfg.Keys == nil {
 		return errors.New("importing clients needs the system secret's keys")
 	}
-	merchants, err := im.merchantIDs(ctx)
+	merchants, err := merchantIDs(ctx, im.cfg.Store)
 	if err != nil {
 		return err
 	}
-	return runKind(ctx, im, func(row *ClientRow, _ int) (storage.Client, error) {
+	return runKind(ctx, im, func(row *ClientRow) (storage.Client, error) {
 		c, err := row.record(im.now, im.cfg.Keys, im.cfg.Dialects)
 		row.ClientSecret = "" // used: drop it as soon as it is hashed
 		if err != nil {
@@ -312,7 +308,7 @@ func (im *run) clients(ctx context.Context, opts storage.ImportOptions) error {
 // username in the form the database compares; failed words a row the
 // store refused.
 func runKind[R any, T any](ctx context.Context, im *run,
-	check func(row *R, line int) (T, error),
+	check func(row *R) (T, error),
 	keys func(T) (id, unique string),
 	store func(ctx context.Context, recs []T) (storage.ImportResult, error),
 	failed func(rec T, err error) error,
@@ -353,24 +349,23 @@ func runKind[R any, T any](ctx context.Context, im *run,
 		return nil
 	}
 	flush := func() error {
-		if len(batch) == 0 {
-			return report()
-		}
-		res, err := store(ctx, batch)
-		if err != nil {
-			return fmt.Errorf("store the rows of lines %d to %d: %w", lines[0], lines[len(lines)-1], err)
-		}
-		im.sum.Created += res.Created
-		im.sum.Updated += res.Updated
-		im.sum.Skipped += res.Skipped
-		for i := range batch {
-			if ferr, ok := res.Failed[i]; ok {
-				held = append(held, asRowError(lines[i], failed(batch[i], ferr)))
+		if len(batch) > 0 {
+			res, err := store(ctx, batch)
+			if err != nil {
+				return fmt.Errorf("store the rows of lines %d to %d: %w", lines[0], lines[len(lines)-1], err)
 			}
+			im.sum.Created += res.Created
+			im.sum.Updated += res.Updated
+			im.sum.Skipped += res.Skipped
+			for i := range batch {
+				if ferr, ok := res.Failed[i]; ok {
+					held = append(held, asRowError(lines[i], failed(batch[i], ferr)))
+				}
+			}
+			clear(batch) // drop the records (and their hashes) now
+			batch, lines = batch[:0], lines[:0]
 		}
-		clear(batch) // drop the records (and their hashes) now
-		batch, lines = batch[:0], lines[:0]
-		batchBytes = im.in.n
+		batchBytes = im.in.n // a batch of refusals alone ends here too
 		return report()
 	}
 	// take checks one row read (or refused by the reader) and adds it to
@@ -385,7 +380,7 @@ func runKind[R any, T any](ctx context.Context, im *run,
 		if err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
-		rec, err := check(row, line)
+		rec, err := check(row)
 		if err != nil {
 			var fe *fieldError
 			if !errors.As(err, &fe) && !errors.As(err, &re) && !errors.Is(err, oauth.ErrRejected) {

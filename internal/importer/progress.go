@@ -109,9 +109,6 @@ func (r *Report) Add(e RowError) error {
 	return r.w.Write([]string{strconv.Itoa(e.Line), e.Field, e.Reason})
 }
 
-// Written reports whether the report file was created.
-func (r *Report) Written() bool { return r.f != nil }
-
 // Close flushes and closes the report, if there is one.
 func (r *Report) Close() error {
 	if r.f == nil {

@@ -110,29 +110,29 @@ func createdAt(s string, now time.Time) (time.Time, error) {
 	return t.UTC().Truncate(time.Millisecond), nil
 }
 
+// ownerRecord checks what organizations and merchants share: the id is
+// required, check (the Directory's rule) passes, and created_at reads.
+func ownerRecord(kind Kind, id, created string, now time.Time, check func() error) (time.Time, error) {
+	if id == "" {
+		return time.Time{}, refuse("id", "is required: an import is matched by id, so that running it again skips or updates the record")
+	}
+	if err := check(); err != nil {
+		return time.Time{}, directoryError(kind, err)
+	}
+	return createdAt(created, now)
+}
+
 func (r *OrganizationRow) record(now time.Time) (storage.Organization, error) {
 	o := storage.Organization{ID: r.ID, Name: r.Name}
-	if r.ID == "" {
-		return o, refuse("id", "is required: an import is matched by id, so that running it again skips or updates the record")
-	}
-	if err := oauth.CheckOrganization(o); err != nil {
-		return o, directoryError(Organizations, err)
-	}
 	var err error
-	o.CreatedAt, err = createdAt(r.CreatedAt, now)
+	o.CreatedAt, err = ownerRecord(Organizations, r.ID, r.CreatedAt, now, func() error { return oauth.CheckOrganization(o) })
 	return o, err
 }
 
 func (r *MerchantRow) record(now time.Time) (storage.Merchant, error) {
 	m := storage.Merchant{ID: r.ID, Name: r.Name, OrganizationID: r.OrganizationID}
-	if r.ID == "" {
-		return m, refuse("id", "is required: an import is matched by id, so that running it again skips or updates the record")
-	}
-	if err := oauth.CheckMerchant(m); err != nil {
-		return m, directoryError(Merchants, err)
-	}
 	var err error
-	m.CreatedAt, err = createdAt(r.CreatedAt, now)
+	m.CreatedAt, err = ownerRecord(Merchants, r.ID, r.CreatedAt, now, func() error { return oauth.CheckMerchant(m) })
 	return m, err
 }
 

@@ -171,7 +171,7 @@ func (d *Directory) audit(ctx context.Context, ev storage.AuditEvent) { d.audits
 // Record appends ev as the Directory appends its own events: id, time,
 // actor, source and request id come from ctx when ev leaves them empty,
 // and a failed append is logged, never returned. It is for changes made
-// beside the Directory (the admin API's key rotation and revocations).
+// beside the Directory (the admin API's key rotation).
 func (d *Directory) Record(ctx context.Context, ev storage.AuditEvent) { d.audit(ctx, ev) }
 
 func subject(kind, id string) string { return kind + ":" + id }

@@ -67,7 +67,7 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 	if len(username) > 256 || len(password) > 1024 {
 		return storage.Account{}, errBadLogin()
 	}
-	if s.passwordPoolFull() {
+	if s.pool.full() {
 		return storage.Account{}, s.shedLogin(ctx)
 	}
 	keys := s.loginKeys(kind, c.MerchantID, username, source)

@@ -77,16 +77,15 @@ func (r ClientRegistration) Client() (storage.Client, ClientChoices, error) {
 		field string
 		secs  *int64
 		into  *time.Duration
-		zero  string
-	}{{"access_token_ttl", r.AccessTokenTTL, &c.AccessTokenTTL, "never expires"},
-		{"refresh_token_ttl", r.RefreshTokenTTL, &c.RefreshTokenTTL, "no limit"}} {
+	}{{"access_token_ttl", r.AccessTokenTTL, &c.AccessTokenTTL}, {"refresh_token_ttl", r.RefreshTokenTTL, &c.RefreshTokenTTL}} {
 		if ttl.secs == nil {
 			continue
 		}
-		if *ttl.secs < 0 || *ttl.secs > maxTTLSeconds {
-			return c, o, &FieldError{Field: ttl.field, Reason: fmt.Sprintf("must be 0 (%s) to %d seconds", ttl.zero, int64(maxTTLSeconds))}
+		d, err := TTLSeconds(ttl.field, *ttl.secs)
+		if err != nil {
+			return c, o, err
 		}
-		*ttl.into = time.Duration(*ttl.secs) * time.Second
+		*ttl.into = d
 	}
 	switch r.TokenEndpointAuthMethod {
 	case "", "client_secret_basic", "client_secret_post":
@@ -97,4 +96,20 @@ func (r ClientRegistration) Client() (storage.Client, ClientChoices, error) {
 	}
 	o.RotateRefresh = r.RotateRefreshTokens
 	return c, o, nil
+}
+
+// TTLSeconds is the lifetime secs seconds of member field
+// (access_token_ttl or refresh_token_ttl: 0 means never expires or no
+// limit), bounded to 100 years; out of bounds it is a *FieldError. A
+// registration and a change of a client (the admin API's PATCH) both read
+// lifetimes through it.
+func TTLSeconds(field string, secs int64) (time.Duration, error) {
+	if secs < 0 || secs > maxTTLSeconds {
+		zero := "no limit"
+		if field == "access_token_ttl" {
+			zero = "never expires"
+		}
+		return 0, &FieldError{Field: field, Reason: fmt.Sprintf("must be 0 (%s) to %d seconds", zero, int64(maxTTLSeconds))}
+	}
+	return time.Duration(secs) * time.Second, nil
 }

@@ -3,6 +3,7 @@ package oauth_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 )
@@ -42,6 +43,23 @@ func TestClientRegistration(t *testing.T) {
 		var fe *oauth.FieldError
 		if !errors.As(err, &fe) || fe.Field != tc.field || fe.Missing != tc.missing {
 			t.Errorf("%s: %v; want a FieldError on %s (missing %v)", tc.name, err, tc.field, tc.missing)
+		}
+	}
+}
+
+// TestTTLSeconds: lifetimes run 0 to 100 years, bounds included; past them
+// the member is named (the admin API's PATCH reads lifetimes through it too).
+func TestTTLSeconds(t *testing.T) {
+	const century = 100 * 365 * 24 * 3600
+	for _, secs := range []int64{0, 1, century} {
+		if d, err := oauth.TTLSeconds("access_token_ttl", secs); err != nil || d != time.Duration(secs)*time.Second {
+			t.Errorf("%d s: %v, %v", secs, d, err)
+		}
+	}
+	for _, secs := range []int64{-1, century + 1, 1 << 62} {
+		var fe *oauth.FieldError
+		if _, err := oauth.TTLSeconds("refresh_token_ttl", secs); !errors.As(err, &fe) || fe.Field != "refresh_token_ttl" || fe.Missing {
+			t.Errorf("%d s: %v; want a FieldError on refresh_token_ttl", secs, err)
 		}
 	}
 }

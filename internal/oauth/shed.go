@@ -26,10 +26,9 @@ const (
 	retryAfterMin, retryAfterMax = 1 * time.Second, 4 * time.Second
 )
 
-// passwordPoolFull reports whether a new password check would be refused
-// at once. It is a hint (the pool may free up the next instant), used to
-// refuse before doing any work.
-func (s *Server) passwordPoolFull() bool { return len(s.pool.tickets) == cap(s.pool.tickets) }
+// full reports whether do would refuse a check at once. It is a hint (a
+// place may free up the next instant), used to refuse before any work.
+func (p *pool) full() bool { return len(p.tickets) == cap(p.tickets) }
 
 // shedLogin refuses a login for want of room in the password pool: 503 with
 // a spread Retry-After, after a short hold (see shedHoldMin).

@@ -100,7 +100,7 @@ func (s *Server) Token(ctx context.Context, req TokenRequest) (TokenResult, *Err
 	if !slices.Contains(GrantTypes, req.GrantType) || len(req.Grants) > 0 && !slices.Contains(req.Grants, req.GrantType) {
 		return TokenResult{}, UnsupportedGrantType("grant_type %q is not supported", clip(req.GrantType)).For("grant_type")
 	}
-	if req.GrantType == GrantPassword && s.passwordPoolFull() {
+	if req.GrantType == GrantPassword && s.pool.full() {
 		return TokenResult{}, s.shedLogin(ctx) // before any work (shed.go)
 	}
 	client, oerr := s.AuthenticateClient(ctx, req.Client)

@@ -3,12 +3,39 @@ package oauth
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
+
+// TestShedLoginSpan: a login refused before it reached the pool is a
+// "password.check" span refused with pool_full too, and its answer is 503
+// with a Retry-After of 1 to 4 s.
+func TestShedLoginSpan(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	s := &Server{pool: newPool(1, 0, time.Second), held: make(chan struct{}, 1), log: slog.New(slog.DiscardHandler)}
+	s.pool.tracer = sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)).Tracer("test")
+	oerr := s.shedLogin(context.Background())
+	if oerr.Status != 503 || oerr.RetryAfter < time.Second || oerr.RetryAfter > 4*time.Second {
+		t.Fatalf("shed login: %d Retry-After %v; want 503 with 1 to 4 s", oerr.Status, oerr.RetryAfter)
+	}
+	spans := exp.GetSpans()
+	if len(spans) != 1 || spans[0].Name != "password.check" {
+		t.Fatalf("spans %v; want one password.check", spans)
+	}
+	kind := ""
+	for _, a := range spans[0].Attributes {
+		if a.Key == "error.type" {
+			kind = a.Value.Emit()
+		}
+	}
+	if kind != "pool_full" || s.ShedLogins() != 1 {
+		t.Errorf("error.type %q, %d shed; want pool_full and 1", kind, s.ShedLogins())
+	}
+}
 
 // TestPasswordCheckSpan: a check that runs and one refused by a full pool
 // are each a "password.check" span with the time waited for a worker.

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,10 +52,11 @@ var ErrWeakHash = errors.New("weak password hash")
 const (
 	MaxHashLen      = 1024           // characters of a stored hash
 	MaxBcryptCost   = 14             // 2^14 Blowfish rounds, about 1 s
-	MaxPBKDF2Iter   = 5_000_000      // iterations
+	MaxPBKDF2Iter   = 5_000_000      // iterations × output blocks: about 0.7–0.9 s of one core
 	MaxScryptLogN   = 20             // N ≤ 2^20
 	MaxScryptRP     = 64             // r·p
 	MaxScryptMemory = 256 << 20      // bytes, 128·N·r: a password worker's budget beside the default 19 MiB
+	MaxScryptWork   = 1 << 21        // N·r·p: 16 × (N=2^14, r=8, p=1), about 0.7 s of one core
 	MaxArgon2Memory = 256 * 1024     // KiB (256 MiB): each password worker may need it at once
 	MaxArgon2Time   = 64             // passes
 	MaxArgon2Work   = 256 * 1024 * 8 // KiB·passes, m·t: about a second of one core
@@ -245,6 +247,9 @@ func parseAny(hash string) (legacy, error) {
 		} else {
 			err = l.parsePBKDF2(hash)
 		}
+		if err == nil {
+			err = l.checkPBKDF2Work()
+		}
 	case SchemeScrypt:
 		err = l.parseScrypt(hash)
 	case SchemeSHA256Salted, SchemeSHA512Salted:
@@ -301,7 +306,7 @@ func (l *legacy) parseArgon2(hash string) error {
 		return errors.New("version is not v=19")
 	}
 	var m, t, p uint64
-	if err := parseParams(parts[3], map[string]*uint64{"m": &m, "t": &t, "p": &p}, "m", "t", "p"); err != nil {
+	if err := parseParams(parts[3], "m,t,p", &m, &t, &p); err != nil {
 		return err
 	}
 	switch {
@@ -326,22 +331,23 @@ func (l *legacy) parseArgon2(hash string) error {
 	return nil
 }
 
-// parseParams reads "k=v,k=v" with exactly the keys named, in that order.
-func parseParams(s string, into map[string]*uint64, order ...string) error {
-	fields := strings.Split(s, ",")
-	if len(fields) != len(order) {
-		return fmt.Errorf("parameters are not %s", strings.Join(order, "=,")+"=")
+// parseParams reads "k=v,k=v" with exactly the keys names lists ("m,t,p"),
+// in that order, each value (at most 32 bits) into the pointer of its place.
+func parseParams(s, names string, into ...*uint64) error {
+	keys, fields := strings.Split(names, ","), strings.Split(s, ",")
+	if len(fields) != len(keys) {
+		return fmt.Errorf("parameters are not %s=", strings.ReplaceAll(names, ",", "=,"))
 	}
 	for i, f := range fields {
 		k, v, ok := strings.Cut(f, "=")
-		if !ok || k != order[i] {
-			return fmt.Errorf("parameters are not %s", strings.Join(order, "=,")+"=")
+		if !ok || k != keys[i] {
+			return fmt.Errorf("parameters are not %s=", strings.ReplaceAll(names, ",", "=,"))
 		}
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil {
 			return fmt.Errorf("parameter %s is not a number", k)
 		}
-		*into[k] = n
+		*into[i] = n
 	}
 	return nil
 }
@@ -352,10 +358,10 @@ func (l *legacy) parseBcrypt(hash string) error {
 	if len(hash) != 60 || hash[3] != '$' || hash[6] != '$' {
 		return errors.New("not $2b$CC$ followed by 53 characters")
 	}
-	cost, err := strconv.Atoi(hash[4:6])
-	if err != nil {
+	if !isDigit(hash[4]) || !isDigit(hash[5]) {
 		return errors.New("cost is not two digits")
 	}
+	cost := int(hash[4]-'0')*10 + int(hash[5]-'0')
 	if cost < bcrypt.MinCost || cost > MaxBcryptCost {
 		return fmt.Errorf("cost %d is not %d to %d", cost, bcrypt.MinCost, MaxBcryptCost)
 	}
@@ -368,6 +374,8 @@ func (l *legacy) parseBcrypt(hash string) error {
 	l.bcrypt = []byte(hash)
 	return nil
 }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // parsePBKDF2 reads passlib's $pbkdf2[-sha256|-sha512]$ROUNDS$salt$hash and
 // the PHC form $pbkdf2-sha256$i=ROUNDS,l=LEN$salt$hash.
@@ -382,10 +390,10 @@ func (l *legacy) parsePBKDF2(hash string) error {
 		var i, n uint64
 		var err error
 		if strings.Contains(parts[2], ",") {
-			err = parseParams(parts[2], map[string]*uint64{"i": &i, "l": &n}, "i", "l")
+			err = parseParams(parts[2], "i,l", &i, &n)
 			keyLen = int(n) // at most 2^32-1: parseParams reads 32 bits
 		} else {
-			err = parseParams(parts[2], map[string]*uint64{"i": &i}, "i")
+			err = parseParams(parts[2], "i", &i)
 		}
 		if err != nil {
 			return err
@@ -413,6 +421,16 @@ func (l *legacy) parsePBKDF2(hash string) error {
 func (l *legacy) checkIter() error {
 	if l.iter < 1 || l.iter > MaxPBKDF2Iter {
 		return fmt.Errorf("iterations %d are not 1 to %d", l.iter, MaxPBKDF2Iter)
+	}
+	return nil
+}
+
+// checkPBKDF2Work bounds the whole derivation: PBKDF2 runs its iterations
+// once per block of the digest's size, so a long key multiplies the cost.
+func (l *legacy) checkPBKDF2Work() error {
+	size := pbkdf2Hash(l.scheme)().Size()
+	if blocks := (len(l.key) + size - 1) / size; l.iter*blocks > MaxPBKDF2Iter {
+		return fmt.Errorf("iterations %d × %d output blocks are over %d", l.iter, blocks, MaxPBKDF2Iter)
 	}
 	return nil
 }
@@ -450,7 +468,7 @@ func (l *legacy) parseScrypt(hash string) error {
 		return errors.New("not $scrypt$ln=,r=,p=$salt$hash")
 	}
 	var ln, r, p uint64
-	if err := parseParams(parts[2], map[string]*uint64{"ln": &ln, "r": &r, "p": &p}, "ln", "r", "p"); err != nil {
+	if err := parseParams(parts[2], "ln,r,p", &ln, &r, &p); err != nil {
 		return err
 	}
 	switch {
@@ -460,6 +478,8 @@ func (l *legacy) parseScrypt(hash string) error {
 		return fmt.Errorf("r=%d, p=%d: each must be at least 1 and r·p at most %d", r, p, MaxScryptRP)
 	case 128*(uint64(1)<<ln)*r > MaxScryptMemory:
 		return fmt.Errorf("memory 128·N·r is over %d MiB", MaxScryptMemory>>20)
+	case (uint64(1)<<ln)*r*p > MaxScryptWork:
+		return fmt.Errorf("work N·r·p is over 2^%d", bits.Len(MaxScryptWork)-1)
 	}
 	l.logN, l.r, l.p = int(ln), int(r), int(p)
 	return l.decodeSaltKey(parts[3], parts[4])

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // LegacyVector is a hash made by an independent implementation
@@ -181,6 +182,8 @@ func TestLegacyMalformed(t *testing.T) {
 		// Verification refuses it the same way, and never says ok.
 		if ok, _, verr := VerifyPassword(c.hash, "x", fastArgon2); ok || !errors.Is(verr, ErrMalformedHash) {
 			t.Errorf("VerifyPassword(%.40q) = %v, %v; want ErrMalformedHash", c.hash, ok, verr)
+		} else {
+			assertNoHash(t, verr, c.hash)
 		}
 	}
 }
@@ -189,6 +192,8 @@ func TestLegacyMalformed(t *testing.T) {
 // are refused before any work, at import and at login.
 func TestLegacyLimits(t *testing.T) {
 	const salt, key = "AAECAwQFBgcICQoLDA0ODw", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+	key128 := strings.Repeat("A", 171) // 128 bytes: 7 SHA-1, 4 SHA-256 or 2 SHA-512 blocks
+	start := time.Now()
 	for _, c := range []struct{ hash, want string }{
 		{"$2b$15$abcdefghijklmnopqrstuefaIM.YEtZ/I8O5AHQn4hhT9pUj2ZD1e", "cost 15 is not 4 to 14"},
 		{"$2b$31$abcdefghijklmnopqrstuefaIM.YEtZ/I8O5AHQn4hhT9pUj2ZD1e", "cost 31"},
@@ -197,18 +202,39 @@ func TestLegacyLimits(t *testing.T) {
 		{"$scrypt$ln=21,r=8,p=1$" + salt + "$" + key, "ln=21 is not 1 to 20"},
 		{"$scrypt$ln=20,r=16,p=1$" + salt + "$" + key, "memory 128·N·r is over 256 MiB"},
 		{"$scrypt$ln=14,r=8,p=9$" + salt + "$" + key, "r·p at most 64"},
+		{"$scrypt$ln=20,r=1,p=64$" + salt + "$" + key, "work N·r·p is over 2^21"}, // 128 MiB, but 64 passes over it
+		{"$pbkdf2$3000000$" + salt + "$" + key128, "iterations 3000000 × 7 output blocks are over 5000000"},
+		{"$pbkdf2-sha512$i=2500001,l=128$" + salt + "$" + key128, "iterations 2500001 × 2 output blocks"},
+		{"$pbkdf2$5000000$" + salt + "$" + key, "iterations 5000000 × 2 output blocks"}, // a 32-byte SHA-1 key
 		{"$argon2i$v=19$m=262145,t=1,p=1$" + salt + "$" + key, "memory m=262145 KiB"},
 		{"$argon2i$v=19$m=65536,t=65,p=1$" + salt + "$" + key, "passes t=65"},
 		{"$argon2i$v=19$m=262144,t=9,p=1$" + salt + "$" + key, "work m·t"},
 		{"$argon2id$v=19$m=65536,t=100,p=1$" + salt + "$" + key, "passes t=100"},
 		{"$argon2i$v=19$m=65536,t=3,p=256$" + salt + "$" + key, "lanes p=256"},
 	} {
-		_, err := CheckImportedHash(c.hash, []string{"bcrypt", "scrypt", "argon2i", "argon2id", "pbkdf2-sha256", "pbkdf2-sha512"})
+		_, err := CheckImportedHash(c.hash, []string{"bcrypt", "scrypt", "argon2i", "argon2id", "pbkdf2-sha1", "pbkdf2-sha256", "pbkdf2-sha512"})
 		if !errors.Is(err, ErrMalformedHash) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("CheckImportedHash(%.40q) = %v, want ErrMalformedHash saying %q", c.hash, err, c.want)
 		}
 		if ok, _, verr := VerifyPassword(c.hash, "x", fastArgon2); ok || !errors.Is(verr, ErrMalformedHash) {
 			t.Errorf("VerifyPassword(%.40q) = %v, %v; want ErrMalformedHash", c.hash, ok, verr)
+		}
+	}
+	// Refused before any work: hashing any of these would take from
+	// seconds (scrypt, PBKDF2) to days (bcrypt cost 31).
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("refusing the costly hashes took %v: some hashing ran before the limits were checked", d)
+	}
+	// Just at the bounds: accepted (checked only, not verified: each costs
+	// most of a second).
+	for _, h := range []string{
+		"$pbkdf2-sha256$i=1250000,l=128$" + salt + "$" + key128, // 4 blocks
+		"$pbkdf2$2500000$" + salt + "$" + key,                   // 32 bytes: 2 SHA-1 blocks
+		"$scrypt$ln=20,r=2,p=1$" + salt + "$" + key,             // 256 MiB, N·r·p = 2^21
+		"$2b$14$abcdefghijklmnopqrstuefaIM.YEtZ/I8O5AHQn4hhT9pUj2ZD1e",
+	} {
+		if _, err := CheckImportedHash(h, nil); err != nil {
+			t.Errorf("CheckImportedHash(%.40q) = %v, want accepted", h, err)
 		}
 	}
 	// The native path keeps its own bound on passes (parsePHC).

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/latchkey-dev/latchkey/internal/testutil/demoserver"
 	"github.com/latchkey-dev/latchkey/internal/testutil/faultproxy"
+	"github.com/latchkey-dev/latchkey/internal/testutil/logbuf"
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 	"github.com/latchkey-dev/latchkey/internal/testutil/webtest"
 )
@@ -72,22 +72,13 @@ type rig struct {
 	t      *testing.T
 	site   *demoserver.Site
 	proxy  *faultproxy.Proxy
-	logs   *lockedBuffer
+	logs   *logbuf.Buffer
 	client *http.Client
 }
 
 func newRig(t *testing.T) *rig {
-	dsn := pgtest.DSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := faultproxy.Start(t, u.Host)
-	pdsn, err := proxy.DSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuffer{}
+	proxy, pdsn := faultproxy.Before(t, pgtest.DSN(t))
+	logs := &logbuf.Buffer{}
 	site := demoserver.Start(t, demoserver.Options{DSN: pdsn, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	tr := &http.Transport{MaxIdleConnsPerHost: faultClients + 8}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -385,7 +376,7 @@ func runFault(t *testing.T, name string, hold time.Duration, inject func(*faultp
 	}
 
 	// The log says the database is down a few times, not once per request.
-	lines, other := r.logs.count(failureLine)
+	lines, other := countLines(r.logs, failureLine)
 	if lines == 0 || lines > 3 {
 		t.Errorf("%s: %d %q lines for %d failed requests; want 1 to 3", name, lines, failureLine, failed)
 	}
@@ -435,26 +426,12 @@ func (r *rig) lost(tokens []string) int {
 	return lost
 }
 
-// lockedBuffer is a log sink many goroutines write to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// count returns how many JSON log lines have msg, and the other lines at
+// countLines returns how many JSON log lines of logs have msg, and the other lines at
 // WARN or above.
-func (b *lockedBuffer) count(msg string) (int, []string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+func countLines(logs *logbuf.Buffer, msg string) (int, []string) {
 	n := 0
 	var other []string
-	for line := range strings.Lines(b.b.String()) {
+	for line := range strings.Lines(logs.String()) {
 		var l struct{ Level, Msg string }
 		if json.Unmarshal([]byte(line), &l) != nil {
 			continue

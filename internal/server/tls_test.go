@@ -3,15 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,30 +16,18 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+	"github.com/latchkey-dev/latchkey/internal/testutil/testcert"
 )
 
 // writePair writes a fresh self-signed certificate with serial and its key
 // to certFile and keyFile.
 func writePair(t *testing.T, certFile, keyFile string, serial int64) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	c := testcert.New(t, serial)
+	if err := os.WriteFile(keyFile, c.KeyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(certFile, c.CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// File times tick coarsely (a jiffy), and two pairs may have the same
@@ -118,6 +99,65 @@ func TestCertReloader(t *testing.T) {
 	}
 	if _, err := NewCertReloader(filepath.Join(dir, "missing.pem"), keyFile, nil); err == nil {
 		t.Fatal("a missing certificate file was accepted")
+	}
+}
+
+// TestCertReloaderUnreadableFiles: on a reload, a certificate file that is
+// gone (a renewal tool deleting before writing) or a key that does not
+// match keeps the pair served so far, each state of the files logged once;
+// the files back in order are served.
+func TestCertReloaderUnreadableFiles(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writePair(t, certFile, keyFile, 1)
+	var logs bytes.Buffer
+	r, err := NewCertReloader(certFile, keyFile, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	r.now = func() time.Time { return now }
+	serial := func() int64 {
+		t.Helper()
+		now = now.Add(CertCheckInterval)
+		c, err := r.GetCertificate(nil)
+		if err != nil || c == nil || c.Leaf == nil {
+			t.Fatalf("GetCertificate: %v %v", c, err)
+		}
+		return c.Leaf.SerialNumber.Int64()
+	}
+
+	if err := os.Remove(certFile); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if got := serial(); got != 1 {
+			t.Fatalf("with the certificate file gone: serial %d, want the previous 1", got)
+		}
+	}
+	if n := strings.Count(logs.String(), "cannot read the certificate files"); n != 1 {
+		t.Fatalf("the missing file was logged %d times, want once:\n%s", n, logs.String())
+	}
+
+	// Another pair's key beside this certificate.
+	writePair(t, certFile, keyFile, 2)
+	other := filepath.Join(dir, "other-cert.pem")
+	writePair(t, other, keyFile, 3)
+	for range 3 {
+		if got := serial(); got != 1 {
+			t.Fatalf("with a key that does not match: serial %d, want the previous 1", got)
+		}
+	}
+	if n := strings.Count(logs.String(), "does not load"); n != 1 {
+		t.Fatalf("the mismatched key was logged %d times, want once:\n%s", n, logs.String())
+	}
+
+	writePair(t, certFile, keyFile, 4)
+	if got := serial(); got != 4 {
+		t.Fatalf("the repaired pair is not served: serial %d, want 4", got)
+	}
+	if !strings.Contains(logs.String(), "certificate reloaded") {
+		t.Fatalf("no reload logged:\n%s", logs.String())
 	}
 }
 

@@ -32,8 +32,15 @@ func traceRequests(tracer trace.Tracer, next http.Handler) http.Handler {
 				attribute.String("latchkey.request_id", reqid.From(ctx)),
 			))
 		defer span.End()
-		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(ctx)
+		if !span.IsRecording() {
+			// Not sampled: the context still carries the trace on (to the
+			// storage spans, which are not recorded either), but nothing
+			// about the answer is noted.
+			next.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK

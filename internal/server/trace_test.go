@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
+	"github.com/latchkey-dev/latchkey/internal/storage/traced"
 )
 
 // The demo's Flexiti client (docs/DEMO.md), as bench_test.go uses it.
@@ -30,12 +31,13 @@ const (
 )
 
 // tracedServer starts the real server on a SQLite file with the demo data,
-// tracing into an in-memory exporter, store and server alike.
-func tracedServer(t *testing.T) (*httptest.Server, *tracetest.InMemoryExporter) {
+// tracing into an in-memory exporter, store and server alike; opts are
+// the provider's further options (a sampler).
+func tracedServer(t *testing.T, opts ...sdktrace.TracerProviderOption) (*httptest.Server, *tracetest.InMemoryExporter) {
 	t.Helper()
 	ctx := context.Background()
 	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	tp := sdktrace.NewTracerProvider(append([]sdktrace.TracerProviderOption{sdktrace.WithSyncer(exp)}, opts...)...)
 	t.Cleanup(func() { tp.Shutdown(context.Background()) })
 	log := slog.New(slog.DiscardHandler)
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log, TracerProvider: tp})
@@ -217,5 +219,37 @@ func TestTracingUnroutedPathNotInSpanName(t *testing.T) {
 	}
 	if attrMap(s)["url.path"] != "/no-such-path-5f1c9" {
 		t.Fatalf("url.path %q", attrMap(s)["url.path"])
+	}
+}
+
+// TestTracingUnsampled: a request the sampler leaves out is answered as
+// usual and records no span, its own or its storage calls'.
+func TestTracingUnsampled(t *testing.T) {
+	ts, exp := tracedServer(t, sdktrace.WithSampler(sdktrace.NeverSample()))
+	tokenRequest(t, ts.URL, "")
+	if spans := exp.GetSpans(); len(spans) != 0 {
+		t.Fatalf("an unsampled request recorded %v", spanNames(spans))
+	}
+}
+
+// TestTracingOffAddsNothing: without a TracerProvider the store is not
+// wrapped and no middleware reads the caller's traceparent, so a handler
+// sees no span in its context.
+func TestTracingOffAddsNothing(t *testing.T) {
+	s, _ := newTestServer(t, slog.New(slog.DiscardHandler))
+	if _, wrapped := s.store.(*traced.Store); wrapped || s.tracer != nil {
+		t.Fatalf("tracing off: store %T, tracer %v; want the store itself and no tracer", s.store, s.tracer)
+	}
+	var sc trace.SpanContext
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /x", func(w http.ResponseWriter, r *http.Request) {
+		sc = trace.SpanContextFromContext(r.Context())
+	})
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	w := httptest.NewRecorder()
+	s.middleware(mux, nil).ServeHTTP(w, req)
+	if w.Code != http.StatusOK || sc.IsValid() {
+		t.Fatalf("tracing off: %d, span context %v; want 200 and none", w.Code, sc)
 	}
 }

@@ -2,18 +2,23 @@
 // the small helpers the instrumented packages share. Tracing is off unless
 // an OTLP endpoint is configured; then Setup returns nil, and every package
 // takes a nil trace.TracerProvider as off and adds nothing to its hot path,
-// not even a no-op tracer's calls. No global state is set: the provider is
-// passed down through each package's options.
+// not even a no-op tracer's calls. The provider is passed down through each
+// package's options, not set globally; the one global Setup touches, with
+// tracing on, is OpenTelemetry's error handler (see Config.Logger).
 package tracing
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"runtime/debug"
+	"sync"
+	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -41,7 +46,15 @@ type Config struct {
 	SampleRatio float64
 	// Getenv reads the environment; os.Getenv when nil.
 	Getenv func(string) string
+	// Logger receives the exporter's failures (a collector that is down),
+	// at most one line per ErrorLogInterval; slog.Default() when nil.
+	// OpenTelemetry's own handler would print one plain line per failed
+	// batch, many a second under load.
+	Logger *slog.Logger
 }
+
+// ErrorLogInterval is the least time between two lines about failed exports.
+const ErrorLogInterval = 10 * time.Second
 
 // Setup builds the tracer provider cfg asks for: OTLP over HTTP through a
 // batch span processor, so a request never waits for an export. The
@@ -72,6 +85,11 @@ func Setup(ctx context.Context, cfg Config) (tp trace.TracerProvider, shutdown f
 		}
 		opts = append(opts, otlptracehttp.WithEndpointURL(u.String()))
 	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	otel.SetErrorHandler(&errorLog{log: logger})
 	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, nothing, fmt.Errorf("tracing: OTLP exporter: %w", err)
@@ -94,6 +112,30 @@ func Setup(ctx context.Context, cfg Config) (tp trace.TracerProvider, shutdown f
 		}
 		return nil
 	}, nil
+}
+
+// errorLog is the OpenTelemetry error handler Setup installs: a line at
+// most once per ErrorLogInterval, counting the failures it stands for.
+type errorLog struct {
+	log *slog.Logger
+
+	mu     sync.Mutex
+	last   time.Time
+	missed int // failures since the last line
+}
+
+func (e *errorLog) Handle(err error) {
+	e.mu.Lock()
+	now := time.Now()
+	if !e.last.IsZero() && now.Sub(e.last) < ErrorLogInterval {
+		e.missed++
+		e.mu.Unlock()
+		return
+	}
+	failures := e.missed + 1
+	e.last, e.missed = now, 0
+	e.mu.Unlock()
+	e.log.Warn("tracing: spans not exported", "err", err, "failures", failures)
 }
 
 // Version is the module version the binary was built from, or "devel".

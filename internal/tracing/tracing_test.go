@@ -4,15 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/testutil/logbuf"
 )
 
 func noEnv(string) string { return "" }
@@ -70,6 +74,44 @@ func TestExportsOverOTLPHTTP(t *testing.T) {
 		if !strings.Contains(string(bodies), want) {
 			t.Errorf("exported spans lack %q", want)
 		}
+	}
+}
+
+// TestCollectorDown: with the collector down, ending spans does not wait
+// for it (a request never does), shutdown returns by the end of its
+// context, and the failed exports make one log line, not one per batch.
+func TestCollectorDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now: connections are refused
+	var logs logbuf.Buffer
+	tp, shutdown, err := Setup(context.Background(), Config{Endpoint: endpoint, SampleRatio: 1, Getenv: noEnv,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	tr := Tracer(tp, "test")
+	start := time.Now()
+	for range 5000 { // more than one batch, so exports are attempted meanwhile
+		_, span := tr.Start(context.Background(), "test.span")
+		span.End()
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("ending 5000 spans took %v with the collector down", d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	err = shutdown(ctx)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("shutdown took %v past its 300ms context", d)
+	}
+	t.Logf("shutdown: %v", err) // the SDK hands a failed final export to the error handler, not here
+	if n := strings.Count(logs.String(), "tracing: spans not exported"); n != 1 || !strings.Contains(logs.String(), "connection refused") {
+		t.Errorf("%d lines about failed exports, want one naming the cause:\n%s", n, logs.String())
 	}
 }
 

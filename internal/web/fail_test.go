@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,13 +8,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 	"github.com/latchkey-dev/latchkey/internal/testutil/demoserver"
+	"github.com/latchkey-dev/latchkey/internal/testutil/logbuf"
 	"github.com/latchkey-dev/latchkey/internal/web"
 )
 
@@ -26,22 +25,11 @@ func (downSessions) GetSession(context.Context, string) (storage.Session, error)
 	return storage.Session{}, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
 // TestStorageFailurePage: a page whose storage call fails is a 503 page with
 // Retry-After, not a 500, and the failures are logged once, with their count.
 func TestStorageFailurePage(t *testing.T) {
 	d := demoserver.Start(t, demoserver.Options{})
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	core, err := oauth.New(oauth.Config{Store: d.Store, Keys: d.Keys, Issuer: d.URL, Logger: log})
 	if err != nil {
@@ -63,7 +51,7 @@ func TestStorageFailurePage(t *testing.T) {
 			t.Fatalf("authorization page with the sessions unreachable: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 		}
 	}
-	if n := strings.Count(logs.b.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.b.String(), "failures=1") {
-		t.Fatalf("20 failed pages logged %d error lines, want 1 (the first, failures=1):\n%s", n, logs.b.String())
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "failures=1") {
+		t.Fatalf("20 failed pages logged %d error lines, want 1 (the first, failures=1):\n%s", n, logs.String())
 	}
 }

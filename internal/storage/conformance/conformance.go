@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"AccountUniqueness", testAccountUniqueness},
 		{"AccountsPagedWithin", testAccountsPagedWithin},
 		{"Clients", testClients},
+		{"UpdatesLoseNothing", testUpdatesLoseNothing},
 		{"AuthCodeRedeemedOnce", testAuthCodeRedeemedOnce},
 		{"AuthCodeExpiryAndUnknown", testAuthCodeExpiryAndUnknown},
 		{"TokensAndRevocation", testTokensAndRevocation},

@@ -208,3 +208,36 @@ func testAccountsPagedWithin(t *testing.T, s storage.Storage) {
 	must(t, err, "list staff page")
 	equal(t, as[0].Memberships, []storage.Membership{m8, org}, "a paged staff account's memberships")
 }
+
+// testUpdatesLoseNothing: concurrent read-modify-write updates of one client
+// and of one account each see the one before (the If-Match of the admin API
+// relies on it): none is lost, whichever writer runs them.
+func testUpdatesLoseNothing(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	errs := together(workers, func(int) error {
+		return s.UpdateClient(c, f.client.ID, func(cl storage.Client) (storage.Client, error) {
+			cl.AccessTokenTTL += time.Second
+			return cl, nil
+		})
+	})
+	for i, err := range errs {
+		must(t, err, fmt.Sprint("concurrent client update ", i))
+	}
+	got, err := s.GetClient(c, f.client.ID)
+	must(t, err, "get client")
+	equal(t, got.AccessTokenTTL, f.client.AccessTokenTTL+workers*time.Second, "access token lifetime after concurrent updates")
+
+	errs = together(workers, func(int) error {
+		return s.UpdateAccount(c, f.guest.ID, func(a storage.Account) (storage.Account, error) {
+			a.PrintedCardNumber += "1"
+			return a, nil
+		})
+	})
+	for i, err := range errs {
+		must(t, err, fmt.Sprint("concurrent account update ", i))
+	}
+	a, err := s.GetAccount(c, f.guest.ID)
+	must(t, err, "get account")
+	equal(t, len(a.PrintedCardNumber), len(f.guest.PrintedCardNumber)+workers, "card number length after concurrent updates")
+}

@@ -12,7 +12,8 @@ import (
 // a second import of the same rows skips them all and changes nothing,
 // Update replaces them (memberships too) and revokes an account whose
 // hash changed, a username another account holds fails only its row, a
-// missing merchant fails only its row, and DryRun writes nothing.
+// missing merchant fails only its row, an id twice in one batch is written
+// once, and DryRun writes nothing (an update's revocations included).
 func testImport(t *testing.T, s storage.Storage) {
 	c := ctx(t)
 	orgs := []storage.Organization{{ID: "o-1", Name: "Org", CreatedAt: now}}
@@ -86,6 +87,18 @@ func testImport(t *testing.T, s storage.Storage) {
 	_, err = s.GetAccount(c, "g-other")
 	must(t, err, "the same username at another merchant")
 
+	// An id given twice in one batch is written once: the first occurrence
+	// (Update would take the last; see the clients below).
+	dup := storage.Account{ID: "g-dup", Kind: storage.Guest, MerchantID: "m-1", Username: "dup-first", PasswordHash: "h", CreatedAt: now}
+	dup2 := dup
+	dup2.Username = "dup-second"
+	res, err = s.ImportAccounts(c, []storage.Account{dup, dup2}, storage.ImportOptions{})
+	must(t, err, "import an id twice")
+	equal(t, [4]int{res.Created, res.Updated, res.Skipped, len(res.Failed)}, [4]int{1, 0, 1, 0}, "an id twice in one batch")
+	got, err = s.GetAccount(c, "g-dup")
+	must(t, err, "get the account given twice")
+	equal(t, got, dup, "the account given twice: its first occurrence")
+
 	// Update replaces: username, hash, card, memberships; the hash change
 	// revokes what the account was issued.
 	upd := staff
@@ -95,6 +108,13 @@ func testImport(t *testing.T, s storage.Storage) {
 	guest.PrintedCardNumber = "99"
 	turned := accounts[3]
 	turned.Kind, turned.MerchantID = storage.Staff, ""
+	// A dry run of the update counts it and changes nothing, revoking nothing.
+	dry, err = s.ImportAccounts(c, []storage.Account{upd, guest}, storage.ImportOptions{Update: true, DryRun: true, Now: now})
+	must(t, err, "dry run of an update")
+	equal(t, [2]int{dry.Updated, len(dry.Failed)}, [2]int{2, 0}, "updated by the dry run")
+	got, err = s.GetAccount(c, "s-1")
+	must(t, err, "get staff after a dry run of an update")
+	equal(t, got, staff, "staff after a dry run of an update (nothing replaced or revoked)")
 	res, err = s.ImportAccounts(c, []storage.Account{upd, guest, turned}, storage.ImportOptions{Update: true, Now: now})
 	must(t, err, "update")
 	equal(t, [4]int{res.Created, res.Updated, res.Skipped, len(res.Failed)}, [4]int{0, 2, 0, 1}, "update")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -26,16 +25,7 @@ const callBound = 2 * time.Second
 // that failed is never reported as stored, and the store works again as soon
 // as the database is back, without being reopened.
 func TestFaultBoundsCalls(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := faultproxy.Start(t, u.Host)
-	pdsn, err := p.DSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, pdsn := faultproxy.Before(t, pgtest.DSN(t))
 	ctx := context.Background()
 	st, err := postgres.Open(ctx, pdsn, sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -122,10 +112,7 @@ func TestFaultBoundsCalls(t *testing.T) {
 // TestFaultKeepsCommittedWrites: writes racing a stall are either reported
 // stored, and then are there, or reported failed.
 func TestFaultKeepsCommittedWrites(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	u, _ := url.Parse(dsn)
-	p := faultproxy.Start(t, u.Host)
-	pdsn, _ := p.DSN(dsn)
+	p, pdsn := faultproxy.Before(t, pgtest.DSN(t))
 	ctx := context.Background()
 	st, err := postgres.Open(ctx, pdsn, sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

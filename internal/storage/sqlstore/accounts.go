@@ -148,7 +148,7 @@ func (s *Store) ListAccounts(ctx context.Context, f storage.AccountFilter) ([]st
 // id and kind cannot change.
 func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(storage.Account) (storage.Account, error)) error {
 	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
-		old, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+		old, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`+s.lockRow(), id))
 		if err != nil {
 			return err
 		}

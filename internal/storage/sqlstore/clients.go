@@ -102,10 +102,23 @@ func (s *Store) ListClients(ctx context.Context) ([]storage.Client, error) {
 	return cs, s.wrap(err, "list clients")
 }
 
+// lockRow ends the read of a read-modify-write update. On PostgreSQL, whose
+// group commit runs several transactions at once (and other nodes theirs),
+// it locks the row until the transaction ends, so a concurrent update reads
+// this one's result instead of the same old row (conformance:
+// UpdatesLoseNothing, where all but one of 24 updates were lost without it).
+// SQLite has one writer, and no FOR UPDATE.
+func (s *Store) lockRow() string {
+	if s.flavor.Embedded() {
+		return ""
+	}
+	return " FOR UPDATE"
+}
+
 // UpdateClient applies fn to the stored client and saves the result; the id cannot change.
 func (s *Store) UpdateClient(ctx context.Context, id string, fn func(storage.Client) (storage.Client, error)) error {
 	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
-		old, err := scanClient(tx.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+		old, err := scanClient(tx.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`+s.lockRow(), id))
 		if err != nil {
 			return err
 		}

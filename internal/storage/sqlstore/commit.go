@@ -106,10 +106,11 @@ func (c *committer) doKeyed(ctx context.Context, fn writeFn) error {
 // doUpdate is doKeyed for a write that starts with upd's conditional
 // update: on a networked database the batch makes it (batched.go) and calls
 // upd.won when it changed the row, fn otherwise; elsewhere fn does it all.
-func (c *committer) doUpdate(ctx context.Context, upd *keyedUpdate, fn writeFn) error {
+func (c *committer) doUpdate(ctx context.Context, upd keyedUpdate, fn writeFn) error {
 	r := &writeReq{ctx: ctx, fn: fn, keyed: true}
 	if c.batched {
-		r.upd = upd
+		u := upd // copied here, so only this branch allocates it (SQLite's requests never)
+		r.upd = &u
 	}
 	return c.queue(ctx, r)
 }

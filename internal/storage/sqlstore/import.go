@@ -362,30 +362,29 @@ func (s *Store) ImportMerchants(ctx context.Context, merchants []storage.Merchan
 			m := merchants[i]
 			return append(args, m.ID, m.Name, nullable(m.OrganizationID), ms(m.CreatedAt))
 		},
-		before: func(ctx context.Context, tx *wtx, res *storage.ImportResult, _ map[string]bool) error {
-			var refs refChecker
-			for i, m := range merchants {
-				if m.OrganizationID != "" {
-					refs.check(ctx, tx, res, i, "organizations", m.OrganizationID)
-				}
-			}
-			return refs.err
-		}}, o)
+		before: refsExist(len(merchants), "organizations", func(i int) string { return merchants[i].OrganizationID })}, o)
 }
 
 // ImportClients stores clients in bulk (storage.Importer).
 func (s *Store) ImportClients(ctx context.Context, cs []storage.Client, o storage.ImportOptions) (storage.ImportResult, error) {
 	return s.runImport(ctx, importBatch{t: clientImport, n: len(cs), id: func(i int) string { return cs[i].ID },
-		args: func(args []any, i int) []any { return append(args, clientArgs(cs[i])...) },
-		before: func(ctx context.Context, tx *wtx, res *storage.ImportResult, _ map[string]bool) error {
-			var refs refChecker
-			for i, c := range cs {
-				if c.MerchantID != "" {
-					refs.check(ctx, tx, res, i, "merchants", c.MerchantID)
-				}
+		args:   func(args []any, i int) []any { return append(args, clientArgs(cs[i])...) },
+		before: refsExist(len(cs), "merchants", func(i int) string { return cs[i].MerchantID })}, o)
+}
+
+// refsExist is the before hook of a kind whose rows name at most one row
+// of table (ref(i), "" for none): it fails the rows naming one that does
+// not exist.
+func refsExist(n int, table string, ref func(i int) string) func(context.Context, *wtx, *storage.ImportResult, map[string]bool) error {
+	return func(ctx context.Context, tx *wtx, res *storage.ImportResult, _ map[string]bool) error {
+		var refs refChecker
+		for i := range n {
+			if id := ref(i); id != "" {
+				refs.check(ctx, tx, res, i, table, id)
 			}
-			return refs.err
-		}}, o)
+		}
+		return refs.err
+	}
 }
 
 // errKindChange fails an update that would turn a guest into staff or back.
@@ -407,24 +406,20 @@ func (s *Store) ImportAccounts(ctx context.Context, as []storage.Account, o stor
 		}}
 	b.before = func(ctx context.Context, tx *wtx, res *storage.ImportResult, existing map[string]bool) error {
 		olds = map[string]old{}
+		var refs refChecker
 		for i, a := range as {
 			if !a.Kind.Valid() || (a.Kind == storage.Guest) != (a.MerchantID != "") {
 				res.Failed[i] = fmt.Errorf("account %q: kind %q with merchant %q: a guest has a merchant, staff none", a.ID, a.Kind, a.MerchantID)
-			}
-		}
-		refs := refChecker{}
-		for i, a := range as {
-			if _, failed := res.Failed[i]; failed {
 				continue
 			}
 			if a.MerchantID != "" {
 				refs.check(ctx, tx, res, i, "merchants", a.MerchantID)
 			}
 			for _, m := range a.Memberships {
-				table := map[storage.OwnerType]string{storage.OwnerMerchant: "merchants", storage.OwnerOrganization: "organizations"}[m.Type]
+				table := membershipTables[m.Type]
 				if table == "" {
 					res.Failed[i] = fmt.Errorf("membership type %q is not merchant or organization", m.Type)
-					continue
+					break
 				}
 				refs.check(ctx, tx, res, i, table, m.ID)
 			}
@@ -484,6 +479,9 @@ func (s *Store) ImportAccounts(ctx context.Context, as []storage.Account, o stor
 	}
 	return s.runImport(ctx, b, o)
 }
+
+// membershipTables is the table of each type of membership's owner.
+var membershipTables = map[storage.OwnerType]string{storage.OwnerMerchant: "merchants", storage.OwnerOrganization: "organizations"}
 
 // refChecker fails the rows that name a merchant or organization that
 // does not exist, looking each one up once per batch (a batch of guests

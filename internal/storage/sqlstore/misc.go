@@ -119,7 +119,7 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, erro
 // UpdateSigningKey applies fn to a stored key and saves it; the id cannot change.
 func (s *Store) UpdateSigningKey(ctx context.Context, id string, fn func(storage.SigningKey) (storage.SigningKey, error)) error {
 	err := s.exec(ctx, func(ctx context.Context, tx *wtx) error {
-		old, err := scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE id = $1`, id))
+		old, err := scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE id = $1`+s.lockRow(), id))
 		if err != nil {
 			return err
 		}

@@ -41,7 +41,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, id string, now time.Time, to
 		outcome = nil
 		tx.queueTokens(&tokens)
 	}
-	upd := &keyedUpdate{kind: redeemKind, id: id, now: ms(now), won: won}
+	upd := keyedUpdate{kind: redeemKind, id: id, now: ms(now), won: won}
 	err := s.commit.doUpdate(ctx, upd, func(ctx context.Context, tx *wtx) error {
 		n, err := rowsAffected(tx.ExecContext(ctx,
 			`UPDATE auth_codes SET used_at = $2 WHERE id = $1 AND used_at = 0 AND expires_at > $2`, id, ms(now)))
@@ -319,7 +319,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 		res, outcome = storage.RotationResult{Outcome: storage.OutcomeRotated, Old: old, Successor: r.Refresh}, nil
 		tx.queueTokens(&storage.TokenSet{Access: &r.Access, Refresh: &r.Refresh, Event: r.Event})
 	}
-	upd := &keyedUpdate{kind: rotateKind, id: r.OldID, now: now, to: r.Refresh.ID, won: won}
+	upd := keyedUpdate{kind: rotateKind, id: r.OldID, now: now, to: r.Refresh.ID, won: won}
 	err := s.commit.doUpdate(ctx, upd, func(ctx context.Context, tx *wtx) error {
 		res, outcome = storage.RotationResult{}, nil
 		// The conditional update is the lock: of concurrent rotations of

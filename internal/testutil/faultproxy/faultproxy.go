@@ -49,18 +49,21 @@ func Start(t testing.TB, target string) *Proxy {
 	return p
 }
 
-// Addr is the proxy's HOST:PORT.
-func (p *Proxy) Addr() string { return p.ln.Addr().String() }
-
-// DSN is dsn (a URL) with its host replaced by the proxy's.
-func (p *Proxy) DSN(dsn string) (string, error) {
+// Before starts a proxy in front of the database the URL dsn names, and
+// returns it with dsn rewritten to go through it.
+func Before(t testing.TB, dsn string) (*Proxy, string) {
+	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return "", err
+		t.Fatalf("faultproxy: parse %q: %v", dsn, err)
 	}
+	p := Start(t, u.Host)
 	u.Host = p.Addr()
-	return u.String(), nil
+	return p, u.String()
 }
+
+// Addr is the proxy's HOST:PORT.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
 // Set switches the mode; leaving Stall releases the held bytes.
 func (p *Proxy) Set(m Mode) {

@@ -1,0 +1,26 @@
+package oauth
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
+)
+
+// TestLoginShedsBeforeAnyRead: Login itself (the pages' and the dialects'
+// way in, not only the token endpoint's) refuses with 503 when the pool is
+// full, before reading anything: this server has no store, so a read would
+// panic.
+func TestLoginShedsBeforeAnyRead(t *testing.T) {
+	s := &Server{pool: newPool(1, 0, time.Second), held: make(chan struct{}, 1), log: slog.New(slog.DiscardHandler)}
+	s.pool.tickets <- struct{}{} // the only place is taken
+	_, oerr := s.Login(context.Background(), storage.Client{ID: "app", MerchantID: "m-1"}, "guest", "secret", "203.0.113.7")
+	if oerr == nil || oerr.Status != 503 || oerr.Code != ErrTemporarilyUnavail {
+		t.Fatalf("login with the pool full: %v; want 503 temporarily_unavailable", oerr)
+	}
+	if s.ShedLogins() != 1 || s.PasswordChecks() != 0 {
+		t.Errorf("%d shed, %d checked; want 1 and 0", s.ShedLogins(), s.PasswordChecks())
+	}
+}
