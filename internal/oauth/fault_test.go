@@ -59,8 +59,31 @@ func (f *faultStore) GetAccount(ctx context.Context, id string) (storage.Account
 	return faulty(f, "GetAccount", func() (storage.Account, error) { return f.Storage.GetAccount(ctx, id) })
 }
 
-func (f *faultStore) GetRefreshToken(ctx context.Context, id string) (storage.RefreshToken, error) {
-	return faulty(f, "GetRefreshToken", func() (storage.RefreshToken, error) { return f.Storage.GetRefreshToken(ctx, id) })
+func (f *faultStore) GetRefreshGrant(ctx context.Context, id string) (storage.RefreshToken, *storage.Account, error) {
+	g, err := faulty(f, "GetRefreshGrant", func() (refreshGrant, error) {
+		t, a, err := f.Storage.GetRefreshGrant(ctx, id)
+		return refreshGrant{t, a}, err
+	})
+	return g.token, g.account, err
+}
+
+func (f *faultStore) GetAuthCodeGrant(ctx context.Context, id string) (storage.AuthCode, *storage.Account, error) {
+	g, err := faulty(f, "GetAuthCodeGrant", func() (codeGrant, error) {
+		c, a, err := f.Storage.GetAuthCodeGrant(ctx, id)
+		return codeGrant{c, a}, err
+	})
+	return g.code, g.account, err
+}
+
+// refreshGrant and codeGrant carry a grant read's two results through faulty.
+type refreshGrant struct {
+	token   storage.RefreshToken
+	account *storage.Account
+}
+
+type codeGrant struct {
+	code    storage.AuthCode
+	account *storage.Account
 }
 
 func (f *faultStore) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
@@ -99,12 +122,11 @@ func TestStorageFailureDuringRefreshKeepsTheGrant(t *testing.T) {
 		name, client, secret, method string
 		after                        bool
 	}{
-		{"account read", guestApp, guestSec, "GetAccount", false},
-		{"token read", guestApp, guestSec, "GetRefreshToken", false},
+		{"token and account read", guestApp, guestSec, "GetRefreshGrant", false},
 		{"rotation not written", guestApp, guestSec, "RotateRefreshToken", false},
 		{"rotation written, answer lost", guestApp, guestSec, "RotateRefreshToken", true},
 		{"access token not written (no rotation)", norotApp, norotSec, "CreateTokens", false},
-		{"account read (no rotation)", norotApp, norotSec, "GetAccount", false},
+		{"token and account read (no rotation)", norotApp, norotSec, "GetRefreshGrant", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eachFaultyBackend(t, func(t *testing.T, e *env, f *faultStore) {
@@ -149,13 +171,13 @@ func TestStorageFailureDuringGraceRetry(t *testing.T) {
 	})
 }
 
-// TestStorageFailureDuringCodeExchange: a failed read of the code's account
-// does not use the code up.
+// TestStorageFailureDuringCodeExchange: a failed read of the code and its
+// account does not use the code up.
 func TestStorageFailureDuringCodeExchange(t *testing.T) {
 	eachFaultyBackend(t, func(t *testing.T, e *env, f *faultStore) {
 		code := e.code(guestApp, "", "")
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
-		f.arm("GetAccount", false)
+		f.arm("GetAuthCodeGrant", false)
 		status, h, body := e.post("/oauth2/token", form, guestApp, guestSec)
 		wantUnavailable(t, "code exchange", status, h, body)
 		status, _, body = e.post("/oauth2/token", form, guestApp, guestSec)

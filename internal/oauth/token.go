@@ -152,7 +152,7 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 		return TokenResult{}, InvalidGrant("the authorization code is invalid")
 	}
 	now := s.now()
-	code, err := s.store.GetAuthCode(ctx, secrets.TokenID(req.Code))
+	code, codeAccount, err := s.store.GetAuthCodeGrant(ctx, secrets.TokenID(req.Code))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return TokenResult{}, InvalidGrant("the authorization code is invalid")
@@ -171,7 +171,7 @@ func (s *Server) authorizationCode(ctx context.Context, c storage.Client, req To
 	if oerr := verifyPKCE(code, req.CodeVerifier); oerr != nil {
 		return TokenResult{}, s.spendCode(ctx, code, now, oerr)
 	}
-	account, oerr := s.grantAccount(ctx, code.AccountID, code.AccountEpoch)
+	account, oerr := checkGrantAccount(code.AccountID, code.AccountEpoch, codeAccount)
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
@@ -284,11 +284,11 @@ func validVerifier(v string) bool {
 }
 
 // refresh runs the refresh_token grant (RFC 6749 §6) in four steps: load
-// the presented token, narrow its scopes, load its account, then either
-// issue a new access token beside it or rotate it.
+// the presented token with its account, narrow its scopes, check the
+// account, then either issue a new access token beside it or rotate it.
 func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest) (TokenResult, *Error) {
 	now := s.now()
-	old, oerr := s.presentedRefreshToken(ctx, c, req.RefreshToken, now)
+	old, oldAccount, oerr := s.presentedRefreshToken(ctx, c, req.RefreshToken, now)
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
@@ -296,7 +296,7 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
-	account, oerr := s.grantAccount(ctx, old.AccountID, old.AccountEpoch)
+	account, oerr := checkGrantAccount(old.AccountID, old.AccountEpoch, oldAccount)
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
@@ -308,28 +308,29 @@ func (s *Server) refresh(ctx context.Context, c storage.Client, req TokenRequest
 }
 
 // presentedRefreshToken checks the token's MAC before any read, then loads
-// it and checks it belongs to c and is neither revoked nor expired.
-func (s *Server) presentedRefreshToken(ctx context.Context, c storage.Client, token string, now time.Time) (storage.RefreshToken, *Error) {
+// it with its account and checks it belongs to c and is neither revoked
+// nor expired.
+func (s *Server) presentedRefreshToken(ctx context.Context, c storage.Client, token string, now time.Time) (storage.RefreshToken, *storage.Account, *Error) {
 	if token == "" {
-		return storage.RefreshToken{}, InvalidRequest("refresh_token is missing").For("refresh_token")
+		return storage.RefreshToken{}, nil, InvalidRequest("refresh_token is missing").For("refresh_token")
 	}
 	if !s.keys.CheckToken(secrets.RefreshTokenKind, token) {
-		return storage.RefreshToken{}, InvalidGrant("the refresh token is invalid")
+		return storage.RefreshToken{}, nil, InvalidGrant("the refresh token is invalid")
 	}
-	old, err := s.store.GetRefreshToken(ctx, secrets.TokenID(token))
+	old, account, err := s.store.GetRefreshGrant(ctx, secrets.TokenID(token))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return old, InvalidGrant("the refresh token is invalid")
+		return old, nil, InvalidGrant("the refresh token is invalid")
 	case err != nil:
-		return old, s.unavailable(ctx, "load refresh token", err)
+		return old, nil, s.unavailable(ctx, "load refresh token", err)
 	case old.ClientID != c.ID:
-		return old, InvalidGrant("the refresh token was issued to another client")
+		return old, nil, InvalidGrant("the refresh token was issued to another client")
 	case !old.RevokedAt.IsZero():
-		return old, InvalidGrant("the refresh token was revoked")
+		return old, nil, InvalidGrant("the refresh token was revoked")
 	case !old.ExpiresAt.IsZero() && !now.Before(old.ExpiresAt):
-		return old, InvalidGrant("the refresh token has expired")
+		return old, nil, InvalidGrant("the refresh token has expired")
 	}
-	return old, nil
+	return old, account, nil
 }
 
 // narrowScopes applies RFC 6749 §6: a refresh may narrow the scopes
@@ -350,12 +351,9 @@ func narrowScopes(granted []string, requested string) ([]string, *Error) {
 	return narrowed, nil
 }
 
-// grantAccount loads the account a code or refresh token was issued for
-// (nil when none), under the account's epoch at issue. Only an account
-// that is gone or disabled, or whose tokens were revoked since (a password
-// change), ends the grant; a failed read is the server's problem and
-// leaves it usable. The tokens the grant then issues keep that epoch, so a
-// revocation committing meanwhile revokes them too.
+// grantAccount loads the account a grant was issued for (nil when none)
+// and checks it (checkGrantAccount); a failed read is the server's problem
+// and leaves the grant usable.
 func (s *Server) grantAccount(ctx context.Context, id string, epoch time.Time) (*storage.Account, *Error) {
 	if id == "" {
 		return nil, nil
@@ -363,15 +361,31 @@ func (s *Server) grantAccount(ctx context.Context, id string, epoch time.Time) (
 	a, err := s.store.GetAccount(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return nil, InvalidGrant("the account of this grant no longer exists")
+		return checkGrantAccount(id, epoch, nil)
 	case err != nil:
 		return nil, s.unavailable(ctx, "load account of grant", err)
+	}
+	return checkGrantAccount(id, epoch, &a)
+}
+
+// checkGrantAccount checks a, the account with id that a code or refresh
+// token was issued for under epoch (nil when it no longer exists; id empty
+// when there is none). Only an account that is gone or disabled, or whose
+// tokens were revoked since (a password change), ends the grant. The tokens
+// the grant then issues keep that epoch, so a revocation committing
+// meanwhile revokes them too.
+func checkGrantAccount(id string, epoch time.Time, a *storage.Account) (*storage.Account, *Error) {
+	switch {
+	case id == "":
+		return nil, nil
+	case a == nil:
+		return nil, InvalidGrant("the account of this grant no longer exists")
 	case a.Disabled:
 		return nil, InvalidGrant("the account of this grant is disabled")
 	case !a.TokensRevokedAt.Equal(epoch):
 		return nil, InvalidGrant("the grant was revoked with the account's password or access")
 	}
-	return &a, nil
+	return a, nil
 }
 
 // reissueAccess is a refresh for a client that keeps its refresh token:

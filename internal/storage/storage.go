@@ -233,6 +233,11 @@ type AuthCodes interface {
 	CreateAuthCode(ctx context.Context, c AuthCode) error
 	// GetAuthCode returns the authorization code with the given id.
 	GetAuthCode(ctx context.Context, id string) (AuthCode, error)
+	// GetAuthCodeGrant is GetAuthCode with the code's account read in the
+	// same query, for redeeming it: the account comes without its password
+	// hash and memberships, and is nil when the code names none or the
+	// account no longer exists.
+	GetAuthCodeGrant(ctx context.Context, id string) (AuthCode, *Account, error)
 	// RedeemAuthCode marks the code used and stores the tokens issued for it,
 	// in one transaction. Of many concurrent calls exactly one succeeds; the
 	// others get ErrAlreadyUsed (or ErrExpired, ErrNotFound) and store nothing.
@@ -271,6 +276,11 @@ type Tokens interface {
 	GetAccessToken(ctx context.Context, id string) (AccessToken, error)
 	// GetRefreshToken returns the refresh token with the given id.
 	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
+	// GetRefreshGrant is GetRefreshToken with the token's account read in
+	// the same query, for a refresh: the account comes without its password
+	// hash and memberships, and is nil when the token names none or the
+	// account no longer exists.
+	GetRefreshGrant(ctx context.Context, id string) (RefreshToken, *Account, error)
 	// RotateRefreshToken retires a refresh token and stores its successors.
 	// See Rotation for the rules; the outcome says which one applied.
 	RotateRefreshToken(ctx context.Context, r Rotation) (RotationResult, error)

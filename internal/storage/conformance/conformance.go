@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"RefreshExpiredAndRevoked", testRefreshExpiredAndRevoked},
 		{"ConcurrentWritesAllDurable", testConcurrentWritesAllDurable},
 		{"RotateRacesFamilyRevocation", testRotateRacesFamilyRevocation},
+		{"GrantReads", testGrantReads},
 		{"Consents", testConsents},
 		{"Sessions", testSessions},
 		{"SigningKeys", testSigningKeys},

@@ -300,3 +300,79 @@ func testRotateRacesFamilyRevocation(t *testing.T, s storage.Storage) {
 		equal(t, countLive(t, s, ids...), 0, fmt.Sprint("live tokens of revoked family ", fam))
 	}
 }
+
+// testGrantReads: a refresh token or code read with its account gives the
+// same grant as the plain read, and the account as GetAccount has it less
+// its password hash and memberships; revocations through the account or
+// the family show the same way; no account, no grant.
+func testGrantReads(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	guest := f.tokens("fam-g", "g", now)
+	must(t, s.CreateTokens(c, guest), "create a guest's tokens")
+	lone := storage.RefreshToken{ID: "rt-client", ClientID: f.client.ID,
+		Owner: storage.ResourceOwner{Type: storage.OwnerClient, ID: f.client.ID}, IssuedAt: now}
+	must(t, s.CreateTokens(c, storage.TokenSet{Refresh: &lone}), "create a client's refresh token")
+	code := f.code("code-g", now.Add(5*time.Minute))
+	must(t, s.CreateAuthCode(c, code), "create code")
+
+	wantAccount := f.guest
+	wantAccount.PasswordHash = ""
+	check := func(when string, revoked time.Time, disabled bool) {
+		t.Helper()
+		plain, err := s.GetRefreshToken(c, guest.Refresh.ID)
+		must(t, err, "get refresh token "+when)
+		rt, a, err := s.GetRefreshGrant(c, guest.Refresh.ID)
+		must(t, err, "get refresh grant "+when)
+		equal(t, rt, plain, "refresh grant's token "+when)
+		equal(t, rt.RevokedAt, revoked, "refresh grant's token revoked at "+when)
+		want := wantAccount
+		want.Disabled = disabled
+		if disabled {
+			want.TokensRevokedAt = revoked
+		}
+		if a == nil {
+			t.Fatalf("refresh grant %s: no account", when)
+		}
+		equal(t, *a, want, "refresh grant's account "+when)
+
+		plainCode, err := s.GetAuthCode(c, code.ID)
+		must(t, err, "get code "+when)
+		gotCode, a, err := s.GetAuthCodeGrant(c, code.ID)
+		must(t, err, "get code grant "+when)
+		equal(t, gotCode, plainCode, "code grant's code "+when)
+		if a == nil {
+			t.Fatalf("code grant %s: no account", when)
+		}
+		equal(t, *a, want, "code grant's account "+when)
+	}
+	check("as issued", time.Time{}, false)
+
+	rt, a, err := s.GetRefreshGrant(c, lone.ID)
+	must(t, err, "get a client's refresh grant")
+	equal(t, rt, lone, "a client's refresh token")
+	if a != nil {
+		t.Fatalf("a client's refresh grant has an account: %+v", a)
+	}
+	_, _, err = s.GetRefreshGrant(c, "nope")
+	wantErr(t, err, storage.ErrNotFound, "refresh grant of an unknown token")
+	_, _, err = s.GetAuthCodeGrant(c, "nope")
+	wantErr(t, err, storage.ErrNotFound, "code grant of an unknown code")
+
+	// Disabling the account revokes the grant through its epoch.
+	must(t, s.SetAccountDisabled(c, f.guest.ID, true, now.Add(time.Minute)), "disable the guest")
+	check("after disabling the account", now.Add(time.Minute), true)
+
+	// A family revocation before the account's shows as the family's.
+	must(t, s.SetAccountDisabled(c, f.guest.ID, false, now.Add(2*time.Minute)), "enable the guest")
+	other := f.tokens("fam-h", "h", now.Add(3*time.Minute))
+	other.Access.AccountEpoch, other.Refresh.AccountEpoch = now.Add(time.Minute), now.Add(time.Minute)
+	must(t, s.CreateTokens(c, other), "create tokens under the current epoch")
+	must(t, s.RevokeFamily(c, "fam-h", now.Add(4*time.Minute), time.Time{}), "revoke family h")
+	rt, a, err = s.GetRefreshGrant(c, other.Refresh.ID)
+	must(t, err, "get a revoked family's refresh grant")
+	equal(t, rt.RevokedAt, now.Add(4*time.Minute), "revoked with its family")
+	if a == nil || a.Disabled || !a.TokensRevokedAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("account of the revoked family's grant: %+v", a)
+	}
+}

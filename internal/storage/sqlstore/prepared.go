@@ -90,7 +90,7 @@ type wtx struct {
 	*sql.Tx
 	stmts   *stmtCache
 	pending []*storage.TokenSet
-	arrays  bool // multi-row INSERTs take arrays (insertArrays): on PostgreSQL
+	arrays  bool // multi-row INSERTs take arrays (arrayInsert): on PostgreSQL
 }
 
 // queueTokens adds a token set to the batch's next multi-row INSERT.

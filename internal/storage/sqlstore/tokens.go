@@ -96,13 +96,16 @@ func (s *Store) SpendAuthCode(ctx context.Context, id string, now time.Time) err
 	return s.wrap(err, "spend authorization code")
 }
 
-func scanCode(row scanner) (storage.AuthCode, error) {
+// scanCode scans codeColumns and then extra.
+func scanCode(row scanner, extra ...any) (storage.AuthCode, error) {
 	var c storage.AuthCode
 	var account nullString
 	var ownerType, scopes string
 	var auth, created, expires, used, epoch int64
-	err := row.Scan(&c.ID, &c.ClientID, &account, &ownerType, &c.Owner.ID, &scopes, &c.RedirectURI, &c.CodeChallenge,
+	dest := make([]any, 0, 15+len(extra))
+	dest = append(dest, &c.ID, &c.ClientID, &account, &ownerType, &c.Owner.ID, &scopes, &c.RedirectURI, &c.CodeChallenge,
 		&c.CodeChallengeMethod, &c.Nonce, &auth, &created, &expires, &used, &epoch)
+	err := row.Scan(append(dest, extra...)...)
 	c.AccountID, c.Owner.Type, c.Scopes = account.String, storage.OwnerType(ownerType), fromWords(scopes)
 	c.AuthTime, c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMS(auth), fromMS(created), fromMS(expires), fromMS(used)
 	c.AccountEpoch = fromMS(epoch)
@@ -180,43 +183,113 @@ func multiInserts(table, columns string, width int) []string {
 	return out
 }
 
-// insertTokenSets stores the tokens of many sets with as few statements as
-// the power-of-two sizes allow (13 sets: 8 + 4 + 1 rows).
-func insertTokenSets(ctx context.Context, tx *wtx, sets []*storage.TokenSet) error {
-	var access []*storage.AccessToken
-	var refresh []*storage.RefreshToken
-	var events []*storage.AuditEvent
+// tokenRows are the rows of many token sets, table by table.
+type tokenRows struct {
+	access  []*storage.AccessToken
+	refresh []*storage.RefreshToken
+	events  []*storage.AuditEvent
+}
+
+func rowsOf(sets []*storage.TokenSet) tokenRows {
+	var r tokenRows
 	for _, t := range sets {
 		if t.Access != nil {
-			access = append(access, t.Access)
+			r.access = append(r.access, t.Access)
 		}
 		if t.Refresh != nil {
-			refresh = append(refresh, t.Refresh)
+			r.refresh = append(r.refresh, t.Refresh)
 		}
 		if t.Event != nil {
-			events = append(events, t.Event)
+			r.events = append(r.events, t.Event)
 		}
 	}
-	err := insertRows(ctx, tx, accessInserts, 11, len(access), func(args []any, i int) []any {
-		a := access[i]
-		return append(args, a.ID, a.FamilyID, a.ClientID, nullable(a.AccountID), string(a.Owner.Type), a.Owner.ID,
-			words(a.Scopes), ms(a.IssuedAt), ms(a.ExpiresAt), ms(a.RevokedAt), ms(a.AccountEpoch))
-	})
-	if err != nil {
+	return r
+}
+
+// tableRows is one table's part of tokenRows for insertRows.
+type tableRows struct {
+	inserts []string // multiInserts of the table
+	width   int
+	n       int
+	row     func(args []any, i int) []any
+}
+
+func (r tokenRows) tables() [3]tableRows {
+	return [3]tableRows{
+		{accessInserts, 11, len(r.access), func(args []any, i int) []any {
+			a := r.access[i]
+			return append(args, a.ID, a.FamilyID, a.ClientID, nullable(a.AccountID), string(a.Owner.Type), a.Owner.ID,
+				words(a.Scopes), ms(a.IssuedAt), ms(a.ExpiresAt), ms(a.RevokedAt), ms(a.AccountEpoch))
+		}},
+		{refreshInserts, 14, len(r.refresh), func(args []any, i int) []any {
+			t := r.refresh[i]
+			return append(args, t.ID, t.FamilyID, t.ClientID, nullable(t.AccountID), string(t.Owner.Type), t.Owner.ID,
+				words(t.Scopes), t.AccessTokenID, ms(t.IssuedAt), ms(t.ExpiresAt), ms(t.RotatedAt), t.SuccessorID, ms(t.RevokedAt),
+				ms(t.AccountEpoch))
+		}},
+		{auditInserts, auditWidth, len(r.events), func(args []any, i int) []any {
+			return appendAuditArgs(args, *r.events[i])
+		}},
+	}
+}
+
+// insertTokenSets stores the tokens of many sets. On SQLite that is a few
+// multi-row INSERTs per table (13 sets: 8 + 4 + 1 rows); on PostgreSQL one
+// statement for every table (tokenStatement).
+func insertTokenSets(ctx context.Context, tx *wtx, sets []*storage.TokenSet) error {
+	rows := rowsOf(sets)
+	if tx.arrays {
+		q, args, err := tokenStatement(rows)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, q, args...)
 		return err
 	}
-	err = insertRows(ctx, tx, refreshInserts, 14, len(refresh), func(args []any, i int) []any {
-		r := refresh[i]
-		return append(args, r.ID, r.FamilyID, r.ClientID, nullable(r.AccountID), string(r.Owner.Type), r.Owner.ID,
-			words(r.Scopes), r.AccessTokenID, ms(r.IssuedAt), ms(r.ExpiresAt), ms(r.RotatedAt), r.SuccessorID, ms(r.RevokedAt),
-			ms(r.AccountEpoch))
-	})
-	if err != nil {
-		return err
+	for _, t := range rows.tables() {
+		if err := insertRows(ctx, tx, t.inserts, t.width, t.n, t.row); err != nil {
+			return err
+		}
 	}
-	return insertRows(ctx, tx, auditInserts, auditWidth, len(events), func(args []any, i int) []any {
-		return appendAuditArgs(args, *events[i])
-	})
+	return nil
+}
+
+// tokenStatement is, on PostgreSQL, one statement storing all of rows:
+// each table's INSERT over arrays (arrayInsert), the first ones as WITH
+// clauses of the last. Separately they were a round trip each; a
+// statement with data-modifying WITH clauses runs them all, atomically,
+// with the foreign keys checked at its end. Its text depends only on which
+// tables have rows, so at most seven statements are ever prepared.
+func tokenStatement(rows tokenRows) (string, []any, error) {
+	var parts []string
+	var args []any
+	for _, t := range rows.tables() {
+		if t.n == 0 {
+			continue
+		}
+		q, a, err := arrayInsert(t.inserts[0], t.width, t.n, t.row, len(args))
+		if err != nil {
+			return "", nil, err
+		}
+		parts, args = append(parts, q), append(args, a...)
+	}
+	var b strings.Builder
+	for i, q := range parts {
+		switch {
+		case i == len(parts)-1 && i > 0:
+			b.WriteString(" ")
+		case i == 0 && len(parts) > 1:
+			b.WriteString("WITH ")
+		case i > 0:
+			b.WriteString(", ")
+		}
+		if i < len(parts)-1 {
+			b.WriteString("w" + strconv.Itoa(i) + " AS (" + q + ")")
+		} else {
+			b.WriteString(q)
+		}
+	}
+	return b.String(), args, nil
 }
 
 // insertRows inserts n rows, appending row i's values with row, using the
@@ -227,7 +300,12 @@ func insertRows(ctx context.Context, tx *wtx, inserts []string, width, n int, ro
 		return nil
 	}
 	if tx.arrays {
-		return insertArrays(ctx, tx, inserts[0], width, n, row)
+		q, args, err := arrayInsert(inserts[0], width, n, row, 0)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, q, args...)
+		return err
 	}
 	args := make([]any, 0, min(n, maxRowsPerInsert)*width)
 	for done := 0; done < n; {
@@ -247,13 +325,14 @@ func insertRows(ctx context.Context, tx *wtx, inserts []string, width, n int, ro
 	return nil
 }
 
-// insertArrays inserts n rows with one statement whatever n is: each
-// column's values go as one array parameter, and unnest turns them back
-// into rows. A batch of 13 token sets took 3 INSERTs per table as
-// power-of-two VALUES lists, each a round trip; this takes one. single is
-// the one-row INSERT of inserts, whose table and columns it reuses. Every
-// column is TEXT (a string, or nil for NULL) or BIGINT (an int64).
-func insertArrays(ctx context.Context, tx *wtx, single string, width, n int, row func(args []any, i int) []any) error {
+// arrayInsert is an INSERT of n rows whatever n is, and its parameters,
+// numbered from after+1: each column's values go as one array parameter,
+// and unnest turns them back into rows. A batch of 13 token sets took 3
+// INSERTs per table as power-of-two VALUES lists, each a round trip; this
+// takes one. single is the one-row INSERT of inserts, whose table and
+// columns it reuses. Every column is TEXT (a string, or nil for NULL) or
+// BIGINT (an int64).
+func arrayInsert(single string, width, n int, row func(args []any, i int) []any, after int) (string, []any, error) {
 	head, _, _ := strings.Cut(single, " VALUES ")
 	rows := make([]any, 0, n*width)
 	for i := range n {
@@ -271,12 +350,12 @@ func insertArrays(ctx context.Context, tx *wtx, single string, width, n int, row
 			for i := range n {
 				v, ok := rows[i*width+c].(int64)
 				if !ok {
-					return fmt.Errorf("insert rows: column %d holds %T and int64", c+1, rows[i*width+c])
+					return "", nil, fmt.Errorf("insert rows: column %d holds %T and int64", c+1, rows[i*width+c])
 				}
 				vals[i] = v
 			}
 			cols[c] = vals
-			b.WriteString("$" + strconv.Itoa(c+1) + "::bigint[]")
+			b.WriteString("$" + strconv.Itoa(after+c+1) + "::bigint[]")
 			continue
 		}
 		vals := make([]*string, n)
@@ -286,15 +365,14 @@ func insertArrays(ctx context.Context, tx *wtx, single string, width, n int, row
 				vals[i] = &v
 			case nil: // NULL
 			default:
-				return fmt.Errorf("insert rows: column %d holds %T, neither text nor int64", c+1, v)
+				return "", nil, fmt.Errorf("insert rows: column %d holds %T, neither text nor int64", c+1, v)
 			}
 		}
 		cols[c] = vals
-		b.WriteString("$" + strconv.Itoa(c+1) + "::text[]")
+		b.WriteString("$" + strconv.Itoa(after+c+1) + "::text[]")
 	}
 	b.WriteString(")")
-	_, err := tx.ExecContext(ctx, b.String(), cols...)
-	return err
+	return b.String(), cols, nil
 }
 
 // GetAccessToken loads an access token, live or not.
@@ -431,16 +509,25 @@ func scanAccess(row scanner) (storage.AccessToken, error) {
 }
 
 func scanRefresh(row scanner) (storage.RefreshToken, error) {
-	var t storage.RefreshToken
+	var familyRevoked, accountRevoked int64
+	t, own, err := scanRefreshRow(row, &familyRevoked, &accountRevoked)
+	t.RevokedAt = fromMS(revokedAt(own, familyRevoked, accountRevoked))
+	return t, err
+}
+
+// scanRefreshRow scans refreshColumns and then extra; own is the token's
+// own revoked_at, for revokedAt.
+func scanRefreshRow(row scanner, extra ...any) (t storage.RefreshToken, own int64, err error) {
 	var account nullString
 	var ownerType, scopes string
-	var issued, expires, rotated, revoked, epoch, familyRevoked, accountRevoked int64
-	err := row.Scan(&t.ID, &t.FamilyID, &t.ClientID, &account, &ownerType, &t.Owner.ID, &scopes, &t.AccessTokenID,
-		&issued, &expires, &rotated, &t.SuccessorID, &revoked, &epoch, &familyRevoked, &accountRevoked)
+	var issued, expires, rotated, epoch int64
+	dest := make([]any, 0, 14+len(extra))
+	dest = append(dest, &t.ID, &t.FamilyID, &t.ClientID, &account, &ownerType, &t.Owner.ID, &scopes, &t.AccessTokenID,
+		&issued, &expires, &rotated, &t.SuccessorID, &own, &epoch)
+	err = row.Scan(append(dest, extra...)...)
 	t.AccountID, t.Owner.Type, t.Scopes = account.String, storage.OwnerType(ownerType), fromWords(scopes)
 	t.IssuedAt, t.ExpiresAt, t.RotatedAt, t.AccountEpoch = fromMS(issued), fromMS(expires), fromMS(rotated), fromMS(epoch)
-	t.RevokedAt = fromMS(revokedAt(revoked, familyRevoked, accountRevoked))
-	return t, err
+	return t, own, err
 }
 
 // revokedAt is when a token was revoked: by itself, or else with its

@@ -208,6 +208,12 @@ func (s *Store) GetAuthCode(ctx context.Context, a1 string) (_ storage.AuthCode,
 	return s.Storage.GetAuthCode(ctx, a1)
 }
 
+func (s *Store) GetAuthCodeGrant(ctx context.Context, a1 string) (_ storage.AuthCode, _ *storage.Account, err error) {
+	ctx, span := s.start(ctx, "storage.GetAuthCodeGrant")
+	defer func() { tracing.End(span, err) }()
+	return s.Storage.GetAuthCodeGrant(ctx, a1)
+}
+
 func (s *Store) GetClient(ctx context.Context, a1 string) (_ storage.Client, err error) {
 	ctx, span := s.start(ctx, "storage.GetClient")
 	defer func() { tracing.End(span, err) }()
@@ -248,6 +254,12 @@ func (s *Store) GetRefreshToken(ctx context.Context, a1 string) (_ storage.Refre
 	ctx, span := s.start(ctx, "storage.GetRefreshToken")
 	defer func() { tracing.End(span, err) }()
 	return s.Storage.GetRefreshToken(ctx, a1)
+}
+
+func (s *Store) GetRefreshGrant(ctx context.Context, a1 string) (_ storage.RefreshToken, _ *storage.Account, err error) {
+	ctx, span := s.start(ctx, "storage.GetRefreshGrant")
+	defer func() { tracing.End(span, err) }()
+	return s.Storage.GetRefreshGrant(ctx, a1)
 }
 
 func (s *Store) GetSession(ctx context.Context, a1 string) (_ storage.Session, err error) {
