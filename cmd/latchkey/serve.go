@@ -40,7 +40,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tuneGC(os.Getenv)
+			onCheck := tuneGC(os.Getenv)
 			// LATCHKEY_CPUPROFILE=FILE profiles the whole run (docs/PERFORMANCE.md).
 			if path := os.Getenv("LATCHKEY_CPUPROFILE"); path != "" {
 				f, err := os.Create(path)
@@ -53,7 +53,7 @@ func newServeCmd() *cobra.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			return runServe(cmd.Context(), cfg, cmd.OutOrStdout())
+			return runServe(cmd.Context(), cfg, cmd.OutOrStdout(), onCheck)
 		},
 	}
 	f := cmd.Flags()
@@ -78,7 +78,8 @@ func newServeCmd() *cobra.Command {
 // requests finish, stops the janitor and closes the database. The port is
 // bound and the store opened before anything is logged at info level, so a
 // start that fails there prints its one error line and nothing else.
-func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+// onCheck, when not nil, is told when password checks run (tuneGC).
+func runServe(ctx context.Context, cfg config.Config, stdout io.Writer, onCheck func(running bool)) error {
 	// Bind first: a busy port fails before any migration runs.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -113,7 +114,7 @@ func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	err = serveStore(ctx, cfg, ln, adminLn, st, keys, m, tp, log, stdout)
+	err = serveStore(ctx, cfg, ln, adminLn, st, keys, m, tp, log, stdout, onCheck)
 	if cerr := st.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close database: %w", cerr)
 	}
@@ -126,7 +127,7 @@ func runServe(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 // serveStore loads the demo data if asked, then serves on ln (and the admin
 // API on adminLn, if not nil) until ctx ends. The caller closes ln, adminLn and st.
 func serveStore(ctx context.Context, cfg config.Config, ln, adminLn net.Listener, st storage.Storage, keys *secrets.Keys,
-	m *metrics.Metrics, tp trace.TracerProvider, log *slog.Logger, stdout io.Writer) error {
+	m *metrics.Metrics, tp trace.TracerProvider, log *slog.Logger, stdout io.Writer, onCheck func(running bool)) error {
 	if cfg.Demo {
 		if err := demo.Load(ctx, st, keys); err != nil {
 			return err
@@ -145,7 +146,7 @@ func serveStore(ctx context.Context, cfg config.Config, ln, adminLn net.Listener
 	}
 	srv, err := server.New(server.Options{Store: st, Keys: keys, Issuer: cfg.IssuerURL(), Logger: log,
 		Product: cfg.Product, LogoURL: cfg.LogoURL, Dialects: dialects, Metrics: m, DemoCallback: cfg.Demo,
-		TrustedProxies: proxies, OAuth: oauth.Config{NoTokenIssuedEvents: !cfg.AuditTokenIssued},
+		TrustedProxies: proxies, OAuth: oauth.Config{NoTokenIssuedEvents: !cfg.AuditTokenIssued, OnPasswordCheck: onCheck},
 		SeparateAdmin: adminLn != nil, TracerProvider: tp})
 	if err != nil {
 		return err

@@ -60,6 +60,10 @@ type Config struct {
 	// TracerProvider, when set, records a span "password.check" for each
 	// password check (docs/TRACING.md).
 	TracerProvider trace.TracerProvider
+	// OnPasswordCheck, when set, is called with true as each password check
+	// starts on a worker and with false as it ends (serve raises the memory
+	// limit while checks run).
+	OnPasswordCheck func(running bool)
 }
 
 // Throttle bounds guessing of passwords and client secrets (throttle.go).
@@ -134,6 +138,7 @@ func New(cfg Config) (*Server, error) {
 	s.pool = newPool(workers, queue, wait)
 	s.held = make(chan struct{}, shedHeld)
 	s.pool.tracer = tracing.Tracer(cfg.TracerProvider, "internal/oauth")
+	s.pool.onCheck = cfg.OnPasswordCheck
 	if s.keyring = cfg.Keyring; s.keyring == nil {
 		kr, err := signing.New(cfg.Store, cfg.Keys, s.now)
 		if err != nil {
@@ -165,7 +170,8 @@ type pool struct {
 	slots   chan struct{} // one per worker
 	tickets chan struct{} // one per worker or waiting caller
 	wait    time.Duration
-	tracer  trace.Tracer // nil when tracing is off (trace.go)
+	tracer  trace.Tracer       // nil when tracing is off (trace.go)
+	onCheck func(running bool) // Config.OnPasswordCheck, or nil
 }
 
 func newPool(workers, queue int, wait time.Duration) *pool {
@@ -203,6 +209,10 @@ func (p *pool) do(ctx context.Context, fn func(queued bool)) (err error) {
 		}
 	}
 	defer func() { <-p.slots }()
+	if p.onCheck != nil {
+		p.onCheck(true)
+		defer p.onCheck(false)
+	}
 	fn(queued)
 	return nil
 }

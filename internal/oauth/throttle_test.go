@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -408,4 +409,31 @@ func TestLoginsShedWhenPoolIsFull(t *testing.T) {
 			t.Fatalf("login once the pool has room: %+v", r)
 		}
 	})
+}
+
+// TestPasswordCheckHook: Config.OnPasswordCheck hears each check start and
+// end, once each, around the check itself (serve moves the memory limit on it).
+func TestPasswordCheckHook(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "lk.db"), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var heard []bool
+	e := newEnv(t, st, oauth.Config{OnPasswordCheck: func(running bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		heard = append(heard, running)
+	}})
+	e.login(guestApp, guestSec)
+	status, _, _ := e.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {guestUser},
+		"password": {"wrong"}}, guestApp, guestSec)
+	if status != http.StatusBadRequest {
+		t.Fatalf("wrong password: %d", status)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(heard, []bool{true, false, true, false}) {
+		t.Fatalf("hook heard %v, want a start and an end per login", heard)
+	}
 }
