@@ -88,15 +88,15 @@ func Main(ctx context.Context, o Options) error {
 				return "", "", ctx.Err()
 			}
 		}
-		base, res, ratio, lo, hi := summarize(bases, results)
+		base, res, errs, ratio, lo, hi := summarize(bases, results)
 		ratios := fmt.Sprintf("%.3f", ratio)
 		if len(results) > 1 {
 			ratios += fmt.Sprintf(" (%.3f–%.3f)", lo, hi)
 		}
 		row := fmt.Sprintf("%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%.0f\t%s\t%.1f\t%.0f\t%.0f\t%.2f\t", sc, dbKind, c, res.RPS(), millis(res.P50), millis(res.P99),
-			res.Errors, base.RPS(), ratios, float64(res.PeakRSS)/(1<<20), micros(res.CPUPerRequest()), micros(base.CPUPerRequest()), millis(base.P99))
+			errs, base.RPS(), ratios, float64(res.PeakRSS)/(1<<20), micros(res.CPUPerRequest()), micros(base.CPUPerRequest()), millis(base.P99))
 		line := fmt.Sprintf("BENCH scenario=%s db=%s c=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=%d baseline_rps=%.1f ratio=%.3f server_rss_mb=%.1f",
-			sc, dbKind, c, res.RPS(), millis(res.P50), millis(res.P99), res.Errors, base.RPS(), ratio, float64(res.PeakRSS)/(1<<20))
+			sc, dbKind, c, res.RPS(), millis(res.P50), millis(res.P99), errs, base.RPS(), ratio, float64(res.PeakRSS)/(1<<20))
 		return row, line, nil
 	})
 }

@@ -166,12 +166,12 @@ func CPUTime(pid int) time.Duration {
 }
 
 // summarize reduces paired runs to one: the run with the median ratio
-// supplies throughput and latencies (so they belong together), errors are
-// summed and RSS is the peak of all runs; lo and hi are the ratio's range.
-func summarize(bases, results []Result) (base, res Result, ratio, lo, hi float64) {
+// supplies throughput, CPU and latencies (so they belong together), errs
+// sums all runs' errors and RSS is the peak of all runs; lo and hi are the
+// ratio's range.
+func summarize(bases, results []Result) (base, res Result, errs int, ratio, lo, hi float64) {
 	idx := make([]int, len(results))
 	ratios := make([]float64, len(results))
-	errs := 0
 	var peak int64
 	for i := range results {
 		idx[i] = i
@@ -184,6 +184,8 @@ func summarize(bases, results []Result) (base, res Result, ratio, lo, hi float64
 	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(ratios[a], ratios[b]) })
 	m := idx[len(idx)/2]
 	base, res = bases[m], results[m]
-	res.Errors, res.PeakRSS = errs, peak
-	return base, res, ratios[m], ratios[idx[0]], ratios[idx[len(idx)-1]]
+	// The median run keeps its own errors, which its throughput and CPU
+	// per request count against its own requests; errs is every run's.
+	res.PeakRSS = peak
+	return base, res, errs, ratios[m], ratios[idx[0]], ratios[idx[len(idx)-1]]
 }

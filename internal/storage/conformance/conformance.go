@@ -64,6 +64,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentWritesAllDurable", testConcurrentWritesAllDurable},
 		{"RotateRacesFamilyRevocation", testRotateRacesFamilyRevocation},
 		{"GrantReads", testGrantReads},
+		{"ConcurrentReadsGetTheirOwn", testConcurrentReadsGetTheirOwn},
 		{"Consents", testConsents},
 		{"Sessions", testSessions},
 		{"SigningKeys", testSigningKeys},

@@ -376,3 +376,39 @@ func testGrantReads(t *testing.T, s storage.Storage) {
 		t.Fatalf("account of the revoked family's grant: %+v", a)
 	}
 }
+
+// testConcurrentReadsGetTheirOwn: reads of many tokens at once, duplicates
+// and unknown ids among them, each get their own answer (PostgreSQL
+// coalesces them into shared statements).
+func testConcurrentReadsGetTheirOwn(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	const n = 40
+	for i := range n {
+		ts := f.tokens(fmt.Sprint("fam-", i), fmt.Sprint(i), now.Add(time.Duration(i)*time.Second))
+		ts.Refresh = nil
+		must(t, s.CreateTokens(c, ts), "create token")
+	}
+	must(t, s.RevokeAccessToken(c, "at-7", now.Add(time.Hour)), "revoke one")
+	const readers = 3 * n
+	errs := together(readers, func(i int) error {
+		k := i % (n + 10) // ids n…n+9 do not exist; the others are read two or three times
+		got, err := s.GetAccessToken(c, fmt.Sprint("at-", k))
+		switch {
+		case k >= n:
+			if !errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("unknown token at-%d: %v, want ErrNotFound", k, err)
+			}
+		case err != nil:
+			return fmt.Errorf("token at-%d: %w", k, err)
+		case got.ID != fmt.Sprint("at-", k) || !got.IssuedAt.Equal(now.Add(time.Duration(k)*time.Second)):
+			return fmt.Errorf("token at-%d read as %s issued %v", k, got.ID, got.IssuedAt)
+		case (k == 7) != !got.RevokedAt.IsZero():
+			return fmt.Errorf("token at-%d revoked at %v", k, got.RevokedAt)
+		}
+		return nil
+	})
+	for _, err := range errs {
+		must(t, err, "concurrent read")
+	}
+}

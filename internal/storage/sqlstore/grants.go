@@ -26,8 +26,13 @@ const grantAccountColumns = `COALESCE(acc.id, ''), COALESCE(acc.kind, ''), COALE
 var (
 	selectRefreshGrant = `SELECT ` + qualify("t", refreshColumns) + familyRevokedAt + `, ` + grantAccountColumns + `
 		FROM refresh_tokens t LEFT JOIN accounts acc ON acc.id = t.account_id WHERE t.id = $1`
-	selectCodeGrant = `SELECT ` + qualify("c", codeColumns) + `, ` + grantAccountColumns + `
-		FROM auth_codes c LEFT JOIN accounts acc ON acc.id = c.account_id WHERE c.id = $1`
+	selectCodeGrant = `SELECT ` + qualify("t", codeColumns) + `, ` + grantAccountColumns + `
+		FROM auth_codes t LEFT JOIN accounts acc ON acc.id = t.account_id WHERE t.id = $1`
+	// The same for all the ids in $1, for coalesced reads (lookups.go).
+	selectRefreshGrants = `SELECT ` + qualify("t", refreshColumns) + familyRevokedAt + `, ` + grantAccountColumns + `
+		FROM ` + byIDs("refresh_tokens") + ` LEFT JOIN accounts acc ON acc.id = t.account_id`
+	selectCodeGrants = `SELECT ` + qualify("t", codeColumns) + `, ` + grantAccountColumns + `
+		FROM ` + byIDs("auth_codes") + ` LEFT JOIN accounts acc ON acc.id = t.account_id`
 )
 
 // qualify prefixes each of the comma-separated columns with table.
@@ -41,24 +46,44 @@ func qualify(table, columns string) string {
 
 // GetRefreshGrant loads a refresh token and its account in one query.
 func (s *Store) GetRefreshGrant(ctx context.Context, id string) (storage.RefreshToken, *storage.Account, error) {
+	if s.coalesced != nil {
+		g, err := s.coalesced.refresh.get(id)
+		return g.t, g.a, s.wrap(err, "get refresh token")
+	}
+	t, a, err := scanRefreshGrant(s.reader.QueryRowContext(ctx, selectRefreshGrant, id))
+	return t, a, s.wrap(err, "get refresh token")
+}
+
+// GetAuthCodeGrant loads an authorization code and its account in one query.
+func (s *Store) GetAuthCodeGrant(ctx context.Context, id string) (storage.AuthCode, *storage.Account, error) {
+	if s.coalesced != nil {
+		g, err := s.coalesced.code.get(id)
+		return g.c, g.a, s.wrap(err, "get authorization code")
+	}
+	c, a, err := scanCodeGrant(s.reader.QueryRowContext(ctx, selectCodeGrant, id))
+	return c, a, s.wrap(err, "get authorization code")
+}
+
+// scanRefreshGrant scans a row of selectRefreshGrants.
+func scanRefreshGrant(row scanner) (storage.RefreshToken, *storage.Account, error) {
 	var acc joinedAccount
 	var familyRevoked int64
-	t, own, err := scanRefreshRow(s.reader.QueryRowContext(ctx, selectRefreshGrant, id), &familyRevoked,
+	t, own, err := scanRefreshRow(row, &familyRevoked,
 		&acc.id, &acc.kind, &acc.merchant, &acc.username, &acc.card, &acc.disabled, &acc.created, &acc.revoked)
 	if err != nil {
-		return t, nil, s.wrap(err, "get refresh token")
+		return t, nil, err
 	}
 	t.RevokedAt = fromMS(revokedAt(own, familyRevoked, acc.revokedSince(ms(t.AccountEpoch))))
 	return t, acc.account(), nil
 }
 
-// GetAuthCodeGrant loads an authorization code and its account in one query.
-func (s *Store) GetAuthCodeGrant(ctx context.Context, id string) (storage.AuthCode, *storage.Account, error) {
+// scanCodeGrant scans a row of selectCodeGrants.
+func scanCodeGrant(row scanner) (storage.AuthCode, *storage.Account, error) {
 	var acc joinedAccount
-	c, err := scanCode(s.reader.QueryRowContext(ctx, selectCodeGrant, id),
-		&acc.id, &acc.kind, &acc.merchant, &acc.username, &acc.card, &acc.disabled, &acc.created, &acc.revoked)
+	c, err := scanCode(row, &acc.id, &acc.kind, &acc.merchant, &acc.username, &acc.card, &acc.disabled, &acc.created,
+		&acc.revoked)
 	if err != nil {
-		return c, nil, s.wrap(err, "get authorization code")
+		return c, nil, err
 	}
 	return c, acc.account(), nil
 }

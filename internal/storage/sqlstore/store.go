@@ -79,6 +79,7 @@ type Store struct {
 	reader    *pool   // read, with prepared statements
 	write     *sql.DB // the committer's connections
 	commit    *committer
+	coalesced *readers   // coalesced reads by id; nil on an embedded database
 	deadlines *deadlines // nil on an embedded database (see Flavor.Embedded)
 	log       *slog.Logger
 
@@ -119,6 +120,9 @@ func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*St
 			return fail(err)
 		}
 	}
+	if s.deadlines != nil {
+		s.coalesced = newReaders(s.reader, s.deadlines)
+	}
 	return s, nil
 }
 
@@ -139,6 +143,9 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.commit.close()
+		if s.coalesced != nil {
+			s.coalesced.close()
+		}
 		s.closeErr = s.closeDBs()
 	})
 	return s.closeErr

@@ -377,6 +377,10 @@ func arrayInsert(single string, width, n int, row func(args []any, i int) []any,
 
 // GetAccessToken loads an access token, live or not.
 func (s *Store) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
+	if s.coalesced != nil {
+		t, err := s.coalesced.access.get(id)
+		return t, s.wrap(err, "get access token")
+	}
 	t, err := scanAccess(s.reader.QueryRowContext(ctx, selectAccess, id))
 	return t, s.wrap(err, "get access token")
 }
