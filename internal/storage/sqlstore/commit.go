@@ -192,7 +192,7 @@ func (c *committer) work() {
 // gatherAndRun adds whatever else is queued to batch, up to maxBatch, and
 // runs it; it reports whether it ran anything.
 func (c *committer) gatherAndRun(batch []*writeReq) bool {
-	batch = c.drain(batch)
+	batch = drain(c.reqs, batch, maxBatch)
 	if len(batch) == 0 {
 		return false
 	}
@@ -204,18 +204,18 @@ func (c *committer) gatherAndRun(batch []*writeReq) bool {
 		// With nothing else to run it returns at once, so an idle server
 		// adds no delay; a busy one answers sooner for spending less.
 		runtime.Gosched()
-		batch = c.drain(batch)
+		batch = drain(c.reqs, batch, maxBatch)
 	}
 	c.run(batch)
 	clear(batch) // drop references to finished requests
 	return true
 }
 
-// drain appends to batch whatever is queued, up to maxBatch.
-func (c *committer) drain(batch []*writeReq) []*writeReq {
-	for len(batch) < maxBatch {
+// drain appends to batch what ch holds, without waiting, up to limit in all.
+func drain[T any](ch <-chan T, batch []T, limit int) []T {
+	for len(batch) < limit {
 		select {
-		case r := <-c.reqs:
+		case r := <-ch:
 			batch = append(batch, r)
 		default:
 			return batch

@@ -123,28 +123,16 @@ func (l *lookups[T]) work() {
 				}
 			}
 		}
-		batch = l.gather(batch)
+		batch = drain(l.reqs, batch, maxLookups)
 		// As the committer does: let the readers that were runnable queue
 		// their reads, then take those too.
 		if len(batch) < maxLookups {
 			runtime.Gosched()
-			batch = l.gather(batch)
+			batch = drain(l.reqs, batch, maxLookups)
 		}
 		l.run(batch)
+		clear(batch) // drop references to answered reads
 	}
-}
-
-// gather adds to batch what is queued, without waiting.
-func (l *lookups[T]) gather(batch []*lookup[T]) []*lookup[T] {
-	for len(batch) < maxLookups {
-		select {
-		case r := <-l.reqs:
-			batch = append(batch, r)
-		default:
-			return batch
-		}
-	}
-	return batch
 }
 
 // run reads batch's tokens with one statement, under the earliest deadline
