@@ -86,6 +86,9 @@ type DirectoryConfig struct {
 	// Consents are the remembered approvals the Directory lists and
 	// withdraws; Store's own when nil and Store keeps them.
 	Consents storage.Consents
+	// OnPasswordCheck, when set, is told as each new password is hashed,
+	// as Config.OnPasswordCheck is of the checks.
+	OnPasswordCheck func(running bool)
 }
 
 // Directory administers merchants, organizations, accounts and clients.
@@ -121,7 +124,13 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 	if params == (secrets.Argon2Params{}) {
 		params = secrets.DefaultArgon2
 	}
-	d.hash = func(password string) (string, error) { return secrets.HashPassword(password, params) }
+	d.hash = func(password string) (string, error) {
+		if cfg.OnPasswordCheck != nil {
+			cfg.OnPasswordCheck(true)
+			defer cfg.OnPasswordCheck(false)
+		}
+		return secrets.HashPassword(password, params)
+	}
 	d.audits.log = cfg.Audit
 	if al, ok := cfg.Store.(storage.AuditLog); ok && d.audits.log == nil {
 		d.audits.log = al

@@ -122,6 +122,20 @@ func TestNewDirectory(t *testing.T) {
 		if _, rehash, err := secrets.VerifyPassword(stored.PasswordHash, "long-enough", secrets.DefaultArgon2); err != nil || rehash {
 			t.Fatalf("hash %q is not made with the default parameters (err %v)", stored.PasswordHash, err)
 		}
+
+		// OnPasswordCheck hears each new password's hashing start and end.
+		var heard []bool
+		d, err = NewDirectory(DirectoryConfig{Store: e.store, Keys: e.keys, Argon2: dirArgon2,
+			OnPasswordCheck: func(running bool) { heard = append(heard, running) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.CreateAccount(t.Context(), storage.Account{Kind: storage.Staff, Username: "hooked"}, "long-enough"); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(heard, []bool{true, false}) {
+			t.Fatalf("password hook heard %v, want a start and an end", heard)
+		}
 	})
 }
 

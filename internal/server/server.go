@@ -108,7 +108,8 @@ func New(o Options) (*Server, error) {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	// The admin API goes through the Directory the CLI uses, built as the CLI builds it.
-	dir, err := oauth.NewDirectory(oauth.DirectoryConfig{Store: o.Store, Keys: o.Keys, Dialects: dialect.ClientDefaults(), Now: cfg.Now})
+	dir, err := oauth.NewDirectory(oauth.DirectoryConfig{Store: o.Store, Keys: o.Keys, Dialects: dialect.ClientDefaults(), Now: cfg.Now,
+		OnPasswordCheck: cfg.OnPasswordCheck})
 	if err != nil {
 		return nil, err
 	}

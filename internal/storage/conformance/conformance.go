@@ -65,6 +65,7 @@ func Run(t *testing.T, open Opener) {
 		{"RotateRacesFamilyRevocation", testRotateRacesFamilyRevocation},
 		{"GrantReads", testGrantReads},
 		{"ConcurrentReadsGetTheirOwn", testConcurrentReadsGetTheirOwn},
+		{"EmptyTokenSet", testEmptyTokenSet},
 		{"Consents", testConsents},
 		{"Sessions", testSessions},
 		{"SigningKeys", testSigningKeys},

@@ -412,3 +412,21 @@ func testConcurrentReadsGetTheirOwn(t *testing.T, s storage.Storage) {
 		must(t, err, "concurrent read")
 	}
 }
+
+// testEmptyTokenSet: a token set with nothing in it stores nothing and is
+// no error, alone or in a batch with others.
+func testEmptyTokenSet(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	f := setup(t, s)
+	must(t, s.CreateTokens(c, storage.TokenSet{}), "store an empty token set")
+	errs := together(workers, func(i int) error {
+		if i%2 == 0 {
+			return s.CreateTokens(c, storage.TokenSet{})
+		}
+		return s.CreateTokens(c, f.tokens(fmt.Sprint("fam-", i), fmt.Sprint(i), now))
+	})
+	for i, err := range errs {
+		must(t, err, fmt.Sprint("write ", i))
+	}
+	equal(t, countLive(t, s, "at-1", "rt-1"), 2, "tokens stored beside empty sets")
+}

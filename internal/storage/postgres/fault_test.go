@@ -76,6 +76,21 @@ func TestFaultBoundsCalls(t *testing.T) {
 			})
 			call("read", func() error { _, err := st.GetOrganization(ctx, "o-before"); return err })
 			call("list", func() error { _, err := st.ListOrganizations(ctx); return err })
+			// The coalesced reads (sqlstore/lookups.go): a failure, never "not found".
+			call("coalesced read", func() error {
+				_, err := st.GetAccessToken(ctx, id)
+				if errors.Is(err, storage.ErrNotFound) {
+					t.Errorf("%s: an access token read as missing while the database is unreachable", fault.name)
+				}
+				return err
+			})
+			call("coalesced grant read", func() error {
+				_, _, err := st.GetRefreshGrant(ctx, id)
+				if errors.Is(err, storage.ErrNotFound) {
+					t.Errorf("%s: a refresh token read as missing while the database is unreachable", fault.name)
+				}
+				return err
+			})
 		}
 		call("ping", func() error { return st.Ping(ctx) })
 		wg.Wait()
@@ -103,6 +118,9 @@ func TestFaultBoundsCalls(t *testing.T) {
 		}
 		if err := st.Ping(ctx); err != nil {
 			t.Fatalf("%s: ping after healing: %v", fault.name, err)
+		}
+		if _, err := st.GetAccessToken(ctx, id); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("%s: coalesced read after healing: %v, want not found", fault.name, err)
 		}
 		t.Logf("%s: %v failed calls, slowest %v (bound %v), all done in %v; working again %v after healing",
 			fault.name, errs, slowest.Round(time.Millisecond), callBound, failedIn.Round(time.Millisecond), back.Round(time.Millisecond))

@@ -411,7 +411,7 @@ func (c *committer) storeTokens(ctx context.Context, reqs []*writeReq) error {
 		sets[i] = r.tokens
 	}
 	q, args, err := tokenStatement(rowsOf(sets))
-	if err != nil {
+	if err != nil || q == "" {
 		return err
 	}
 	st, err := c.stmts.get(ctx, q)

@@ -47,7 +47,7 @@ func qualify(table, columns string) string {
 // GetRefreshGrant loads a refresh token and its account in one query.
 func (s *Store) GetRefreshGrant(ctx context.Context, id string) (storage.RefreshToken, *storage.Account, error) {
 	if s.coalesced != nil {
-		g, err := s.coalesced.refresh.get(id)
+		g, err := s.coalesced.refresh.get(ctx, id)
 		return g.t, g.a, s.wrap(err, "get refresh token")
 	}
 	t, a, err := scanRefreshGrant(s.reader.QueryRowContext(ctx, selectRefreshGrant, id))
@@ -57,7 +57,7 @@ func (s *Store) GetRefreshGrant(ctx context.Context, id string) (storage.Refresh
 // GetAuthCodeGrant loads an authorization code and its account in one query.
 func (s *Store) GetAuthCodeGrant(ctx context.Context, id string) (storage.AuthCode, *storage.Account, error) {
 	if s.coalesced != nil {
-		g, err := s.coalesced.code.get(id)
+		g, err := s.coalesced.code.get(ctx, id)
 		return g.c, g.a, s.wrap(err, "get authorization code")
 	}
 	c, a, err := scanCodeGrant(s.reader.QueryRowContext(ctx, selectCodeGrant, id))

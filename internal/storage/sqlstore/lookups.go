@@ -30,7 +30,8 @@ const lookupWorkers = 2
 // lookup is one caller's read in a coalesced one.
 type lookup[T any] struct {
 	id   string
-	win  *window             // the read's deadline
+	win  *window             // the window the read started in
+	ctx  context.Context     // the read's deadline: the window's, or the caller's if sooner
 	done chan lookupReply[T] // buffered: the worker never waits for a caller
 }
 
@@ -66,11 +67,12 @@ func newLookups[T any](reader *pool, d *deadlines, query string, scan func(scann
 }
 
 // get reads the row id, with whatever other reads are waiting; a missing
-// row is sql.ErrNoRows. Like any read on PostgreSQL it ends within its
-// deadline (CallTimeout).
-func (l *lookups[T]) get(id string) (T, error) {
+// row is sql.ErrNoRows. Like any read on PostgreSQL (pool.ctx) it follows
+// its deadline, CallTimeout or ctx's if sooner, not ctx's cancellation.
+func (l *lookups[T]) get(ctx context.Context, id string) (T, error) {
 	var zero T
-	r := &lookup[T]{id: id, win: l.d.current(), done: l.dones.Get().(chan lookupReply[T])}
+	win := l.d.current()
+	r := &lookup[T]{id: id, win: win, ctx: l.d.bound(ctx), done: l.dones.Get().(chan lookupReply[T])}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
@@ -78,19 +80,19 @@ func (l *lookups[T]) get(id string) (T, error) {
 	}
 	select {
 	case l.reqs <- r:
-	case <-r.win.ctx.Done():
+	case <-r.ctx.Done():
 		l.mu.RUnlock()
-		return zero, fmt.Errorf("read not started within its deadline: %w", r.win.ctx.Err())
+		return zero, fmt.Errorf("read not started within its deadline: %w", r.ctx.Err())
 	}
 	l.mu.RUnlock()
 	select {
 	case rep := <-r.done:
 		l.dones.Put(r.done)
 		return rep.v, rep.err
-	case <-r.win.ctx.Done():
+	case <-r.ctx.Done():
 		// The worker will still answer, into the buffer nobody reads: the
 		// channel is not reused.
-		return zero, fmt.Errorf("read: %w", r.win.ctx.Err())
+		return zero, fmt.Errorf("read: %w", r.ctx.Err())
 	}
 }
 
@@ -135,27 +137,39 @@ func (l *lookups[T]) work() {
 	}
 }
 
-// run reads batch's tokens with one statement, under the earliest deadline
-// of its reads, and answers each. A read whose deadline has passed has had
-// its answer already.
+// errReadNotStarted answers a coalesced read whose deadline passed while
+// it was queued.
+var errReadNotStarted = fmt.Errorf("the database took no read within its deadline: %w", context.DeadlineExceeded)
+
+// run reads batch's rows with one statement and answers each read. A read
+// whose deadline has passed is left out and answered errReadNotStarted
+// (never "not found"); the statement runs under the latest deadline of the
+// others, each of which stops waiting at its own: under the earliest, one
+// read that waited long in the queue would cut it short for every other.
 func (l *lookups[T]) run(batch []*lookup[T]) {
-	var first *window
+	var last *window
+	live := make([]bool, len(batch))
 	ids := make([]string, 0, len(batch))
-	for _, r := range batch {
-		if r.win.ctx.Err() != nil {
+	for i, r := range batch {
+		if r.ctx.Err() != nil {
 			continue
 		}
-		if first == nil || r.win.until.Before(first.until) {
-			first = r.win
+		live[i] = true
+		if last == nil || r.win.until.After(last.until) {
+			last = r.win
 		}
 		ids = append(ids, r.id)
 	}
-	if first == nil {
-		return
+	var found map[string]T
+	var err error
+	if last != nil {
+		found, err = l.read(last.ctx, ids)
 	}
-	found, err := l.read(first.ctx, ids)
-	for _, r := range batch {
-		switch v, ok := found[r.id]; {
+	for i, r := range batch {
+		v, ok := found[r.id]
+		switch {
+		case !live[i]:
+			r.done <- lookupReply[T]{err: errReadNotStarted}
 		case err != nil:
 			r.done <- lookupReply[T]{err: err}
 		case !ok:

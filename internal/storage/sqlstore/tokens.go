@@ -240,7 +240,7 @@ func insertTokenSets(ctx context.Context, tx *wtx, sets []*storage.TokenSet) err
 	rows := rowsOf(sets)
 	if tx.arrays {
 		q, args, err := tokenStatement(rows)
-		if err != nil {
+		if err != nil || q == "" {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, q, args...)
@@ -259,7 +259,8 @@ func insertTokenSets(ctx context.Context, tx *wtx, sets []*storage.TokenSet) err
 // clauses of the last. Separately they were a round trip each; a
 // statement with data-modifying WITH clauses runs them all, atomically,
 // with the foreign keys checked at its end. Its text depends only on which
-// tables have rows, so at most seven statements are ever prepared.
+// tables have rows, so at most seven statements are ever prepared; it is
+// empty when none has.
 func tokenStatement(rows tokenRows) (string, []any, error) {
 	var parts []string
 	var args []any
@@ -378,7 +379,7 @@ func arrayInsert(single string, width, n int, row func(args []any, i int) []any,
 // GetAccessToken loads an access token, live or not.
 func (s *Store) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
 	if s.coalesced != nil {
-		t, err := s.coalesced.access.get(id)
+		t, err := s.coalesced.access.get(ctx, id)
 		return t, s.wrap(err, "get access token")
 	}
 	t, err := scanAccess(s.reader.QueryRowContext(ctx, selectAccess, id))
