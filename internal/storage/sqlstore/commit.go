@@ -67,10 +67,7 @@ type committer struct {
 	reqs      chan *writeReq // buffered, so a writer rarely waits to queue
 	dones     sync.Pool      // of chan error, one per write in flight
 
-	mu     sync.RWMutex // held for reading while sending, for writing to close
-	closed bool
-	quit   chan struct{}
-	wg     sync.WaitGroup
+	workers
 }
 
 func newCommitter(db *sql.DB, f Flavor, d *deadlines, onCommit func(int, time.Duration, error), tracer trace.Tracer, log *slog.Logger) *committer {
@@ -79,12 +76,9 @@ func newCommitter(db *sql.DB, f Flavor, d *deadlines, onCommit func(int, time.Du
 	}
 	c := &committer{db: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, log: log, retryable: f.Retryable,
 		deadlines: d, batched: !f.Embedded(), onCommit: onCommit, tracer: tracer,
-		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{})}
+		reqs: make(chan *writeReq, maxBatch)}
 	c.dones.New = func() any { return make(chan error, 1) }
-	for range max(f.Writers(), 1) {
-		c.wg.Add(1)
-		go c.work()
-	}
+	c.start(f.Writers(), c.work)
 	return c
 }
 
@@ -130,9 +124,7 @@ func (c *committer) queue(ctx context.Context, r *writeReq) error {
 		expired = r.win.ctx.Done()
 	}
 	r.done = c.dones.Get().(chan error)
-	c.mu.RLock()
-	if c.closed {
-		c.mu.RUnlock()
+	if !c.enter() {
 		c.dones.Put(r.done)
 		return errClosed
 	}
@@ -145,16 +137,16 @@ func (c *committer) queue(ctx context.Context, r *writeReq) error {
 		select {
 		case c.reqs <- r:
 		case <-ctx.Done():
-			c.mu.RUnlock()
+			c.leave()
 			c.dones.Put(r.done)
 			return ctx.Err()
 		case <-expired:
-			c.mu.RUnlock()
+			c.leave()
 			c.dones.Put(r.done)
 			return errNotStarted
 		}
 	}
-	c.mu.RUnlock()
+	c.leave()
 	err := <-r.done
 	c.dones.Put(r.done) // each write gets exactly one answer, now received
 	return err
@@ -162,18 +154,11 @@ func (c *committer) queue(ctx context.Context, r *writeReq) error {
 
 // close stops taking writes and waits until every queued one has committed.
 func (c *committer) close() {
-	c.mu.Lock()
-	if !c.closed {
-		c.closed = true
-		close(c.quit)
-	}
-	c.mu.Unlock()
-	c.wg.Wait()
+	c.stop()
 	c.stmts.close()
 }
 
 func (c *committer) work() {
-	defer c.wg.Done()
 	batch := make([]*writeReq, 0, maxBatch)
 	for {
 		select {

@@ -49,20 +49,13 @@ type lookups[T any] struct {
 	reqs   chan *lookup[T]
 	dones  sync.Pool // of chan lookupReply[T]
 
-	mu     sync.RWMutex // held for reading while sending, for writing to close
-	closed bool
-	quit   chan struct{}
-	wg     sync.WaitGroup
+	workers
 }
 
 func newLookups[T any](reader *pool, d *deadlines, query string, scan func(scanner) (string, T, error)) *lookups[T] {
-	l := &lookups[T]{reader: reader, d: d, query: query, scan: scan, reqs: make(chan *lookup[T], maxLookups),
-		quit: make(chan struct{})}
+	l := &lookups[T]{reader: reader, d: d, query: query, scan: scan, reqs: make(chan *lookup[T], maxLookups)}
 	l.dones.New = func() any { return make(chan lookupReply[T], 1) }
-	for range lookupWorkers {
-		l.wg.Add(1)
-		go l.work()
-	}
+	l.start(lookupWorkers, l.work)
 	return l
 }
 
@@ -73,18 +66,16 @@ func (l *lookups[T]) get(ctx context.Context, id string) (T, error) {
 	var zero T
 	win := l.d.current()
 	r := &lookup[T]{id: id, win: win, ctx: l.d.bound(ctx), done: l.dones.Get().(chan lookupReply[T])}
-	l.mu.RLock()
-	if l.closed {
-		l.mu.RUnlock()
+	if !l.enter() {
 		return zero, errClosed
 	}
 	select {
 	case l.reqs <- r:
 	case <-r.ctx.Done():
-		l.mu.RUnlock()
+		l.leave()
 		return zero, fmt.Errorf("read not started within its deadline: %w", r.ctx.Err())
 	}
-	l.mu.RUnlock()
+	l.leave()
 	select {
 	case rep := <-r.done:
 		l.dones.Put(r.done)
@@ -96,19 +87,7 @@ func (l *lookups[T]) get(ctx context.Context, id string) (T, error) {
 	}
 }
 
-// close stops taking reads and waits until every queued one is answered.
-func (l *lookups[T]) close() {
-	l.mu.Lock()
-	if !l.closed {
-		l.closed = true
-		close(l.quit)
-	}
-	l.mu.Unlock()
-	l.wg.Wait()
-}
-
 func (l *lookups[T]) work() {
-	defer l.wg.Done()
 	batch := make([]*lookup[T], 0, maxLookups)
 	for {
 		select {
@@ -247,8 +226,9 @@ func newReaders(reader *pool, d *deadlines) *readers {
 	}
 }
 
+// close stops taking reads and waits until every queued one is answered.
 func (r *readers) close() {
-	r.access.close()
-	r.refresh.close()
-	r.code.close()
+	r.access.stop()
+	r.refresh.stop()
+	r.code.stop()
 }
