@@ -24,3 +24,29 @@ func TestLoginShedsBeforeAnyRead(t *testing.T) {
 		t.Errorf("%d shed, %d checked; want 1 and 0", s.ShedLogins(), s.PasswordChecks())
 	}
 }
+
+// TestShedHoldIsBounded: with shedHeld refusals already held, the next one
+// is answered without being held (it would otherwise wait for a place among
+// them: the call below would not return while they stay).
+func TestShedHoldIsBounded(t *testing.T) {
+	s := &Server{pool: newPool(1, 0, time.Second), held: make(chan struct{}, 2), log: slog.New(slog.DiscardHandler)}
+	s.pool.tickets <- struct{}{} // the pool is full
+	s.held <- struct{}{}         // and so are the places to hold refusals in
+	s.held <- struct{}{}
+	done := make(chan *Error, 1)
+	go func() {
+		_, oerr := s.Login(context.Background(), storage.Client{ID: "app", MerchantID: "m-1"}, "guest", "secret", "203.0.113.7")
+		done <- oerr
+	}()
+	select {
+	case oerr := <-done:
+		if oerr == nil || oerr.Status != 503 {
+			t.Fatalf("login past the held bound: %v; want 503", oerr)
+		}
+	case <-time.After(10 * time.Second): // a hang detector, far past any hold (shedHoldMax)
+		t.Fatal("a refusal past the held bound waited for a place among the held ones")
+	}
+	if len(s.held) != cap(s.held) {
+		t.Errorf("%d of %d places held after the refusal; want them untouched", len(s.held), cap(s.held))
+	}
+}
