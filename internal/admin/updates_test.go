@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
 
 // auditOf lists the platform's audit events of type typ.
@@ -218,9 +219,14 @@ func TestPatchBounds(t *testing.T) {
 
 // TestPatchIfMatchRace: PATCHes sent at once with the same If-Match are
 // checked in the transaction that writes, so exactly one wins and the
-// others are 412; none overwrites the winner.
+// others are 412; none overwrites the winner. On PostgreSQL, where several
+// group-commit writers run at once, the row lock decides it.
 func TestPatchIfMatchRace(t *testing.T) {
-	e := start(t)
+	t.Run("sqlite", func(t *testing.T) { patchIfMatchRace(t, start(t)) })
+	t.Run("postgres", func(t *testing.T) { patchIfMatchRace(t, startOn(t, pgtest.DSN(t))) })
+}
+
+func patchIfMatchRace(t *testing.T, e *env) {
 	etag := e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/clients/awesomesite", nil)).header.Get("ETag")
 	const n = 6
 	statuses := make(chan int, n)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchkey-dev/latchkey/internal/logevery"
 	"github.com/latchkey-dev/latchkey/internal/reqid"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
@@ -66,12 +67,9 @@ func ActorFrom(ctx context.Context) string {
 // per auditFailureLogPeriod, with a count) and never fails the request
 // that caused it: the change or the answer stands without its event.
 type auditor struct {
-	log    storage.AuditLog // nil: events are dropped
-	logger *slog.Logger
-
-	mu      sync.Mutex
-	last    time.Time // of the last failure logged
-	pending int       // failures since, unlogged
+	log      storage.AuditLog // nil: events are dropped
+	logger   *slog.Logger
+	failures logevery.Limiter
 }
 
 // record fills in what ev leaves empty (id, time, actor, source, request
@@ -105,16 +103,10 @@ func (a *auditor) noteFailure(ctx context.Context, typ string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
-	now := time.Now()
-	a.mu.Lock()
-	a.pending++
-	if !a.last.IsZero() && now.Sub(a.last) < auditFailureLogPeriod {
-		a.mu.Unlock()
+	n, _, ok := a.failures.Note(time.Now(), auditFailureLogPeriod)
+	if !ok {
 		return
 	}
-	n := a.pending
-	a.pending, a.last = 0, now
-	a.mu.Unlock()
 	logger := a.logger
 	if logger == nil {
 		logger = slog.Default()

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/logevery"
 )
 
 // unavailable answers a failure that is not the client's (a database error,
@@ -41,25 +42,14 @@ const failureLogInterval = 10 * time.Second
 
 // failureLog logs the first failure at once, then at most one line per
 // failureLogInterval, each with the number of failures since the line
-// before it and the last one's cause. Failures that stop within an interval
-// are counted in the next line, whenever that comes.
-type failureLog struct {
-	mu      sync.Mutex
-	last    time.Time // of the last line; zero before the first
-	pending int       // failures since that line, unlogged
-}
+// before it and the last one's cause.
+type failureLog struct{ every logevery.Limiter }
 
 func (l *failureLog) note(ctx context.Context, log *slog.Logger, what string, err error) {
-	now := time.Now()
-	l.mu.Lock()
-	l.pending++
-	if !l.last.IsZero() && now.Sub(l.last) < failureLogInterval {
-		l.mu.Unlock()
+	n, since, ok := l.every.Note(time.Now(), failureLogInterval)
+	if !ok {
 		return
 	}
-	n, since := l.pending, l.last
-	l.pending, l.last = 0, now
-	l.mu.Unlock()
 	attrs := []slog.Attr{slog.String("op", what), slog.Any("err", err), slog.Int("failures", n)}
 	if !since.IsZero() {
 		attrs = append(attrs, slog.Time("since", since))

@@ -44,24 +44,9 @@ func writePair(t *testing.T, certFile, keyFile string, serial int64) {
 // most; a changed pair that does not load is logged once and the old pair
 // kept; a good new pair is served.
 func TestCertReloader(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writePair(t, certFile, keyFile, 1)
-	var logs bytes.Buffer
-	r, err := NewCertReloader(certFile, keyFile, slog.New(slog.NewTextHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	r.now = func() time.Time { return now }
-	serial := func() int64 {
-		t.Helper()
-		c, err := r.GetCertificate(nil)
-		if err != nil || c == nil || c.Leaf == nil {
-			t.Fatalf("GetCertificate: %v %v", c, err)
-		}
-		return c.Leaf.SerialNumber.Int64()
-	}
+	g := newReloaderRig(t)
+	r, certFile, keyFile, logs := g.r, g.certFile, g.keyFile, &g.logs
+	serial := func() int64 { t.Helper(); return g.serial(t) }
 	if got := serial(); got != 1 {
 		t.Fatalf("serial %d, want 1", got)
 	}
@@ -70,7 +55,7 @@ func TestCertReloader(t *testing.T) {
 	if got := serial(); got != 1 {
 		t.Fatalf("the files were looked at within %v of the last look: serial %d", CertCheckInterval, got)
 	}
-	now = now.Add(CertCheckInterval)
+	g.now = g.now.Add(CertCheckInterval)
 	if got := serial(); got != 2 {
 		t.Fatalf("after the interval the changed pair is not served: serial %d, want 2", got)
 	}
@@ -79,7 +64,7 @@ func TestCertReloader(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		now = now.Add(CertCheckInterval)
+		g.now = g.now.Add(CertCheckInterval)
 		if got := serial(); got != 2 {
 			t.Fatalf("a broken certificate file replaced the served pair: serial %d, want 2", got)
 		}
@@ -89,7 +74,7 @@ func TestCertReloader(t *testing.T) {
 	}
 
 	writePair(t, certFile, keyFile, 3)
-	now = now.Add(CertCheckInterval)
+	g.now = g.now.Add(CertCheckInterval)
 	if got := serial(); got != 3 {
 		t.Fatalf("the repaired pair is not served: serial %d, want 3", got)
 	}
@@ -97,7 +82,7 @@ func TestCertReloader(t *testing.T) {
 	if tc := TLSConfig(r); tc.MinVersion != tls.VersionTLS12 {
 		t.Fatalf("MinVersion %x, want TLS 1.2", tc.MinVersion)
 	}
-	if _, err := NewCertReloader(filepath.Join(dir, "missing.pem"), keyFile, nil); err == nil {
+	if _, err := NewCertReloader(filepath.Join(g.dir, "missing.pem"), keyFile, nil); err == nil {
 		t.Fatal("a missing certificate file was accepted")
 	}
 }
@@ -107,24 +92,12 @@ func TestCertReloader(t *testing.T) {
 // match keeps the pair served so far, each state of the files logged once;
 // the files back in order are served.
 func TestCertReloaderUnreadableFiles(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writePair(t, certFile, keyFile, 1)
-	var logs bytes.Buffer
-	r, err := NewCertReloader(certFile, keyFile, slog.New(slog.NewTextHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	r.now = func() time.Time { return now }
-	serial := func() int64 {
+	g := newReloaderRig(t)
+	certFile, keyFile, logs := g.certFile, g.keyFile, &g.logs
+	serial := func() int64 { // each look comes after the check interval
 		t.Helper()
-		now = now.Add(CertCheckInterval)
-		c, err := r.GetCertificate(nil)
-		if err != nil || c == nil || c.Leaf == nil {
-			t.Fatalf("GetCertificate: %v %v", c, err)
-		}
-		return c.Leaf.SerialNumber.Int64()
+		g.now = g.now.Add(CertCheckInterval)
+		return g.serial(t)
 	}
 
 	if err := os.Remove(certFile); err != nil {
@@ -141,7 +114,7 @@ func TestCertReloaderUnreadableFiles(t *testing.T) {
 
 	// Another pair's key beside this certificate.
 	writePair(t, certFile, keyFile, 2)
-	other := filepath.Join(dir, "other-cert.pem")
+	other := filepath.Join(g.dir, "other-cert.pem")
 	writePair(t, other, keyFile, 3)
 	for range 3 {
 		if got := serial(); got != 1 {
@@ -208,4 +181,38 @@ func TestSeparateAdmin(t *testing.T) {
 			t.Fatalf("not separate: main %d, admin handler %v", mainCode, s.AdminHandler())
 		}
 	}
+}
+
+// reloaderRig is a CertReloader on a certificate and key (serial 1) in a
+// temporary directory, its log, and the clock it reads, which tests move.
+type reloaderRig struct {
+	r                      *CertReloader
+	dir, certFile, keyFile string
+	logs                   bytes.Buffer
+	now                    time.Time
+}
+
+func newReloaderRig(t *testing.T) *reloaderRig {
+	t.Helper()
+	g := &reloaderRig{dir: t.TempDir()}
+	g.certFile, g.keyFile = filepath.Join(g.dir, "cert.pem"), filepath.Join(g.dir, "key.pem")
+	writePair(t, g.certFile, g.keyFile, 1)
+	r, err := NewCertReloader(g.certFile, g.keyFile, slog.New(slog.NewTextHandler(&g.logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.now = time.Now() // not before: the reloader took the time it loaded at
+	r.now = func() time.Time { return g.now }
+	g.r = r
+	return g
+}
+
+// serial is the serial number of the certificate served now.
+func (g *reloaderRig) serial(t *testing.T) int64 {
+	t.Helper()
+	c, err := g.r.GetCertificate(nil)
+	if err != nil || c == nil || c.Leaf == nil {
+		t.Fatalf("GetCertificate: %v %v", c, err)
+	}
+	return c.Leaf.SerialNumber.Int64()
 }

@@ -25,21 +25,23 @@ func traceRequests(tracer trace.Tracer, next http.Handler) http.Handler {
 	prop := propagation.TraceContext{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(
-				attribute.String("http.request.method", r.Method),
-				attribute.String("url.path", r.URL.Path),
-				attribute.String("latchkey.request_id", reqid.From(ctx)),
-			))
+		// The attributes are set after the sampler's decision (latchkey's
+		// samplers read none), so a request left out builds none.
+		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
 		defer span.End()
 		r = r.WithContext(ctx)
 		if !span.IsRecording() {
 			// Not sampled: the context still carries the trace on (to the
 			// storage spans, which are not recorded either), but nothing
-			// about the answer is noted.
+			// about the request or its answer is noted.
 			next.ServeHTTP(w, r)
 			return
 		}
+		span.SetAttributes(
+			attribute.String("http.request.method", r.Method),
+			attribute.String("url.path", r.URL.Path),
+			attribute.String("latchkey.request_id", reqid.From(ctx)),
+		)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {

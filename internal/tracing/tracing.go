@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -27,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/latchkey-dev/latchkey/internal/logevery"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
@@ -117,25 +117,14 @@ func Setup(ctx context.Context, cfg Config) (tp trace.TracerProvider, shutdown f
 // errorLog is the OpenTelemetry error handler Setup installs: a line at
 // most once per ErrorLogInterval, counting the failures it stands for.
 type errorLog struct {
-	log *slog.Logger
-
-	mu     sync.Mutex
-	last   time.Time
-	missed int // failures since the last line
+	log   *slog.Logger
+	every logevery.Limiter
 }
 
 func (e *errorLog) Handle(err error) {
-	e.mu.Lock()
-	now := time.Now()
-	if !e.last.IsZero() && now.Sub(e.last) < ErrorLogInterval {
-		e.missed++
-		e.mu.Unlock()
-		return
+	if n, _, ok := e.every.Note(time.Now(), ErrorLogInterval); ok {
+		e.log.Warn("tracing: spans not exported", "err", err, "failures", n)
 	}
-	failures := e.missed + 1
-	e.last, e.missed = now, 0
-	e.mu.Unlock()
-	e.log.Warn("tracing: spans not exported", "err", err, "failures", failures)
 }
 
 // Version is the module version the binary was built from, or "devel".

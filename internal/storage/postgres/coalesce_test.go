@@ -20,15 +20,7 @@ import (
 // answer invalid_grant for a good token), and the others get the token.
 func TestCoalescedReadPastDeadline(t *testing.T) {
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, pgtest.DSN(t), sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.CreateClient(ctx, storage.Client{ID: "app", Name: "App", GrantTypes: []string{"client_credentials"},
-		AccessTokenFormat: "opaque", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	st := openWithClient(t, pgtest.DSN(t))
 	tok := storage.AccessToken{ID: "at-coalesced", ClientID: "app", Owner: storage.ResourceOwner{Type: storage.OwnerClient, ID: "app"},
 		IssuedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	if err := st.CreateTokens(ctx, storage.TokenSet{Access: &tok}); err != nil {
@@ -73,4 +65,20 @@ func errText(err error) string {
 		return "no error"
 	}
 	return err.Error()
+}
+
+// openWithClient opens the store at dsn with a client "app" to issue tokens to.
+func openWithClient(t *testing.T, dsn string) *sqlstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, dsn, sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.CreateClient(ctx, storage.Client{ID: "app", Name: "App", GrantTypes: []string{"client_credentials"},
+		AccessTokenFormat: "opaque", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -128,15 +128,34 @@ func TestFaultBoundsCalls(t *testing.T) {
 }
 
 // TestFaultKeepsCommittedWrites: writes racing a stall are either reported
-// stored, and then are there, or reported failed.
+// stored, and then are there, or reported failed: writes in a transaction
+// (organizations), and token sets, whose batches are one statement with no
+// transaction around it (sqlstore's storeTokens).
 func TestFaultKeepsCommittedWrites(t *testing.T) {
+	t.Run("organizations", func(t *testing.T) {
+		faultKeepsWrites(t, func(ctx context.Context, st *sqlstore.Store, id string) error {
+			return st.CreateOrganization(ctx, storage.Organization{ID: id, Name: id, CreatedAt: time.Now()})
+		}, func(ctx context.Context, st *sqlstore.Store, id string) error {
+			_, err := st.GetOrganization(ctx, id)
+			return err
+		})
+	})
+	t.Run("tokens", func(t *testing.T) {
+		faultKeepsWrites(t, func(ctx context.Context, st *sqlstore.Store, id string) error {
+			at := storage.AccessToken{ID: id, ClientID: "app", Owner: storage.ResourceOwner{Type: storage.OwnerClient, ID: "app"},
+				IssuedAt: time.Now()}
+			return st.CreateTokens(ctx, storage.TokenSet{Access: &at})
+		}, func(ctx context.Context, st *sqlstore.Store, id string) error {
+			_, err := st.GetAccessToken(ctx, id)
+			return err
+		})
+	})
+}
+
+func faultKeepsWrites(t *testing.T, write, read func(ctx context.Context, st *sqlstore.Store, id string) error) {
 	p, pdsn := faultproxy.Before(t, pgtest.DSN(t))
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, pdsn, sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openWithClient(t, pdsn)
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -152,7 +171,7 @@ func TestFaultKeepsCommittedWrites(t *testing.T) {
 				default:
 				}
 				id := fmt.Sprintf("o-%d-%d", w, i)
-				err := st.CreateOrganization(ctx, storage.Organization{ID: id, Name: id, CreatedAt: time.Now()})
+				err := write(ctx, st, id)
 				mu.Lock()
 				if err == nil {
 					stored = append(stored, id)
@@ -176,7 +195,7 @@ func TestFaultKeepsCommittedWrites(t *testing.T) {
 
 	missing := 0
 	for _, id := range stored {
-		if _, err := st.GetOrganization(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		if err := read(ctx, st, id); errors.Is(err, storage.ErrNotFound) {
 			missing++
 		} else if err != nil {
 			t.Fatal(err)
