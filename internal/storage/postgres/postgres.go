@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
@@ -63,6 +64,11 @@ func (flavor) Name() string { return "postgres" }
 func (flavor) Writers() int { return writers }
 
 func (flavor) Rebind(query string) string { return query } // pgx takes $n as is
+
+// Replan runs a statement as pgx's unnamed statement, which PostgreSQL
+// plans for the values of each execution; pgx keeps its description, so
+// its arguments still go in binary and it is still one round trip.
+func (flavor) Replan() any { return pgx.QueryExecModeCacheDescribe }
 
 func (flavor) Classify(err error) error {
 	var pe *pgconn.PgError

@@ -70,6 +70,10 @@ func (flavor) Writers() int { return 1 }
 
 func (flavor) Rebind(query string) string { return sqlstore.AnonymousPlaceholders(query) }
 
+// Replan: SQLite plans each statement once, on its indexes, not on the
+// table's size, so a plan never goes stale as a table grows.
+func (flavor) Replan() any { return nil }
+
 func (flavor) Classify(err error) error {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -92,7 +93,21 @@ func (t *wtx) runUpdates(ctx context.Context, reqs []*writeReq) error {
 		if kind.succ {
 			args = append(args, b.succs)
 		}
-		rows, err := t.QueryContext(ctx, kind.query, args...)
+		// Unprepared (Flavor.Replan): PostgreSQL keeps a prepared
+		// statement's generic plan for the connection's life, and one made
+		// while the table was small (a new database, a benchmark's) joins
+		// the arrays to a sequential scan of it, slower with every token
+		// issued until autovacuum's next ANALYZE. Refresh on a new
+		// database: 3,720/s with the prepared statement, 7,717/s planned
+		// per batch; where the prepared plan was good, planning per batch
+		// measured 0.98x the code grant's throughput, the same CPU.
+		var rows *sql.Rows
+		var err error
+		if t.replan != nil {
+			rows, err = t.Tx.QueryContext(ctx, kind.query, append([]any{t.replan}, args...)...)
+		} else {
+			rows, err = t.QueryContext(ctx, kind.query, args...)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind.name, err)
 		}

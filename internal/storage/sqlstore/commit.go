@@ -62,6 +62,7 @@ type committer struct {
 	retryable func(error) bool
 	deadlines *deadlines // nil on an embedded database (see run)
 	batched   bool       // keyed updates go together (batched.go): not on an embedded database
+	replan    any        // Flavor.Replan
 	onCommit  func(writes int, d time.Duration, err error)
 	tracer    trace.Tracer   // nil when tracing is off
 	reqs      chan *writeReq // buffered, so a writer rarely waits to queue
@@ -75,7 +76,7 @@ func newCommitter(db *sql.DB, f Flavor, d *deadlines, onCommit func(int, time.Du
 		onCommit = func(int, time.Duration, error) {}
 	}
 	c := &committer{db: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, log: log, retryable: f.Retryable,
-		deadlines: d, batched: !f.Embedded(), onCommit: onCommit, tracer: tracer,
+		deadlines: d, batched: !f.Embedded(), replan: f.Replan(), onCommit: onCommit, tracer: tracer,
 		reqs: make(chan *writeReq, maxBatch)}
 	c.dones.New = func() any { return make(chan error, 1) }
 	c.start(f.Writers(), c.work)
@@ -331,7 +332,7 @@ func (c *committer) tryTx(ctx context.Context, reqs []*writeReq) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	w := &wtx{Tx: tx, stmts: c.stmts, arrays: c.batched}
+	w := &wtx{Tx: tx, stmts: c.stmts, arrays: c.batched, replan: c.replan}
 	if c.batched {
 		if err := w.runUpdates(ctx, reqs); err != nil {
 			c.rollback(tx)

@@ -70,6 +70,10 @@ type Flavor interface {
 	// Rebind rewrites a query written with $n placeholders into the form the
 	// driver binds fastest; it must mean the same.
 	Rebind(query string) string
+	// Replan is an argument that, put first, makes the driver run a
+	// statement unprepared, planned for the values it is given, or nil
+	// when there is no such thing (see runUpdates).
+	Replan() any
 }
 
 // Store is a storage.Storage on a SQL database.
