@@ -363,21 +363,52 @@ func arrayInsert(single string, width, n int, row func(args []any, i int) []any,
 			b.WriteString("$" + strconv.Itoa(after+c+1) + "::bigint[]")
 			continue
 		}
-		vals := make([]*string, n)
-		for i := range n {
-			switch v := rows[i*width+c].(type) {
-			case string:
-				vals[i] = &v
-			case nil: // NULL
-			default:
-				return "", nil, fmt.Errorf("insert rows: column %d holds %T, neither text nor int64", c+1, v)
-			}
+		col, err := textColumn(rows, width, c, n)
+		if err != nil {
+			return "", nil, err
 		}
-		cols[c] = vals
+		cols[c] = col
 		b.WriteString("$" + strconv.Itoa(after+c+1) + "::text[]")
 	}
 	b.WriteString(")")
 	return b.String(), cols, nil
+}
+
+// textColumn is column c of rows as a text array: a []string, which pgx
+// encodes directly, unless the column holds NULLs. A column of nothing but
+// NULLs (the account of client_credentials tokens) is an empty array, which
+// unnest pads with NULLs to the others' length. Only a column that mixes
+// both is a []*string, which pgx encodes by reflection, element by element.
+// That path was 5 % of the CPU samples of a client_credentials load; paired
+// runs of this change gave 1.015x its throughput and 0.99x its CPU.
+func textColumn(rows []any, width, c, n int) (any, error) {
+	nulls := 0
+	for i := range n {
+		switch v := rows[i*width+c].(type) {
+		case string:
+		case nil:
+			nulls++
+		default:
+			return nil, fmt.Errorf("insert rows: column %d holds %T, neither text nor int64", c+1, v)
+		}
+	}
+	switch nulls {
+	case n:
+		return []string{}, nil
+	case 0:
+		vals := make([]string, n)
+		for i := range n {
+			vals[i] = rows[i*width+c].(string)
+		}
+		return vals, nil
+	}
+	vals := make([]*string, n)
+	for i := range n {
+		if v, ok := rows[i*width+c].(string); ok {
+			vals[i] = &v
+		}
+	}
+	return vals, nil
 }
 
 // GetAccessToken loads an access token, live or not.
