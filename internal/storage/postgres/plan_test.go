@@ -16,10 +16,17 @@ import (
 // good once its plan had been made on a small table, as on a new database:
 // PostgreSQL keeps a prepared statement's generic plan for the connection's
 // life, and refreshes then slowed with every token issued. Rotations made
-// after the table has grown must look their rows up by key.
+// after the table has grown must look their rows up by key, also on
+// connections without pgx's statement description cache (which some
+// PgBouncer set-ups turn off, and which the default way needs).
 func TestBatchedRotationUsesTheKeyAfterGrowth(t *testing.T) {
+	for _, extra := range []string{"", "&description_cache_capacity=0"} {
+		t.Run("dsn"+extra, func(t *testing.T) { testRotationAfterGrowth(t, pgtest.DSN(t)+extra) })
+	}
+}
+
+func testRotationAfterGrowth(t *testing.T, dsn string) {
 	ctx := context.Background()
-	dsn := pgtest.DSN(t)
 	st := openWithClient(t, dsn)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {

@@ -48,14 +48,23 @@ func Open(ctx context.Context, dsn string, opts sqlstore.Options) (*sqlstore.Sto
 	}
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
-	st, err := sqlstore.Open(ctx, flavor{}, db, db, opts)
+	// pgx refuses QueryExecModeCacheDescribe on connections whose
+	// description cache is off (description_cache_capacity=0, which some
+	// PgBouncer set-ups use); the batched updates then go as text.
+	f := flavor{replan: pgx.QueryExecModeCacheDescribe}
+	if q.Get("description_cache_capacity") == "0" {
+		f.replan = pgx.QueryExecModeExec
+	}
+	st, err := sqlstore.Open(ctx, f, db, db, opts)
 	if err != nil {
 		return nil, fmt.Errorf("postgres database %s: %w", u.Redacted(), err)
 	}
 	return st, nil
 }
 
-type flavor struct{}
+type flavor struct {
+	replan pgx.QueryExecMode // see Replan
+}
 
 func (flavor) Embedded() bool { return false } // over the network
 
@@ -68,7 +77,7 @@ func (flavor) Rebind(query string) string { return query } // pgx takes $n as is
 // Replan runs a statement as pgx's unnamed statement, which PostgreSQL
 // plans for the values of each execution; pgx keeps its description, so
 // its arguments still go in binary and it is still one round trip.
-func (flavor) Replan() any { return pgx.QueryExecModeCacheDescribe }
+func (f flavor) Replan() any { return f.replan }
 
 func (flavor) Classify(err error) error {
 	var pe *pgconn.PgError
