@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -46,6 +47,64 @@ func BenchmarkClientCredentials(b *testing.B) {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.SetBasicAuth("flexitidemo", "77xde15a-9d33-4c15-930a-3se4b3as33e9")
 			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
+}
+
+// BenchmarkIntrospect measures introspection in process: HTTP, the
+// caller's authentication, the token's read and the answer.
+func BenchmarkIntrospect(b *testing.B) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	keys, _ := secrets.NewKeys([]byte(strings.Repeat("p", 32)))
+	if err := demo.Load(ctx, st, keys); err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(Options{Store: st, Keys: keys, Issuer: "http://bench", Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	client := &http.Client{Transport: tr}
+	post := func(path, body string) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("demo-api", "demo-api-secret")
+		return client.Do(req)
+	}
+	resp, err := post("/oauth2/token", "grant_type=client_credentials")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || tok.AccessToken == "" {
+		b.Fatalf("get a token: status %d, %v", resp.StatusCode, err)
+	}
+	body := "token=" + tok.AccessToken
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := post("/oauth2/introspect", body)
 			if err != nil {
 				b.Fatal(err)
 			}
