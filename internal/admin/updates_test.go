@@ -231,8 +231,10 @@ func patchIfMatchRace(t *testing.T, e *env) {
 	const n = 6
 	statuses := make(chan int, n)
 	names := make(chan string, n)
+	start := make(chan struct{}) // released together, so the PATCHes overlap
 	for i := range n {
 		go func() {
+			<-start
 			name := "Awesome " + strconv.Itoa(i)
 			req, _ := http.NewRequest("PATCH", e.site.URL+"/admin/v1/clients/awesomesite", strings.NewReader(`{"client_name":"`+name+`"}`))
 			req.Header.Set("Authorization", "Bearer "+e.platform)
@@ -250,6 +252,7 @@ func patchIfMatchRace(t *testing.T, e *env) {
 			statuses <- res.StatusCode
 		}()
 	}
+	close(start)
 	won := 0
 	for range n {
 		switch s := <-statuses; s {

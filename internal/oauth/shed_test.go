@@ -49,4 +49,7 @@ func TestShedHoldIsBounded(t *testing.T) {
 	if len(s.held) != cap(s.held) {
 		t.Errorf("%d of %d places held after the refusal; want them untouched", len(s.held), cap(s.held))
 	}
+	if s.ShedLogins() != 1 {
+		t.Errorf("%d logins counted as shed; want 1", s.ShedLogins())
+	}
 }

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -61,7 +60,7 @@ var redeemKind = &updateKind{name: "redeem authorization codes",
 // one they could have had. Only the update hoisted without its tokens would
 // be wrong: a revocation later in the batch would miss them (the conformance
 // suite's RevokeClientRacesRotation caught exactly that).
-func (t *wtx) runUpdates(ctx context.Context, reqs []*writeReq) error {
+func (t *wtx) runUpdates(ctx context.Context, reqs []*writeReq, replan any) error {
 	type batch struct {
 		ids, succs []string
 		nows       []int64
@@ -100,16 +99,13 @@ func (t *wtx) runUpdates(ctx context.Context, reqs []*writeReq) error {
 		// issued until autovacuum's next ANALYZE. Refresh on a new
 		// database: 1.06-2.07x the throughput planned per batch (three
 		// pairs); where the prepared plan was good, no measurable cost.
-		// The query must never go through the statement cache (t.QueryContext)
-		// on PostgreSQL: pgx runs a statement prepared under the same text
-		// whatever mode it is given, generic plan and all.
-		var rows *sql.Rows
-		var err error
-		if t.replan != nil {
-			rows, err = t.Tx.QueryContext(ctx, kind.query, append([]any{t.replan}, args...)...)
-		} else {
-			rows, err = t.QueryContext(ctx, kind.query, args...)
+		// Never through the statement cache (t.QueryContext): pgx runs a
+		// statement prepared under the same text whatever mode it is
+		// given, generic plan and all.
+		if replan != nil {
+			args = append([]any{replan}, args...)
 		}
+		rows, err := t.Tx.QueryContext(ctx, kind.query, args...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind.name, err)
 		}

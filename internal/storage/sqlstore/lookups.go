@@ -65,14 +65,16 @@ func newLookups[T any](reader *pool, d *deadlines, query string, scan func(scann
 func (l *lookups[T]) get(ctx context.Context, id string) (T, error) {
 	var zero T
 	win := l.d.current()
-	r := &lookup[T]{id: id, win: win, ctx: l.d.bound(ctx), done: l.dones.Get().(chan lookupReply[T])}
+	r := &lookup[T]{id: id, win: win, ctx: boundTo(ctx, win), done: l.dones.Get().(chan lookupReply[T])}
 	if !l.enter() {
+		l.dones.Put(r.done)
 		return zero, errClosed
 	}
 	select {
 	case l.reqs <- r:
 	case <-r.ctx.Done():
 		l.leave()
+		l.dones.Put(r.done) // never sent, so never answered
 		return zero, fmt.Errorf("read not started within its deadline: %w", r.ctx.Err())
 	}
 	l.leave()

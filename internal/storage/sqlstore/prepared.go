@@ -91,7 +91,6 @@ type wtx struct {
 	stmts   *stmtCache
 	pending []*storage.TokenSet
 	arrays  bool // multi-row INSERTs take arrays (arrayInsert): on PostgreSQL
-	replan  any  // Flavor.Replan
 }
 
 // queueTokens adds a token set to the batch's next multi-row INSERT.

@@ -268,8 +268,10 @@ func (d *deadlines) close() {
 // deadline, or ctx itself when its own deadline comes first. The call stops
 // following ctx's cancellation: it is bounded anyway, and following both
 // would cost a goroutine or a cancel function per call.
-func (d *deadlines) bound(ctx context.Context) context.Context {
-	w := d.current()
+func (d *deadlines) bound(ctx context.Context) context.Context { return boundTo(ctx, d.current()) }
+
+// boundTo is bound under window w.
+func boundTo(ctx context.Context, w *window) context.Context {
 	if dl, ok := ctx.Deadline(); ok {
 		if wdl, _ := w.ctx.Deadline(); !dl.After(wdl) {
 			return ctx
