@@ -53,7 +53,7 @@ func Open(ctx context.Context, path string, opts sqlstore.Options) (*sqlstore.St
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	st, err := sqlstore.Open(ctx, flavor{}, read, write, opts)
+	st, err := sqlstore.Open(ctx, flavor{}, sqlstore.Pools{Read: read, Write: write}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite database %s: %w", path, err)
 	}

@@ -76,12 +76,23 @@ type Flavor interface {
 	Replan() any
 }
 
+// Pools are the connection pools of a Store.
+type Pools struct {
+	Read  *sql.DB // queries outside transactions
+	Write *sql.DB // the group committer's transactions; may be Read
+	// Lookup, when set, runs the coalesced reads of a networked database
+	// (lookups.go) instead of Read: on PostgreSQL, one whose sessions plan
+	// them once (see the postgres package).
+	Lookup *sql.DB
+}
+
 // Store is a storage.Storage on a SQL database.
 type Store struct {
 	flavor    Flavor
 	read      *sql.DB // queries outside transactions
 	reader    *pool   // read, with prepared statements
 	write     *sql.DB // the committer's connections
+	lookup    *pool   // Pools.Lookup, with prepared statements; nil when there is none
 	commit    *committer
 	coalesced *readers   // coalesced reads by id; nil on an embedded database
 	deadlines *deadlines // nil on an embedded database (see Flavor.Embedded)
@@ -95,13 +106,17 @@ var _ storage.Storage = (*Store)(nil)
 
 // Open wraps open connection pools in a Store: it checks the database
 // answers, migrates or checks the schema, and checks the secret fingerprint.
-// read and write may be the same pool. On error the pools are closed.
-func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*Store, error) {
+// On error the pools are closed.
+func Open(ctx context.Context, f Flavor, p Pools, opts Options) (*Store, error) {
+	read, write := p.Read, p.Write
 	s := &Store{flavor: f, read: read, write: write, log: opts.Logger}
 	if !f.Embedded() {
 		s.deadlines = &deadlines{timeout: cmp.Or(opts.CallTimeout, CallTimeout)}
 	}
 	s.reader = newPool(read, f, s.deadlines)
+	if p.Lookup != nil {
+		s.lookup = newPool(p.Lookup, f, s.deadlines)
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -125,7 +140,7 @@ func Open(ctx context.Context, f Flavor, read, write *sql.DB, opts Options) (*St
 		}
 	}
 	if s.deadlines != nil {
-		s.coalesced = newReaders(s.reader, s.deadlines)
+		s.coalesced = newReaders(cmp.Or(s.lookup, s.reader), s.deadlines)
 	}
 	return s, nil
 }
@@ -163,6 +178,10 @@ func (s *Store) closeDBs() error {
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
+	}
+	if s.lookup != nil {
+		s.lookup.stmts.close()
+		err = errors.Join(err, s.lookup.DB.Close())
 	}
 	return err
 }
