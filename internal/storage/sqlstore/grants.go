@@ -37,9 +37,9 @@ var (
 )
 
 // grantAccountByID joins a coalesced grant read's account as byIDs joins
-// its rows: one lookup by key per row, the one plan a generic plan made
-// on a small accounts table keeps right as it grows (a join there chose
-// a hash join over all of accounts).
+// its rows: one lookup by key per row, which leaves a generic plan no join
+// order to choose. A plain join, planned on a small analysed accounts
+// table, hashed the whole table, and would have kept doing so as it grew.
 const grantAccountByID = ` LEFT JOIN LATERAL (SELECT a.id, a.kind, a.merchant_id, a.username, a.printed_card_number,
 	a.disabled, a.created_at, a.tokens_revoked_at FROM accounts a WHERE a.id = t.account_id OFFSET 0) acc ON true`
 
