@@ -1,9 +1,16 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/latchkey-dev/latchkey/internal/storage"
+	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
 
@@ -12,9 +19,9 @@ import (
 // even for an array whose size the planner would rather plan for.
 func TestLookupPoolPlansOnce(t *testing.T) {
 	ctx := context.Background()
-	db, err := openLookupPool(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
+	db, err := openLookupPool(ctx, pgtest.DSN(t), lookupSettings, slog.New(slog.DiscardHandler))
+	if err != nil || db == nil {
+		t.Fatalf("lookup pool %v, %v", db, err)
 	}
 	defer db.Close()
 	conn, err := db.Conn(ctx)
@@ -51,5 +58,118 @@ func TestLookupPoolPlansOnce(t *testing.T) {
 	}
 	if custom != 0 || generic != 8 {
 		t.Errorf("%d generic and %d custom plans for 8 executions; want 8 generic", generic, custom)
+	}
+}
+
+// TestLookupPoolRefused: a server that refuses the settings (PgBouncer
+// refuses startup parameters it does not know) leaves no lookup pool, the
+// reads then share the main one, and the reason is logged.
+func TestLookupPoolRefused(t *testing.T) {
+	var logs bytes.Buffer
+	db, err := openLookupPool(context.Background(), pgtest.DSN(t), map[string]string{"plan_cache_mode": "no_such_mode"},
+		slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil || db != nil {
+		t.Fatalf("lookup pool %v, %v; want none and no error", db, err)
+	}
+	if !strings.Contains(logs.String(), "refused the session settings") || !strings.Contains(logs.String(), "22023") {
+		t.Errorf("logged %q; want the refusal and its code", logs.String())
+	}
+}
+
+// TestCoalescedReadsUseTheKeyOnSmallTables: the generic plans of the
+// coalesced reads, made in the lookup pool's sessions on tables the
+// statistics know to be small (as autovacuum leaves a new database's),
+// look every row up by key, so they stay right as the tables grow. The
+// same plans made with sequential scans allowed scan the small tables,
+// which shows the check can fail.
+func TestCoalescedReadsUseTheKeyOnSmallTables(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	st, err := Open(ctx, dsn, sqlstore.Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := st.CreateClient(ctx, storage.Client{ID: "app", Name: "App", GrantTypes: []string{"client_credentials"},
+		AccessTokenFormat: "opaque", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	owner := storage.ResourceOwner{Type: storage.OwnerClient, ID: "app"}
+	for i := range 6 {
+		id := fmt.Sprintf("small-%d", i)
+		acc := storage.Account{ID: "acc-" + id, Kind: storage.Staff, Username: "user-" + id, PasswordHash: "x", CreatedAt: now}
+		if err := st.CreateAccount(ctx, acc); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateTokens(ctx, storage.TokenSet{
+			Access:  &storage.AccessToken{ID: id + "-at", FamilyID: "fam-" + id, ClientID: "app", AccountID: acc.ID, Owner: owner, IssuedAt: now},
+			Refresh: &storage.RefreshToken{ID: id + "-rt", FamilyID: "fam-" + id, ClientID: "app", AccountID: acc.ID, Owner: owner, AccessTokenID: id + "-at", IssuedAt: now},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateAuthCode(ctx, storage.AuthCode{ID: id + "-code", ClientID: "app", AccountID: acc.ID, Owner: owner,
+			RedirectURI: "https://app.example/cb", AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool, err := openLookupPool(ctx, dsn, lookupSettings, slog.New(slog.DiscardHandler))
+	if err != nil || pool == nil {
+		t.Fatalf("lookup pool %v, %v", pool, err)
+	}
+	defer pool.Close()
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `ANALYZE access_tokens, refresh_tokens, auth_codes, accounts, revoked_families`); err != nil {
+		t.Fatal(err)
+	}
+	// plans returns the generic plan of each coalesced read, made now.
+	plans := func(prefix string) []string {
+		t.Helper()
+		var out []string
+		for i, q := range sqlstore.CoalescedReads() {
+			name := fmt.Sprintf("%s%d", prefix, i)
+			if _, err := conn.ExecContext(ctx, `PREPARE `+name+` AS `+q); err != nil {
+				t.Fatalf("prepare %s: %v", q, err)
+			}
+			rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE `+name+`('{small-1-at,small-2-rt,small-3-code}')`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan []string
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, line)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			rows.Close()
+			out = append(out, strings.Join(plan, "\n"))
+		}
+		return out
+	}
+	for _, p := range plans("lk") {
+		if strings.Contains(p, "Seq Scan") || !strings.Contains(p, "Index") {
+			t.Errorf("a coalesced read planned on small tables scans one:\n%s", p)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `SET enable_seqscan = on`); err != nil {
+		t.Fatal(err)
+	}
+	seq := 0
+	for _, p := range plans("seq") {
+		if strings.Contains(p, "Seq Scan") {
+			seq++
+		}
+	}
+	if seq == 0 {
+		t.Error("with sequential scans allowed, no plan made on the small tables scanned one: the check above proves nothing")
 	}
 }

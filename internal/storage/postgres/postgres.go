@@ -8,7 +8,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -56,11 +58,9 @@ func Open(ctx context.Context, dsn string, opts sqlstore.Options) (*sqlstore.Sto
 		f.replan = pgx.QueryExecModeExec
 	}
 	pools := sqlstore.Pools{Read: db, Write: db}
-	if f.replan == pgx.QueryExecModeCacheDescribe {
-		if pools.Lookup, err = openLookupPool(u.String()); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open postgres database %s: %w", u.Redacted(), err)
-		}
+	if pools.Lookup, err = openLookupPool(ctx, u.String(), lookupSettings, opts.Logger); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres database %s: %w", u.Redacted(), err)
 	}
 	st, err := sqlstore.Open(ctx, f, pools, opts)
 	if err != nil {
@@ -69,43 +69,65 @@ func Open(ctx context.Context, dsn string, opts sqlstore.Options) (*sqlstore.Sto
 	return st, nil
 }
 
-// The coalesced reads of refresh and code grants were planned again on
+// lookupSettings are the session settings of the pool that runs the
+// coalesced reads. Those of refresh and code grants were planned again on
 // almost every execution: PostgreSQL's choice between a prepared
 // statement's generic plan and one made for the values at hand favours the
-// latter when a value is an array (without it, it guesses 100 elements;
+// latter when a value is an array (without it, it assumes 10 elements;
 // they held about 6), and planning these joins took twice as long as
 // running them (pg_stat_statements at c=64: 0.12 ms a plan, 17 µs of the
-// database's time per refresh). The sessions of their pool always use the
-// generic plan, made once per connection, and make it without sequential
-// scans: made on tables the statistics call small (a new database), it
-// would otherwise scan each whole table for every id once they had grown.
-// Every such read looks its rows up by primary key, one id at a time
-// (sqlstore's byIDs), so the index is always the right plan.
-var lookupSettings = []string{"SET plan_cache_mode = force_generic_plan", "SET enable_seqscan = off"}
+// database's time per refresh). These sessions always use the generic
+// plan, made once per connection, and make it without sequential scans:
+// made on tables the statistics call small (a new database), it would
+// otherwise scan each whole table for every id once they had grown. Every
+// such read looks its rows up by primary key, one id at a time (sqlstore's
+// byIDs), so the index is always the right plan. They go in the startup
+// packet: no round trip, under connect_timeout, and a pooler that does not
+// pass them on refuses the connection instead of handing them to others.
+var lookupSettings = map[string]string{"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
 
 // lookupConns bounds the lookup pool: two reads at once of each of the
 // three kinds (sqlstore's lookupWorkers), and two spare.
 const lookupConns = 8
 
-// openLookupPool opens the pool of the coalesced reads (see lookupSettings).
-// It needs prepared statements, so a DSN that turns pgx's statement caches
-// off (PgBouncer in transaction mode) does without it.
-func openLookupPool(dsn string) (*sql.DB, error) {
+// openLookupPool opens the pool of the coalesced reads with settings (see
+// lookupSettings). When the server refuses them (a pooler such as
+// PgBouncer, which refuses startup parameters it does not know; PostgreSQL
+// before 12), it logs why and returns nil: the reads then share the main
+// pool, planned as PostgreSQL chooses. Any other failure (an unreachable
+// server, a wrong password) is left to the main pool's check to report.
+func openLookupPool(ctx context.Context, dsn string, settings map[string]string, log *slog.Logger) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, errors.New("postgres URL cannot be parsed")
 	}
-	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
-		for _, set := range lookupSettings {
-			if _, err := c.Exec(ctx, set); err != nil {
-				return fmt.Errorf("%s: %w", set, err)
-			}
-		}
-		return nil
-	}))
+	for k, v := range settings {
+		cfg.RuntimeParams[k] = v
+	}
+	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(lookupConns)
 	db.SetMaxIdleConns(lookupConns)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var pe *pgconn.PgError
+	if err := db.PingContext(pctx); errors.As(err, &pe) && refusedSetting(pe.Code) {
+		db.Close()
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("postgres: the server refused the session settings of the coalesced reads; they share the main pool, planned at each execution",
+			"settings", fmt.Sprint(settings), "code", pe.Code, "error", pe.Message)
+		return nil, nil
+	}
 	return db, nil
+}
+
+// refusedSetting reports whether code is what a server answers a startup
+// parameter it does not take with: PostgreSQL for an unknown setting
+// (undefined_object) or value (invalid_parameter_value), PgBouncer for
+// one it does not pass on (protocol_violation).
+func refusedSetting(code string) bool {
+	return code == "42704" || code == "22023" || code == "08P01"
 }
 
 type flavor struct {

@@ -192,6 +192,15 @@ func byIDs(table string) string {
 		` x WHERE x.id = q.lookup_id OFFSET 0) t ON true`
 }
 
+// selectAccessTokens is the coalesced read of access tokens.
+var selectAccessTokens = `SELECT ` + accessColumns + familyRevokedAt + accountRevokedAt + ` FROM ` + byIDs("access_tokens")
+
+// CoalescedReads are the statements of the coalesced reads, each taking
+// its ids as $1 (text[]): for a backend's tests of how they are planned.
+func CoalescedReads() []string {
+	return []string{selectAccessTokens, selectRefreshGrants, selectCodeGrants}
+}
+
 // readers are a networked database's coalesced reads, one per kind.
 type readers struct {
 	access  *lookups[storage.AccessToken]
@@ -212,8 +221,7 @@ type codeGrant struct {
 
 func newReaders(reader *pool, d *deadlines) *readers {
 	return &readers{
-		access: newLookups(reader, d, `SELECT `+accessColumns+familyRevokedAt+accountRevokedAt+
-			` FROM `+byIDs("access_tokens"), func(row scanner) (string, storage.AccessToken, error) {
+		access: newLookups(reader, d, selectAccessTokens, func(row scanner) (string, storage.AccessToken, error) {
 			t, err := scanAccess(row)
 			return t.ID, t, err
 		}),
