@@ -130,7 +130,7 @@ func TestCoalescedReadsUseTheKeyOnSmallTables(t *testing.T) {
 	plans := func(prefix string) []string {
 		t.Helper()
 		var out []string
-		for i, q := range sqlstore.CoalescedReads() {
+		for i, q := range sqlstore.CoalescedReads(flavor{}) {
 			name := fmt.Sprintf("%s%d", prefix, i)
 			if _, err := conn.ExecContext(ctx, `PREPARE `+name+` AS `+q); err != nil {
 				t.Fatalf("prepare %s: %v", q, err)

@@ -24,20 +24,8 @@ const grantAccountColumns = `COALESCE(acc.id, '') AS acc_id, COALESCE(acc.kind, 
 	COALESCE(acc.printed_card_number, '') AS acc_card, COALESCE(acc.disabled, false) AS acc_disabled,
 	COALESCE(acc.created_at, 0) AS acc_created_at, COALESCE(acc.tokens_revoked_at, 0) AS acc_tokens_revoked_at`
 
-var (
-	selectRefreshGrant = `SELECT ` + qualify("t", refreshColumns) + familyRevokedAt + `, ` + grantAccountColumns + `
-		FROM refresh_tokens t LEFT JOIN accounts acc ON acc.id = t.account_id WHERE t.id = $1`
-	selectCodeGrant = `SELECT ` + qualify("t", codeColumns) + `, ` + grantAccountColumns + `
-		FROM auth_codes t LEFT JOIN accounts acc ON acc.id = t.account_id WHERE t.id = $1`
-	// The same for all the ids in $1, for coalesced reads (lookups.go).
-	selectRefreshGrants = `SELECT ` + qualify("t", refreshColumns) + familyRevokedAt + `, ` + grantAccountColumns + `
-		FROM ` + byIDs("refresh_tokens") + grantAccountByID
-	selectCodeGrants = `SELECT ` + qualify("t", codeColumns) + `, ` + grantAccountColumns + `
-		FROM ` + byIDs("auth_codes") + grantAccountByID
-)
-
-// grantAccountByID joins a coalesced grant read's account as byIDs joins
-// its rows: one lookup by key per row, which leaves a generic plan no join
+// grantAccountByID joins a PostgreSQL coalesced grant read's account as
+// byIDs joins its rows: one lookup by key per row, which leaves a generic plan no join
 // order to choose. A plain join, planned on a small analysed accounts
 // table, hashed the whole table, and would have kept doing so as it grew.
 const grantAccountByID = ` LEFT JOIN LATERAL (SELECT a.id, a.kind, a.merchant_id, a.username, a.printed_card_number,
@@ -54,22 +42,14 @@ func qualify(table, columns string) string {
 
 // GetRefreshGrant loads a refresh token and its account in one query.
 func (s *Store) GetRefreshGrant(ctx context.Context, id string) (storage.RefreshToken, *storage.Account, error) {
-	if s.coalesced != nil {
-		g, err := s.coalesced.refresh.get(ctx, id)
-		return g.t, g.a, s.wrap(err, "get refresh token")
-	}
-	t, a, err := scanRefreshGrant(s.reader.QueryRowContext(ctx, selectRefreshGrant, id))
-	return t, a, s.wrap(err, "get refresh token")
+	g, err := s.coalesced.refresh.get(ctx, id)
+	return g.t, g.a, s.wrap(err, "get refresh token")
 }
 
 // GetAuthCodeGrant loads an authorization code and its account in one query.
 func (s *Store) GetAuthCodeGrant(ctx context.Context, id string) (storage.AuthCode, *storage.Account, error) {
-	if s.coalesced != nil {
-		g, err := s.coalesced.code.get(ctx, id)
-		return g.c, g.a, s.wrap(err, "get authorization code")
-	}
-	c, a, err := scanCodeGrant(s.reader.QueryRowContext(ctx, selectCodeGrant, id))
-	return c, a, s.wrap(err, "get authorization code")
+	g, err := s.coalesced.code.get(ctx, id)
+	return g.c, g.a, s.wrap(err, "get authorization code")
 }
 
 // scanRefreshGrant scans a row of selectRefreshGrants.

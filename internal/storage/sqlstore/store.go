@@ -70,6 +70,10 @@ type Flavor interface {
 	// Rebind rewrites a query written with $n placeholders into the form the
 	// driver binds fastest; it must mean the same.
 	Rebind(query string) string
+	// IDList is the FROM item of a statement that takes a list of ids as
+	// $1: it yields them as q, of one column, lookup_id; IDArg makes $1.
+	IDList() string
+	IDArg(ids []string) any
 	// Replan is an argument that, put first, makes the driver run a
 	// statement unprepared, planned for the values it is given, or nil
 	// when there is no such thing (see runUpdates).
@@ -94,7 +98,7 @@ type Store struct {
 	write     *sql.DB // the committer's connections
 	lookup    *pool   // Pools.Lookup, with prepared statements; nil when there is none
 	commit    *committer
-	coalesced *readers   // coalesced reads by id; nil on an embedded database
+	coalesced *readers   // coalesced reads by id
 	deadlines *deadlines // nil on an embedded database (see Flavor.Embedded)
 	log       *slog.Logger
 
@@ -139,9 +143,7 @@ func Open(ctx context.Context, f Flavor, p Pools, opts Options) (*Store, error) 
 			return fail(err)
 		}
 	}
-	if s.deadlines != nil {
-		s.coalesced = newReaders(cmp.Or(s.lookup, s.reader), s.deadlines)
-	}
+	s.coalesced = newReaders(f, cmp.Or(s.lookup, s.reader), s.deadlines)
 	return s, nil
 }
 
@@ -162,9 +164,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.commit.close()
-		if s.coalesced != nil {
-			s.coalesced.close()
-		}
+		s.coalesced.close()
 		s.closeErr = s.closeDBs()
 	})
 	return s.closeErr

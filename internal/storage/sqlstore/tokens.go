@@ -142,10 +142,7 @@ const accountRevocation = `(SELECT a.tokens_revoked_at FROM accounts a
 // account, those of client_credentials, skip the lookup.
 const accountRevokedAt = `, CASE WHEN account_id IS NULL THEN 0 ELSE COALESCE(` + accountRevocation + `, 0) END AS account_revoked_at`
 
-const (
-	selectAccess  = `SELECT ` + accessColumns + familyRevokedAt + accountRevokedAt + ` FROM access_tokens WHERE id = $1`
-	selectRefresh = `SELECT ` + refreshColumns + familyRevokedAt + accountRevokedAt + ` FROM refresh_tokens WHERE id = $1`
-)
+const selectRefresh = `SELECT ` + refreshColumns + familyRevokedAt + accountRevokedAt + ` FROM refresh_tokens WHERE id = $1`
 
 // CreateTokens stores newly issued tokens. The committer gathers the token
 // sets of a whole batch into a few multi-row INSERTs.
@@ -413,11 +410,7 @@ func textColumn(rows []any, width, c, n int) (any, error) {
 
 // GetAccessToken loads an access token, live or not.
 func (s *Store) GetAccessToken(ctx context.Context, id string) (storage.AccessToken, error) {
-	if s.coalesced != nil {
-		t, err := s.coalesced.access.get(ctx, id)
-		return t, s.wrap(err, "get access token")
-	}
-	t, err := scanAccess(s.reader.QueryRowContext(ctx, selectAccess, id))
+	t, err := s.coalesced.access.get(ctx, id)
 	return t, s.wrap(err, "get access token")
 }
 
