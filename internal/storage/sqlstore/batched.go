@@ -2,18 +2,23 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // On PostgreSQL every statement of a group-commit transaction is a round
 // trip, made one after the other while the transaction holds its row locks.
 // A batch of refresh rotations or code redemptions made one conditional
 // UPDATE each, so a batch of n took n round trips before its tokens were
-// inserted. There, the batch's updates of one kind are made by one
-// statement over arrays (unnest), the same text whatever n is; a write
-// whose row it did not change (a replay, a retry, an expired or revoked
-// token) then runs its own slower path. SQLite, in process, runs each
-// write's own statement: it has no round trip to save.
+// inserted. The batch's updates of one kind are made by one statement over
+// arrays (unnest), the same text whatever n is; a write whose row it did
+// not change (a replay, a retry, an expired or revoked token) then runs its
+// own slower path. SQLite, in process, has no round trip to save, but a
+// statement through the driver costs some microseconds whatever it does:
+// there the updates go as one statement over a JSON array, refresh 1.05x
+// and code grants 1.03x the throughput (8 paired runs at c=64).
 
 // keyedUpdate is the conditional update a keyed write starts with, for the
 // batch to make together with the others of its kind.
@@ -26,30 +31,41 @@ type keyedUpdate struct {
 	hit  bool          // set by runUpdates for this attempt
 }
 
-// updateKind is one batched statement: it takes arrays of ids, times and
-// successor ids, and returns the ids of the rows it changed.
+// updateKind is one batched statement: it takes ids, times and successor
+// ids, and returns the ids of the rows it changed. On PostgreSQL they go as
+// arrays, one per column (query); on SQLite, which has no arrays, as one
+// JSON array of [id, time, successor] (jsonQuery).
 type updateKind struct {
-	name  string
-	query string
-	succ  bool // whether the statement takes successor ids
+	name      string
+	query     string
+	jsonQuery string
+	succ      bool // whether the statement takes successor ids
 }
 
 // rotateKind rotates refresh tokens, on the same conditions as
 // RotateRefreshToken's own statement.
 var rotateKind = &updateKind{name: "rotate refresh tokens", succ: true,
 	query: `UPDATE refresh_tokens SET rotated_at = v.v_now, successor_id = v.v_succ
-	FROM unnest($1::text[], $2::bigint[], $3::text[]) AS v(v_id, v_now, v_succ)
+	FROM unnest($1::text[], $2::bigint[], $3::text[]) AS v(v_id, v_now, v_succ)` + rotateWhere,
+	jsonQuery: `UPDATE refresh_tokens SET rotated_at = v.v_now, successor_id = v.v_succ
+	FROM (SELECT value ->> 0 AS v_id, value ->> 1 AS v_now, value ->> 2 AS v_succ FROM json_each($1)) AS v` + rotateWhere}
+
+const rotateWhere = `
 	WHERE id = v.v_id AND rotated_at = 0 AND revoked_at = 0 AND (expires_at = 0 OR expires_at > v.v_now)
 	AND NOT EXISTS ` + familyRevocation + ` AND NOT EXISTS ` + accountRevocation + `
-	RETURNING id`}
+	RETURNING id`
 
 // redeemKind marks authorization codes used, on the same conditions as
 // RedeemAuthCode's own statement.
 var redeemKind = &updateKind{name: "redeem authorization codes",
 	query: `UPDATE auth_codes SET used_at = v.v_now
-	FROM unnest($1::text[], $2::bigint[]) AS v(v_id, v_now)
+	FROM unnest($1::text[], $2::bigint[]) AS v(v_id, v_now)` + redeemWhere,
+	jsonQuery: `UPDATE auth_codes SET used_at = v.v_now
+	FROM (SELECT value ->> 0 AS v_id, value ->> 1 AS v_now FROM json_each($1)) AS v` + redeemWhere}
+
+const redeemWhere = `
 	WHERE id = v.v_id AND used_at = 0 AND expires_at > v.v_now
-	RETURNING id`}
+	RETURNING id`
 
 // runUpdates makes the batched updates of reqs, one statement per kind, and
 // marks the writes whose rows they changed. A second write naming the same
@@ -88,6 +104,18 @@ func (t *wtx) runUpdates(ctx context.Context, reqs []*writeReq, replan any) erro
 		b.ids, b.nows, b.succs = append(b.ids, u.id), append(b.nows, u.now), append(b.succs, u.to)
 	}
 	for kind, b := range batches {
+		if !t.arrays {
+			// SQLite: the statement, prepared once, plans on its
+			// indexes whatever the table's size (Flavor.Replan).
+			rows, err := t.QueryContext(ctx, kind.jsonQuery, updateJSON(b.ids, b.nows, b.succs, kind.succ))
+			if err != nil {
+				return fmt.Errorf("%s: %w", kind.name, err)
+			}
+			if err := markHits(rows, b.byID); err != nil {
+				return fmt.Errorf("%s: %w", kind.name, err)
+			}
+			continue
+		}
 		args := []any{b.ids, b.nows}
 		if kind.succ {
 			args = append(args, b.succs)
@@ -109,22 +137,43 @@ func (t *wtx) runUpdates(ctx context.Context, reqs []*writeReq, replan any) erro
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind.name, err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("%s: %w", kind.name, err)
-			}
-			if u := b.byID[id]; u != nil {
-				u.hit = true
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("%s: %w", kind.name, err)
-		}
-		if err := rows.Err(); err != nil {
+		if err := markHits(rows, b.byID); err != nil {
 			return fmt.Errorf("%s: %w", kind.name, err)
 		}
 	}
 	return nil
+}
+
+// markHits marks the updates whose ids rows returns, and closes rows.
+func markHits(rows *sql.Rows, byID map[string]*keyedUpdate) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		if u := byID[id]; u != nil {
+			u.hit = true
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// updateJSON is the JSON array of [id, time] or [id, time, successor]
+// that jsonQuery takes.
+func updateJSON(ids []string, nows []int64, succs []string, succ bool) string {
+	row := make([]any, 0, 3)
+	all := make([][]any, len(ids))
+	for i, id := range ids {
+		row = append(row[:0], id, nows[i])
+		if succ {
+			row = append(row, succs[i])
+		}
+		all[i] = slices.Clone(row)
+	}
+	b, _ := json.Marshal(all) // strings and integers always encode
+	return string(b)
 }

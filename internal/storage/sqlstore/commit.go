@@ -61,7 +61,7 @@ type committer struct {
 	log       *slog.Logger
 	retryable func(error) bool
 	deadlines *deadlines // nil on an embedded database (see run)
-	batched   bool       // keyed updates go together (batched.go): not on an embedded database
+	embedded  bool       // Flavor.Embedded
 	replan    any        // Flavor.Replan
 	onCommit  func(writes int, d time.Duration, err error)
 	tracer    trace.Tracer   // nil when tracing is off
@@ -81,7 +81,7 @@ func newCommitter(db *sql.DB, f Flavor, d *deadlines, onCommit func(int, time.Du
 		onCommit = func(int, time.Duration, error) {}
 	}
 	c := &committer{db: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, log: log, retryable: f.Retryable,
-		deadlines: d, batched: !f.Embedded(), replan: f.Replan(), onCommit: onCommit, tracer: tracer,
+		deadlines: d, embedded: f.Embedded(), replan: f.Replan(), onCommit: onCommit, tracer: tracer,
 		reqs: make(chan *writeReq, maxBatch)}
 	c.dones.New = func() any { return make(chan error, 1) }
 	if f.Writers() > 1 {
@@ -139,15 +139,10 @@ func (c *committer) doKeyed(ctx context.Context, fn writeFn) error {
 }
 
 // doUpdate is doKeyed for a write that starts with upd's conditional
-// update: on a networked database the batch makes it (batched.go) and calls
-// upd.won when it changed the row, fn otherwise; elsewhere fn does it all.
+// update: the batch makes it with the others of its kind (batched.go) and
+// calls upd.won when it changed the row, fn otherwise.
 func (c *committer) doUpdate(ctx context.Context, upd keyedUpdate, fn writeFn) error {
-	r := &writeReq{ctx: ctx, fn: fn, keyed: true}
-	if c.batched {
-		u := upd // copied here, so only this branch allocates it (SQLite's requests never)
-		r.upd = &u
-	}
-	return c.queue(ctx, r)
+	return c.queue(ctx, &writeReq{ctx: ctx, fn: fn, keyed: true, upd: &upd})
 }
 
 // doTokens stores a token set, like do.
@@ -374,26 +369,24 @@ func (c *committer) commitSpan(reqs []*writeReq) trace.Span {
 }
 
 func (c *committer) tryTx(ctx context.Context, reqs []*writeReq) error {
-	if c.batched && onlyTokens(reqs) {
+	if !c.embedded && onlyTokens(reqs) {
 		return c.storeTokens(ctx, reqs)
 	}
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	w := &wtx{Tx: tx, stmts: c.stmts, arrays: c.batched}
-	if c.batched {
-		if err := w.runUpdates(ctx, reqs, c.replan); err != nil {
-			c.rollback(tx)
-			return err
-		}
-		// The writes whose updates changed their rows go first as a whole:
-		// their tokens are queued before any write below that reads or
-		// revokes tokens, as if they had been first in the batch.
-		for _, r := range reqs {
-			if r.upd != nil && r.upd.hit {
-				r.upd.won(w)
-			}
+	w := &wtx{Tx: tx, stmts: c.stmts, arrays: !c.embedded}
+	if err := w.runUpdates(ctx, reqs, c.replan); err != nil {
+		c.rollback(tx)
+		return err
+	}
+	// The writes whose updates changed their rows go first as a whole:
+	// their tokens are queued before any write below that reads or
+	// revokes tokens, as if they had been first in the batch.
+	for _, r := range reqs {
+		if r.upd != nil && r.upd.hit {
+			r.upd.won(w)
 		}
 	}
 	for _, r := range reqs {
