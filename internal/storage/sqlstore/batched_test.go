@@ -28,8 +28,12 @@ func TestBatchedUpdatesInJSON(t *testing.T) {
 		`CREATE TABLE refresh_tokens (id TEXT PRIMARY KEY, family_id TEXT NOT NULL, account_id TEXT, account_epoch BIGINT NOT NULL,
 			expires_at BIGINT NOT NULL, rotated_at BIGINT NOT NULL, successor_id TEXT NOT NULL, revoked_at BIGINT NOT NULL)`,
 		`CREATE TABLE auth_codes (id TEXT PRIMARY KEY, expires_at BIGINT NOT NULL, used_at BIGINT NOT NULL)`,
+		`INSERT INTO accounts VALUES ('acc-same', 0), ('acc-revoked', 7)`,
 		`INSERT INTO refresh_tokens VALUES ('rt-live', 'fam-1', NULL, 0, 0, 0, '', 0), ('rt-used', 'fam-2', NULL, 0, 0, 5, 'x', 0),
-			('rt-gone-family', 'fam-3', NULL, 0, 0, 0, '', 0), ('rt "quoted"', 'fam-4', NULL, 0, 0, 0, '', 0)`,
+			('rt-gone-family', 'fam-3', NULL, 0, 0, 0, '', 0), ('rt "quoted"', 'fam-4', NULL, 0, 0, 0, '', 0),
+			('rt-revoked', 'fam-5', NULL, 0, 0, 0, '', 3), ('rt-expired', 'fam-6', NULL, 0, 900, 0, '', 0),
+			('rt-live-account', 'fam-7', 'acc-same', 0, 5000, 0, '', 0), ('rt-revoked-account', 'fam-8', 'acc-revoked', 0, 0, 0, '', 0),
+			('rt-twice', 'fam-9', NULL, 0, 0, 0, '', 0)`,
 		`INSERT INTO revoked_families VALUES ('fam-3', 9)`,
 		`INSERT INTO auth_codes VALUES ('code-live', 2000, 0), ('code-expired', 500, 0)`,
 	} {
@@ -37,15 +41,24 @@ func TestBatchedUpdatesInJSON(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	cases := []struct {
+		id  string
+		hit bool
+	}{
+		{"rt-live", true}, {"rt-used", false}, {"rt-gone-family", false}, {`rt "quoted"`, true}, {"rt-unknown", false},
+		{"rt-revoked", false}, {"rt-expired", false}, {"rt-live-account", true}, {"rt-revoked-account", false},
+		// The same token twice in one batch: the first write changes it,
+		// the second is left to its own path, which finds it changed.
+		{"rt-twice", true}, {"rt-twice", false},
+		{"code-live", true}, {"code-expired", false},
+	}
 	reqs := []*writeReq{}
-	want := map[string]bool{"rt-live": true, "rt-used": false, "rt-gone-family": false, `rt "quoted"`: true, "rt-unknown": false,
-		"code-live": true, "code-expired": false}
-	for id := range want {
+	for _, c := range cases {
 		kind := rotateKind
-		if id[:4] == "code" {
+		if c.id[:4] == "code" {
 			kind = redeemKind
 		}
-		reqs = append(reqs, &writeReq{upd: &keyedUpdate{kind: kind, id: id, now: 1000, to: id + "-next"}})
+		reqs = append(reqs, &writeReq{upd: &keyedUpdate{kind: kind, id: c.id, now: 1000, to: c.id + "-next"}})
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -56,9 +69,9 @@ func TestBatchedUpdatesInJSON(t *testing.T) {
 	if err := w.runUpdates(ctx, reqs, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range reqs {
-		if r.upd.hit != want[r.upd.id] {
-			t.Errorf("%s: hit %v, want %v", r.upd.id, r.upd.hit, want[r.upd.id])
+	for i, r := range reqs {
+		if r.upd.hit != cases[i].hit {
+			t.Errorf("write %d, %s: hit %v, want %v", i, r.upd.id, r.upd.hit, cases[i].hit)
 		}
 	}
 	var succ string

@@ -42,9 +42,9 @@ type writeReq struct {
 	// redeemed), so it may run before those tokens are inserted; any other
 	// write runs after them. A keyed write that reads more calls flush first.
 	keyed bool
-	// upd, on PostgreSQL, is the keyed write's conditional update, made with
-	// the batch's others of its kind in one statement (batched.go); fn then
-	// runs only when that changed nothing.
+	// upd is the keyed write's conditional update, made with the batch's
+	// others of its kind in one statement (batched.go); fn then runs only
+	// when that changed nothing.
 	upd  *keyedUpdate
 	done chan error
 }

@@ -52,7 +52,7 @@ func (s *Store) GetAuthCodeGrant(ctx context.Context, id string) (storage.AuthCo
 	return g.c, g.a, s.wrap(err, "get authorization code")
 }
 
-// scanRefreshGrant scans a row of selectRefreshGrants.
+// scanRefreshGrant scans a row of the coalesced refresh-grant read (coalescedReads).
 func scanRefreshGrant(row scanner) (storage.RefreshToken, *storage.Account, error) {
 	var acc joinedAccount
 	var familyRevoked int64
@@ -65,7 +65,7 @@ func scanRefreshGrant(row scanner) (storage.RefreshToken, *storage.Account, erro
 	return t, acc.account(), nil
 }
 
-// scanCodeGrant scans a row of selectCodeGrants.
+// scanCodeGrant scans a row of the coalesced code-grant read (coalescedReads).
 func scanCodeGrant(row scanner) (storage.AuthCode, *storage.Account, error) {
 	var acc joinedAccount
 	c, err := scanCode(row, &acc.id, &acc.kind, &acc.merchant, &acc.username, &acc.card, &acc.disabled, &acc.created,

@@ -66,12 +66,13 @@ func newLookups[T any](reader *pool, d *deadlines, query string, arg func([]stri
 }
 
 // get reads the row id, with whatever other reads are waiting; a missing
-// row is sql.ErrNoRows. Like any read on PostgreSQL (pool.ctx) it follows
-// its deadline, CallTimeout or ctx's if sooner, not ctx's cancellation.
+// row is sql.ErrNoRows. Like any read (pool.ctx) it follows on PostgreSQL
+// its deadline, CallTimeout or ctx's if sooner, not ctx's cancellation, and
+// on SQLite neither.
 func (l *lookups[T]) get(ctx context.Context, id string) (T, error) {
 	var zero T
-	r := &lookup[T]{id: id, ctx: ctx, done: l.dones.Get().(chan lookupReply[T])}
-	if l.d != nil { // a networked database's deadline (see pool.ctx)
+	r := &lookup[T]{id: id, ctx: context.WithoutCancel(ctx), done: l.dones.Get().(chan lookupReply[T])}
+	if l.d != nil {
 		r.win = l.d.current()
 		r.ctx = boundTo(ctx, r.win)
 	}
@@ -131,11 +132,12 @@ func (l *lookups[T]) work() {
 // it was queued.
 var errReadNotStarted = fmt.Errorf("the database took no read within its deadline: %w", context.DeadlineExceeded)
 
-// run reads batch's rows with one statement and answers each read. A read
-// whose deadline has passed is left out and answered errReadNotStarted
-// (never "not found"); the statement runs under the latest deadline of the
-// others, each of which stops waiting at its own: under the earliest, one
-// read that waited long in the queue would cut it short for every other.
+// run reads batch's rows with one statement and answers each read. On
+// PostgreSQL a read whose deadline has passed is left out and answered
+// errReadNotStarted (never "not found"); the statement runs under the
+// latest deadline of the others, each of which stops waiting at its own:
+// under the earliest, one read that waited long in the queue would cut it
+// short for every other. On SQLite reads have no deadline.
 func (l *lookups[T]) run(batch []*lookup[T]) {
 	var last *window
 	live := make([]bool, len(batch))
