@@ -1,19 +1,12 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/latchkey-dev/latchkey/internal/demo"
-	"github.com/latchkey-dev/latchkey/internal/secrets"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
 )
 
@@ -47,23 +40,7 @@ func BenchmarkIntrospect(b *testing.B) {
 // and returns a function that posts a form to it as the given client.
 func benchServer(b *testing.B, client, secret string) func(path, body string) (*http.Response, error) {
 	b.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	keys, _ := secrets.NewKeys([]byte(strings.Repeat("p", 32)))
-	if err := demo.Load(ctx, st, keys); err != nil {
-		b.Fatal(err)
-	}
-	srv, err := New(Options{Store: st, Keys: keys, Issuer: "http://bench", Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	b.Cleanup(ts.Close)
+	ts := demoServer(b, sqlstore.Options{}, Options{Issuer: "http://bench"})
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	return func(path, body string) (*http.Response, error) {
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))

@@ -1,21 +1,14 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
-	"github.com/latchkey-dev/latchkey/internal/secrets"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
 )
 
@@ -24,17 +17,6 @@ import (
 // both to the token endpoint's password checks and to the admin API's
 // password hashing, each call with true matched by one with false.
 func TestPasswordCheckHookIsWired(t *testing.T) {
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	keys, _ := secrets.NewKeys([]byte(strings.Repeat("h", 32)))
-	if err := demo.Load(ctx, st, keys); err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var started, ended int
 	hook := func(running bool) {
@@ -51,12 +33,7 @@ func TestPasswordCheckHookIsWired(t *testing.T) {
 		defer mu.Unlock()
 		return started, ended
 	}
-	srv, err := New(Options{Store: st, Keys: keys, Issuer: "http://hook", Logger: log, OAuth: oauth.Config{OnPasswordCheck: hook}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
+	ts := demoServer(t, sqlstore.Options{}, Options{Issuer: "http://hook", OAuth: oauth.Config{OnPasswordCheck: hook}})
 	post := func(path, user, pass, contentType, body, bearer string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey-dev/latchkey/internal/demo"
 	"github.com/latchkey-dev/latchkey/internal/reqid"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
@@ -34,6 +36,33 @@ func newTestServer(t *testing.T, log *slog.Logger) (*Server, func() error) {
 		t.Fatal(err)
 	}
 	return s, st.Close
+}
+
+// demoServer serves latchkey on a fresh SQLite file with the demo data.
+// so and o are the store's and the server's options beyond those it fills
+// in (migration, store, keys, and an issuer and a silent log if unset).
+func demoServer(tb testing.TB, so sqlstore.Options, o Options) *httptest.Server {
+	tb.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	so.Migrate, so.Logger = true, cmp.Or(so.Logger, log)
+	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "lk.db"), so)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	keys, _ := secrets.NewKeys([]byte(strings.Repeat("d", 32)))
+	if err := demo.Load(ctx, st, keys); err != nil {
+		tb.Fatal(err)
+	}
+	o.Store, o.Keys, o.Issuer, o.Logger = st, keys, cmp.Or(o.Issuer, "http://demo"), cmp.Or(o.Logger, log)
+	srv, err := New(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	tb.Cleanup(ts.Close)
+	return ts
 }
 
 func get(s http.Handler, path string) (int, map[string]any, http.Header) {

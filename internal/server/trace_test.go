@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +16,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/latchkey-dev/latchkey/internal/demo"
-	"github.com/latchkey-dev/latchkey/internal/secrets"
-	"github.com/latchkey-dev/latchkey/internal/storage/sqlite"
 	"github.com/latchkey-dev/latchkey/internal/storage/sqlstore"
 	"github.com/latchkey-dev/latchkey/internal/storage/traced"
 )
@@ -35,26 +31,10 @@ const (
 // the provider's further options (a sampler).
 func tracedServer(t *testing.T, opts ...sdktrace.TracerProviderOption) (*httptest.Server, *tracetest.InMemoryExporter) {
 	t.Helper()
-	ctx := context.Background()
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(append([]sdktrace.TracerProviderOption{sdktrace.WithSyncer(exp)}, opts...)...)
 	t.Cleanup(func() { tp.Shutdown(context.Background()) })
-	log := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lk.db"), sqlstore.Options{Migrate: true, Logger: log, TracerProvider: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	keys, _ := secrets.NewKeys([]byte(strings.Repeat("t", 32)))
-	if err := demo.Load(ctx, st, keys); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Store: st, Keys: keys, Issuer: "http://trace", Logger: log, TracerProvider: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
+	ts := demoServer(t, sqlstore.Options{TracerProvider: tp}, Options{Issuer: "http://trace", TracerProvider: tp})
 	exp.Reset() // drop the demo load's commits
 	return ts, exp
 }

@@ -3,8 +3,10 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -19,16 +21,7 @@ import (
 // even for an array whose size the planner would rather plan for.
 func TestLookupPoolPlansOnce(t *testing.T) {
 	ctx := context.Background()
-	db, err := openLookupPool(ctx, pgtest.DSN(t), lookupSettings, slog.New(slog.DiscardHandler))
-	if err != nil || db == nil {
-		t.Fatalf("lookup pool %v, %v", db, err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := lookupConn(t, pgtest.DSN(t))
 	var mode, seqscan string
 	if err := conn.QueryRowContext(ctx, `SELECT current_setting('plan_cache_mode'), current_setting('enable_seqscan')`).Scan(&mode, &seqscan); err != nil {
 		t.Fatal(err)
@@ -113,16 +106,7 @@ func TestCoalescedReadsUseTheKeyOnSmallTables(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pool, err := openLookupPool(ctx, dsn, lookupSettings, slog.New(slog.DiscardHandler))
-	if err != nil || pool == nil {
-		t.Fatalf("lookup pool %v, %v", pool, err)
-	}
-	defer pool.Close()
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := lookupConn(t, dsn)
 	if _, err := conn.ExecContext(ctx, `ANALYZE access_tokens, refresh_tokens, auth_codes, accounts, revoked_families`); err != nil {
 		t.Fatal(err)
 	}
@@ -171,5 +155,46 @@ func TestCoalescedReadsUseTheKeyOnSmallTables(t *testing.T) {
 	}
 	if seq == 0 {
 		t.Error("with sequential scans allowed, no plan made on the small tables scanned one: the check above proves nothing")
+	}
+}
+
+// lookupConn is a connection of a lookup pool opened on dsn, which it
+// checks is bounded to lookupConns (docs/OPERATIONS.md counts on it).
+func lookupConn(t *testing.T, dsn string) *sql.Conn {
+	t.Helper()
+	pool, err := openLookupPool(context.Background(), dsn, lookupSettings, slog.New(slog.DiscardHandler))
+	if err != nil || pool == nil {
+		t.Fatalf("lookup pool %v, %v", pool, err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	if n := pool.Stats().MaxOpenConnections; n != lookupConns || lookupConns != 8 {
+		t.Fatalf("the lookup pool opens up to %d connections (lookupConns %d); the docs say 8", n, lookupConns)
+	}
+	conn, err := pool.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// TestLookupPoolLeavesOtherFailures: a failure that is not a refused
+// setting (here a database that does not exist) keeps the pool and logs
+// nothing: the main pool's own check reports it, and a server that was only
+// down at start serves the pool once it is back.
+func TestLookupPoolLeavesOtherFailures(t *testing.T) {
+	u, err := url.Parse(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/latchkey_no_such_database"
+	var logs bytes.Buffer
+	db, err := openLookupPool(context.Background(), u.String(), lookupSettings, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil || db == nil {
+		t.Fatalf("lookup pool %v, %v; want a pool and no error", db, err)
+	}
+	db.Close()
+	if logs.Len() != 0 {
+		t.Errorf("logged %q; want nothing", logs.String())
 	}
 }

@@ -142,11 +142,6 @@ func (flavor) Writers() int { return writers }
 
 func (flavor) Rebind(query string) string { return query } // pgx takes $n as is
 
-// IDList: pgx passes a []string as a text[].
-func (flavor) IDList() string { return `unnest($1::text[]) AS q(lookup_id)` }
-
-func (flavor) IDArg(ids []string) any { return ids }
-
 // Replan runs a statement as pgx's unnamed statement, which PostgreSQL
 // plans for the values of each execution; pgx keeps its description, so
 // its arguments still go in binary and it is still one round trip.

@@ -6,7 +6,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -70,15 +69,6 @@ func (flavor) Name() string { return "sqlite" }
 func (flavor) Writers() int { return 1 }
 
 func (flavor) Rebind(query string) string { return sqlstore.AnonymousPlaceholders(query) }
-
-// IDList: SQLite has no arrays; the ids go as a JSON array, which
-// json_each turns into rows.
-func (flavor) IDList() string { return `(SELECT value AS lookup_id FROM json_each($1)) AS q` }
-
-func (flavor) IDArg(ids []string) any {
-	b, _ := json.Marshal(ids) // a []string always encodes
-	return string(b)
-}
 
 // Replan: SQLite plans each statement once, on its indexes, not on the
 // table's size, so a plan never goes stale as a table grows.

@@ -3,9 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"slices"
 )
 
 // On PostgreSQL every statement of a group-commit transaction is a round
@@ -165,15 +163,12 @@ func markHits(rows *sql.Rows, byID map[string]*keyedUpdate) error {
 // updateJSON is the JSON array of [id, time] or [id, time, successor]
 // that jsonQuery takes.
 func updateJSON(ids []string, nows []int64, succs []string, succ bool) string {
-	row := make([]any, 0, 3)
-	all := make([][]any, len(ids))
+	rows := make([][]any, len(ids))
 	for i, id := range ids {
-		row = append(row[:0], id, nows[i])
+		rows[i] = []any{id, nows[i]}
 		if succ {
-			row = append(row, succs[i])
+			rows[i] = append(rows[i], succs[i])
 		}
-		all[i] = slices.Clone(row)
 	}
-	b, _ := json.Marshal(all) // strings and integers always encode
-	return string(b)
+	return jsonText(rows)
 }

@@ -50,7 +50,7 @@ type lookups[T any] struct {
 	reader *pool
 	d      *deadlines
 	query  string                           // selects the rows whose ids are in $1
-	arg    func(ids []string) any           // $1 (Flavor.IDList)
+	arg    func(ids []string) any           // $1 (idsArg)
 	scan   func(scanner) (string, T, error) // a row's id and value
 	reqs   chan *lookup[T]
 	dones  sync.Pool // of chan lookupReply[T]
@@ -71,7 +71,9 @@ func newLookups[T any](reader *pool, d *deadlines, query string, arg func([]stri
 // on SQLite neither.
 func (l *lookups[T]) get(ctx context.Context, id string) (T, error) {
 	var zero T
-	r := &lookup[T]{id: id, ctx: context.WithoutCancel(ctx), done: l.dones.Get().(chan lookupReply[T])}
+	// On SQLite the read never ends early, and run reads under a context
+	// of its own: r.ctx is only waited on, and Background costs nothing.
+	r := &lookup[T]{id: id, ctx: context.Background(), done: l.dones.Get().(chan lookupReply[T])}
 	if l.d != nil {
 		r.win = l.d.current()
 		r.ctx = boundTo(ctx, r.win)
@@ -207,13 +209,34 @@ func (l *lookups[T]) read(ctx context.Context, ids []string) (map[string]T, erro
 // up by key.
 func byIDs(f Flavor, table string) string {
 	if f.Embedded() {
-		return f.IDList() + ` JOIN ` + table + ` t ON t.id = q.lookup_id`
+		return idsFrom(f) + ` JOIN ` + table + ` t ON t.id = q.lookup_id`
 	}
-	return f.IDList() + ` JOIN LATERAL (SELECT * FROM ` + table + ` x WHERE x.id = q.lookup_id OFFSET 0) t ON true`
+	return idsFrom(f) + ` JOIN LATERAL (SELECT * FROM ` + table + ` x WHERE x.id = q.lookup_id OFFSET 0) t ON true`
+}
+
+// A list of values goes to a statement as one parameter. PostgreSQL takes
+// arrays, which pgx encodes from Go slices; SQLite has none, so there the
+// list is one JSON array, which json_each turns into rows (the batched
+// updates' lists too, updateJSON).
+
+// idsFrom is the FROM item that yields the ids in $1 as q(lookup_id).
+func idsFrom(f Flavor) string {
+	if f.Embedded() {
+		return `(SELECT value AS lookup_id FROM json_each($1)) AS q`
+	}
+	return `unnest($1::text[]) AS q(lookup_id)`
+}
+
+// idsArg is $1 of idsFrom for ids.
+func idsArg(f Flavor) func(ids []string) any {
+	if f.Embedded() {
+		return func(ids []string) any { return jsonText(ids) }
+	}
+	return func(ids []string) any { return ids }
 }
 
 // coalesced are the statements of the coalesced reads of f, each taking
-// its ids as $1 (Flavor.IDList).
+// its ids as $1 (idsFrom).
 type coalesced struct{ access, refresh, code string }
 
 func coalescedReads(f Flavor) coalesced {
@@ -256,7 +279,7 @@ type codeGrant struct {
 }
 
 func newReaders(f Flavor, reader *pool, d *deadlines) *readers {
-	q, arg := coalescedReads(f), f.IDArg
+	q, arg := coalescedReads(f), idsArg(f)
 	return &readers{
 		access: newLookups(reader, d, q.access, arg, func(row scanner) (string, storage.AccessToken, error) {
 			t, err := scanAccess(row)

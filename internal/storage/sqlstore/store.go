@@ -70,10 +70,6 @@ type Flavor interface {
 	// Rebind rewrites a query written with $n placeholders into the form the
 	// driver binds fastest; it must mean the same.
 	Rebind(query string) string
-	// IDList is the FROM item of a statement that takes a list of ids as
-	// $1: it yields them as q, of one column, lookup_id; IDArg makes $1.
-	IDList() string
-	IDArg(ids []string) any
 	// Replan is an argument that, put first, makes the driver run a
 	// statement unprepared, planned for the values it is given, or nil
 	// when there is no such thing (see runUpdates).
@@ -84,9 +80,9 @@ type Flavor interface {
 type Pools struct {
 	Read  *sql.DB // queries outside transactions
 	Write *sql.DB // the group committer's transactions; may be Read
-	// Lookup, when set, runs the coalesced reads of a networked database
-	// (lookups.go) instead of Read: on PostgreSQL, one whose sessions plan
-	// them once (see the postgres package).
+	// Lookup, when set, runs the coalesced reads (lookups.go) instead of
+	// Read: on PostgreSQL, one whose sessions plan them once (see the
+	// postgres package).
 	Lookup *sql.DB
 }
 
