@@ -58,7 +58,7 @@ func Open(ctx context.Context, dsn string, opts sqlstore.Options) (*sqlstore.Sto
 		f.replan = pgx.QueryExecModeExec
 	}
 	pools := sqlstore.Pools{Read: db, Write: db}
-	if pools.Lookup, err = openLookupPool(ctx, u.String(), lookupSettings, opts.Logger); err != nil {
+	if pools.Planned, err = openPlannedPool(ctx, u.String(), plannedSettings, opts.Logger); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open postgres database %s: %w", u.Redacted(), err)
 	}
@@ -69,34 +69,38 @@ func Open(ctx context.Context, dsn string, opts sqlstore.Options) (*sqlstore.Sto
 	return st, nil
 }
 
-// lookupSettings are the session settings of the pool that runs the
-// coalesced reads. Those of refresh and code grants were planned again on
-// almost every execution: PostgreSQL's choice between a prepared
-// statement's generic plan and one made for the values at hand favours the
-// latter when a value is an array (without it, it assumes 10 elements;
-// they held about 6), and planning these joins took twice as long as
-// running them (pg_stat_statements at c=64: 0.12 ms a plan, 17 µs of the
-// database's time per refresh). These sessions always use the generic
-// plan, made once per connection, and make it without sequential scans:
-// made on tables the statistics call small (a new database), it would
-// otherwise scan each whole table for every id once they had grown. Every
-// such read looks its rows up by primary key, one id at a time (sqlstore's
-// byIDs), so the index is always the right plan. They go in the startup
+// plannedSettings are the session settings of the pool that runs the
+// coalesced reads and the group commit's combined statements
+// (sqlstore.Pools.Planned). The coalesced reads of refresh and code grants
+// were planned again on almost every execution: PostgreSQL's choice
+// between a prepared statement's generic plan and one made for the values
+// at hand favours the latter when a value is an array (without it, it
+// assumes 10 elements; they held about 6), and planning these joins took
+// twice as long as running them (pg_stat_statements at c=64: 0.12 ms a
+// plan, 17 µs of the database's time per refresh). These sessions always
+// use the generic plan, made once per connection, and make it without
+// sequential scans: made on tables the statistics call small (a new
+// database), it would otherwise scan each whole table for every id once
+// they had grown. Every such statement finds its rows by primary key, one
+// id at a time (sqlstore's byIDs, the batched updates, the foreign key
+// checks), so the index is always the right plan. They go in the startup
 // packet: no round trip, under connect_timeout, and a pooler that does not
 // pass them on refuses the connection instead of handing them to others.
-var lookupSettings = map[string]string{"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
+var plannedSettings = map[string]string{"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
 
-// lookupConns bounds the lookup pool: two reads at once of each of the
-// three kinds (sqlstore's lookupWorkers), and two spare.
-const lookupConns = 8
+// plannedConns bounds the planned pool: two reads at once of each of the
+// three kinds (sqlstore's lookupWorkers), and the two group-commit writers.
+const plannedConns = 8
 
-// openLookupPool opens the pool of the coalesced reads with settings (see
-// lookupSettings). When the server refuses them (a pooler such as
+// openPlannedPool opens the planned pool with settings (see
+// plannedSettings). When the server refuses them (a pooler such as
 // PgBouncer, which refuses startup parameters it does not know; PostgreSQL
 // before 12), it logs why and returns nil: the reads then share the main
-// pool, planned as PostgreSQL chooses. Any other failure (an unreachable
-// server, a wrong password) is left to the main pool's check to report.
-func openLookupPool(ctx context.Context, dsn string, settings map[string]string, log *slog.Logger) (*sql.DB, error) {
+// pool, planned as PostgreSQL chooses, and the combined statements run
+// there planned for each batch's values (Replan). Any other failure (an
+// unreachable server, a wrong password) is left to the main pool's check
+// to report.
+func openPlannedPool(ctx context.Context, dsn string, settings map[string]string, log *slog.Logger) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, errors.New("postgres URL cannot be parsed")
@@ -105,8 +109,8 @@ func openLookupPool(ctx context.Context, dsn string, settings map[string]string,
 		cfg.RuntimeParams[k] = v
 	}
 	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(lookupConns)
-	db.SetMaxIdleConns(lookupConns)
+	db.SetMaxOpenConns(plannedConns)
+	db.SetMaxIdleConns(plannedConns)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var pe *pgconn.PgError
@@ -115,7 +119,7 @@ func openLookupPool(ctx context.Context, dsn string, settings map[string]string,
 		if log == nil {
 			log = slog.Default()
 		}
-		log.Warn("postgres: the server refused the session settings of the coalesced reads; they share the main pool, planned at each execution",
+		log.Warn("postgres: the server refused the session settings of the coalesced reads and combined writes; they share the main pool, planned at each execution",
 			"settings", fmt.Sprint(settings), "code", pe.Code, "error", pe.Message)
 		return nil, nil
 	}

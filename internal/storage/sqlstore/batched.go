@@ -4,6 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
 // On PostgreSQL every statement of a group-commit transaction is a round
@@ -24,9 +28,11 @@ type keyedUpdate struct {
 	kind *updateKind
 	id   string
 	now  int64
-	to   string        // the successor id, for kinds that set one
-	won  func(tx *wtx) // what the write does once its update changed the row
-	hit  bool          // set by runUpdates for this attempt
+	to   string // the successor id, for kinds that set one
+	// tokens are stored, and won called, when the update changed the row.
+	tokens *storage.TokenSet
+	won    func()
+	hit    bool // set by runUpdates (or combinedStatement's caller) for this attempt
 }
 
 // updateKind is one batched statement: it takes ids, times and successor
@@ -171,4 +177,100 @@ func updateJSON(ids []string, nows []int64, succs []string, succ bool) string {
 		}
 	}
 	return jsonText(rows)
+}
+
+// hitsCTE names combinedStatement's WITH clause of the rows its updates
+// changed, as "<kind>:<id>"; its conditional INSERTs read it.
+const hitsCTE = "hits"
+
+// combinedKinds are the kinds combinedStatement batches, in the order of
+// the numbers in its hit keys.
+var combinedKinds = []*updateKind{rotateKind, redeemKind}
+
+// combinable reports whether a PostgreSQL batch can be one statement
+// (combinedStatement): it makes at least one batched update, every write
+// is a token set or a batched update of a kind combinedKinds has, and no
+// two updates of a kind name the same row (the second must see the first's
+// change, which one statement's snapshot would not show it).
+func combinable(reqs []*writeReq) bool {
+	updates := 0
+	seen := make(map[string]struct{}, len(reqs))
+	for _, r := range reqs {
+		switch {
+		case r.tokens != nil:
+		case r.upd != nil && r.upd.tokens != nil && hitKey(r.upd) != "":
+			k := hitKey(r.upd)
+			if _, dup := seen[k]; dup {
+				return false
+			}
+			seen[k] = struct{}{}
+			updates++
+		default:
+			return false
+		}
+	}
+	return updates > 0
+}
+
+// hitKey is how combinedStatement names an update's row in its hits: the
+// kind's place in combinedKinds and the id, "" for a kind it does not batch.
+func hitKey(u *keyedUpdate) string {
+	for k, kind := range combinedKinds {
+		if u.kind == kind {
+			return strconv.Itoa(k) + ":" + u.id
+		}
+	}
+	return ""
+}
+
+// combinedStatement is a combinable batch as one statement, for PostgreSQL:
+// each kind's batched update (updateKind.query), then the batch's token
+// rows, those of an update stored only if it changed its row, all as WITH
+// clauses of a SELECT of the updates' hits (hitKey). A batch of refreshes
+// was four round trips one after the other (BEGIN, the rotation, the
+// INSERT, COMMIT), with the transaction's row locks held through them; a
+// statement of its own is a transaction of its own, committed when it
+// ends, so this is one.
+func combinedStatement(reqs []*writeReq) (string, []any, error) {
+	var ctes, hits []string
+	var args []any
+	for k, kind := range combinedKinds {
+		var ids, succs []string
+		var nows []int64
+		for _, r := range reqs {
+			if r.upd != nil && r.upd.kind == kind {
+				ids, nows, succs = append(ids, r.upd.id), append(nows, r.upd.now), append(succs, r.upd.to)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		n := len(args)
+		args = append(args, ids, nows)
+		if kind.succ {
+			args = append(args, succs)
+		}
+		renumber := strings.NewReplacer("$1", "$"+strconv.Itoa(n+1), "$2", "$"+strconv.Itoa(n+2), "$3", "$"+strconv.Itoa(n+3))
+		name := "u" + strconv.Itoa(k)
+		ctes = append(ctes, name+" AS ("+renumber.Replace(kind.query)+")")
+		hits = append(hits, "SELECT '"+strconv.Itoa(k)+":' || id AS id FROM "+name)
+	}
+	ctes = append(ctes, hitsCTE+" AS ("+strings.Join(hits, " UNION ALL ")+")")
+	sets := make([]*storage.TokenSet, len(reqs))
+	conds := make([]string, len(reqs))
+	for i, r := range reqs {
+		if r.tokens != nil {
+			sets[i] = r.tokens
+			continue
+		}
+		sets[i], conds[i] = r.upd.tokens, hitKey(r.upd)
+	}
+	inserts, iargs, err := tokenInserts(rowsOf(sets, conds), len(args))
+	if err != nil {
+		return "", nil, err
+	}
+	for i, q := range inserts {
+		ctes = append(ctes, "w"+strconv.Itoa(i)+" AS ("+q+")")
+	}
+	return withClauses(ctes, "SELECT id FROM "+hitsCTE), append(args, iargs...), nil
 }

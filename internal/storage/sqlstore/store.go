@@ -80,10 +80,12 @@ type Flavor interface {
 type Pools struct {
 	Read  *sql.DB // queries outside transactions
 	Write *sql.DB // the group committer's transactions; may be Read
-	// Lookup, when set, runs the coalesced reads (lookups.go) instead of
-	// Read: on PostgreSQL, one whose sessions plan them once (see the
-	// postgres package).
-	Lookup *sql.DB
+	// Planned, when set, runs the statements whose plans latchkey chooses
+	// the shape of: the coalesced reads (lookups.go) instead of Read, and
+	// the group commit's combined statements (combinedStatement) instead of
+	// Write. On PostgreSQL, its sessions plan each statement once, without
+	// sequential scans (see the postgres package).
+	Planned *sql.DB
 }
 
 // Store is a storage.Storage on a SQL database.
@@ -92,7 +94,7 @@ type Store struct {
 	read      *sql.DB // queries outside transactions
 	reader    *pool   // read, with prepared statements
 	write     *sql.DB // the committer's connections
-	lookup    *pool   // Pools.Lookup, with prepared statements; nil when there is none
+	planned   *pool   // Pools.Planned, with prepared statements; nil when there is none
 	commit    *committer
 	coalesced *readers   // coalesced reads by id
 	deadlines *deadlines // nil on an embedded database (see Flavor.Embedded)
@@ -114,8 +116,8 @@ func Open(ctx context.Context, f Flavor, p Pools, opts Options) (*Store, error) 
 		s.deadlines = &deadlines{timeout: cmp.Or(opts.CallTimeout, CallTimeout)}
 	}
 	s.reader = newPool(read, f, s.deadlines)
-	if p.Lookup != nil {
-		s.lookup = newPool(p.Lookup, f, s.deadlines)
+	if p.Planned != nil {
+		s.planned = newPool(p.Planned, f, s.deadlines)
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -133,13 +135,14 @@ func Open(ctx context.Context, f Flavor, p Pools, opts Options) (*Store, error) 
 		return fail(err)
 	}
 	s.commit = newCommitter(write, f, s.deadlines, opts.OnCommit, tracing.Tracer(opts.TracerProvider, "internal/storage/sqlstore"), s.log)
+	s.commit.planned = s.planned
 	if opts.SecretFingerprint != "" {
 		if err := s.checkFingerprint(ctx, opts.SecretFingerprint); err != nil {
 			s.commit.close()
 			return fail(err)
 		}
 	}
-	s.coalesced = newReaders(f, cmp.Or(s.lookup, s.reader), s.deadlines)
+	s.coalesced = newReaders(f, cmp.Or(s.planned, s.reader), s.deadlines)
 	return s, nil
 }
 
@@ -175,9 +178,9 @@ func (s *Store) closeDBs() error {
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}
-	if s.lookup != nil {
-		s.lookup.stmts.close()
-		err = errors.Join(err, s.lookup.DB.Close())
+	if s.planned != nil {
+		s.planned.stmts.close()
+		err = errors.Join(err, s.planned.DB.Close())
 	}
 	return err
 }

@@ -37,11 +37,8 @@ func (s *Store) GetAuthCode(ctx context.Context, id string) (storage.AuthCode, e
 // RedeemAuthCode marks the code used and stores its tokens, exactly once.
 func (s *Store) RedeemAuthCode(ctx context.Context, id string, now time.Time, tokens storage.TokenSet) error {
 	var outcome error
-	won := func(tx *wtx) {
-		outcome = nil
-		tx.queueTokens(&tokens)
-	}
-	upd := keyedUpdate{kind: redeemKind, id: id, now: ms(now), won: won}
+	won := func() { outcome = nil }
+	upd := keyedUpdate{kind: redeemKind, id: id, now: ms(now), tokens: &tokens, won: won}
 	err := s.commit.doUpdate(ctx, upd, func(ctx context.Context, tx *wtx) error {
 		n, err := rowsAffected(tx.ExecContext(ctx,
 			`UPDATE auth_codes SET used_at = $2 WHERE id = $1 AND used_at = 0 AND expires_at > $2`, id, ms(now)))
@@ -49,7 +46,8 @@ func (s *Store) RedeemAuthCode(ctx context.Context, id string, now time.Time, to
 			return err
 		}
 		if n == 1 {
-			won(tx)
+			won()
+			tx.queueTokens(&tokens)
 			return nil
 		}
 		c, err := scanCode(tx.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE id = $1`, id))
@@ -189,19 +187,32 @@ type tokenRows struct {
 	access  []*storage.AccessToken
 	refresh []*storage.RefreshToken
 	events  []*storage.AuditEvent
+	// conds, for combinedStatement, are each table's rows' conditions:
+	// the hit a row is stored on, or "" for a row stored in any case.
+	conds [3][]string
 }
 
-func rowsOf(sets []*storage.TokenSet) tokenRows {
+// rowsOf are the rows of sets; conds, if not nil, holds each set's
+// condition (tokenRows.conds).
+func rowsOf(sets []*storage.TokenSet, conds []string) tokenRows {
 	var r tokenRows
-	for _, t := range sets {
+	add := func(table, set int) {
+		if conds != nil {
+			r.conds[table] = append(r.conds[table], conds[set])
+		}
+	}
+	for i, t := range sets {
 		if t.Access != nil {
 			r.access = append(r.access, t.Access)
+			add(0, i)
 		}
 		if t.Refresh != nil {
 			r.refresh = append(r.refresh, t.Refresh)
+			add(1, i)
 		}
 		if t.Event != nil {
 			r.events = append(r.events, t.Event)
+			add(2, i)
 		}
 	}
 	return r
@@ -213,6 +224,7 @@ type tableRows struct {
 	width   int
 	n       int
 	row     func(args []any, i int) []any
+	cond    []string // tokenRows.conds of the table
 }
 
 func (r tokenRows) tables() [3]tableRows {
@@ -221,16 +233,16 @@ func (r tokenRows) tables() [3]tableRows {
 			a := r.access[i]
 			return append(args, a.ID, a.FamilyID, a.ClientID, nullable(a.AccountID), string(a.Owner.Type), a.Owner.ID,
 				words(a.Scopes), ms(a.IssuedAt), ms(a.ExpiresAt), ms(a.RevokedAt), ms(a.AccountEpoch))
-		}},
+		}, r.conds[0]},
 		{refreshInserts, 14, len(r.refresh), func(args []any, i int) []any {
 			t := r.refresh[i]
 			return append(args, t.ID, t.FamilyID, t.ClientID, nullable(t.AccountID), string(t.Owner.Type), t.Owner.ID,
 				words(t.Scopes), t.AccessTokenID, ms(t.IssuedAt), ms(t.ExpiresAt), ms(t.RotatedAt), t.SuccessorID, ms(t.RevokedAt),
 				ms(t.AccountEpoch))
-		}},
+		}, r.conds[1]},
 		{auditInserts, auditWidth, len(r.events), func(args []any, i int) []any {
 			return appendAuditArgs(args, *r.events[i])
-		}},
+		}, r.conds[2]},
 	}
 }
 
@@ -238,7 +250,7 @@ func (r tokenRows) tables() [3]tableRows {
 // multi-row INSERTs per table (13 sets: 8 + 4 + 1 rows); on PostgreSQL one
 // statement for every table (tokenStatement).
 func insertTokenSets(ctx context.Context, tx *wtx, sets []*storage.TokenSet) error {
-	rows := rowsOf(sets)
+	rows := rowsOf(sets, nil)
 	if tx.arrays {
 		q, args, err := tokenStatement(rows)
 		if err != nil || q == "" {
@@ -263,35 +275,43 @@ func insertTokenSets(ctx context.Context, tx *wtx, sets []*storage.TokenSet) err
 // tables have rows, so at most seven statements are ever prepared; it is
 // empty when none has.
 func tokenStatement(rows tokenRows) (string, []any, error) {
-	var parts []string
+	inserts, args, err := tokenInserts(rows, 0)
+	if err != nil || len(inserts) == 0 {
+		return "", nil, err
+	}
+	last := len(inserts) - 1
+	ctes := make([]string, last)
+	for i, q := range inserts[:last] {
+		ctes[i] = "w" + strconv.Itoa(i) + " AS (" + q + ")"
+	}
+	return withClauses(ctes, inserts[last]), args, nil
+}
+
+// tokenInserts are the INSERTs over arrays of the tables rows has rows
+// for, with their parameters numbered from after+1.
+func tokenInserts(rows tokenRows, after int) ([]string, []any, error) {
+	var inserts []string
 	var args []any
 	for _, t := range rows.tables() {
 		if t.n == 0 {
 			continue
 		}
-		q, a, err := arrayInsert(t.inserts[0], t.width, t.n, t.row, len(args))
+		q, a, err := arrayInsert(t.inserts[0], t.width, t.n, t.row, after+len(args), t.cond)
 		if err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
-		parts, args = append(parts, q), append(args, a...)
+		inserts, args = append(inserts, q), append(args, a...)
 	}
-	var b strings.Builder
-	for i, q := range parts {
-		switch {
-		case i == len(parts)-1 && i > 0:
-			b.WriteString(" ")
-		case i == 0 && len(parts) > 1:
-			b.WriteString("WITH ")
-		case i > 0:
-			b.WriteString(", ")
-		}
-		if i < len(parts)-1 {
-			b.WriteString("w" + strconv.Itoa(i) + " AS (" + q + ")")
-		} else {
-			b.WriteString(q)
-		}
+	return inserts, args, nil
+}
+
+// withClauses is the statement final with ctes ("name AS (…)") as its
+// WITH clauses.
+func withClauses(ctes []string, final string) string {
+	if len(ctes) == 0 {
+		return final
 	}
-	return b.String(), args, nil
+	return "WITH " + strings.Join(ctes, ", ") + " " + final
 }
 
 // insertRows inserts n rows, appending row i's values with row, using the
@@ -302,7 +322,7 @@ func insertRows(ctx context.Context, tx *wtx, inserts []string, width, n int, ro
 		return nil
 	}
 	if tx.arrays {
-		q, args, err := arrayInsert(inserts[0], width, n, row, 0)
+		q, args, err := arrayInsert(inserts[0], width, n, row, 0, nil)
 		if err != nil {
 			return err
 		}
@@ -333,16 +353,22 @@ func insertRows(ctx context.Context, tx *wtx, inserts []string, width, n int, ro
 // INSERTs per table as power-of-two VALUES lists, each a round trip; this
 // takes one. single is the one-row INSERT of inserts, whose table and
 // columns it reuses. Every column is TEXT (a string, or nil for NULL) or
-// BIGINT (an int64).
-func arrayInsert(single string, width, n int, row func(args []any, i int) []any, after int) (string, []any, error) {
+// BIGINT (an int64). With cond (one per row), a row is inserted only when
+// its condition is "" or one of the ids of the statement's hitsCTE
+// (combinedStatement).
+func arrayInsert(single string, width, n int, row func(args []any, i int) []any, after int, cond []string) (string, []any, error) {
 	head, _, _ := strings.Cut(single, " VALUES ")
 	rows := make([]any, 0, n*width)
 	for i := range n {
 		rows = row(rows, i)
 	}
-	cols := make([]any, width)
+	cols := make([]any, width, width+1)
 	var b strings.Builder
-	b.WriteString(head + " SELECT * FROM unnest(")
+	if cond == nil {
+		b.WriteString(head + " SELECT * FROM unnest(")
+	} else {
+		b.WriteString(head + " SELECT " + columnNames(width, "") + " FROM unnest(")
+	}
 	for c := range width {
 		if c > 0 {
 			b.WriteString(", ")
@@ -367,8 +393,31 @@ func arrayInsert(single string, width, n int, row func(args []any, i int) []any,
 		cols[c] = col
 		b.WriteString("$" + strconv.Itoa(after+c+1) + "::text[]")
 	}
-	b.WriteString(")")
-	return b.String(), cols, nil
+	if cond == nil {
+		b.WriteString(")")
+		return b.String(), cols, nil
+	}
+	if len(cond) != n {
+		return "", nil, fmt.Errorf("insert rows: %d conditions for %d rows", len(cond), n)
+	}
+	b.WriteString(", $" + strconv.Itoa(after+width+1) + "::text[]) AS x(" + columnNames(width, "cond") +
+		") WHERE x.cond = '' OR x.cond IN (SELECT id FROM " + hitsCTE + ")")
+	return b.String(), append(cols, cond), nil
+}
+
+// columnNames is "c1, c2, …, c<width>", then last if not "".
+func columnNames(width int, last string) string {
+	var b strings.Builder
+	for c := range width {
+		if c > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("c" + strconv.Itoa(c+1))
+	}
+	if last != "" {
+		b.WriteString(", " + last)
+	}
+	return b.String()
 }
 
 // textColumn is column c of rows as a text array: a []string, which pgx
@@ -425,12 +474,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 	var res storage.RotationResult
 	var outcome error
 	now := ms(r.Now)
-	won := func(tx *wtx) {
+	tokens := &storage.TokenSet{Access: &r.Access, Refresh: &r.Refresh, Event: r.Event}
+	won := func() {
 		old := storage.RefreshToken{ID: r.OldID, RotatedAt: fromMS(now), SuccessorID: r.Refresh.ID}
 		res, outcome = storage.RotationResult{Outcome: storage.OutcomeRotated, Old: old, Successor: r.Refresh}, nil
-		tx.queueTokens(&storage.TokenSet{Access: &r.Access, Refresh: &r.Refresh, Event: r.Event})
 	}
-	upd := keyedUpdate{kind: rotateKind, id: r.OldID, now: now, to: r.Refresh.ID, won: won}
+	upd := keyedUpdate{kind: rotateKind, id: r.OldID, now: now, to: r.Refresh.ID, tokens: tokens, won: won}
 	err := s.commit.doUpdate(ctx, upd, func(ctx context.Context, tx *wtx) error {
 		res, outcome = storage.RotationResult{}, nil
 		// The conditional update is the lock: of concurrent rotations of
@@ -445,7 +494,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 			return err
 		}
 		if n == 1 {
-			won(tx)
+			won()
+			tx.queueTokens(tokens)
 			return nil
 		}
 		// Not rotated here: a replay or a retry. What follows reads the

@@ -16,12 +16,12 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
 
-// TestLookupPoolPlansOnce: a statement prepared on the lookup pool's
-// connections is planned once and the plan reused (see lookupSettings),
+// TestPlannedPoolPlansOnce: a statement prepared on the planned pool's
+// connections is planned once and the plan reused (see plannedSettings),
 // even for an array whose size the planner would rather plan for.
-func TestLookupPoolPlansOnce(t *testing.T) {
+func TestPlannedPoolPlansOnce(t *testing.T) {
 	ctx := context.Background()
-	conn := lookupConn(t, pgtest.DSN(t))
+	conn := plannedConn(t, pgtest.DSN(t))
 	var mode, seqscan string
 	if err := conn.QueryRowContext(ctx, `SELECT current_setting('plan_cache_mode'), current_setting('enable_seqscan')`).Scan(&mode, &seqscan); err != nil {
 		t.Fatal(err)
@@ -54,15 +54,15 @@ func TestLookupPoolPlansOnce(t *testing.T) {
 	}
 }
 
-// TestLookupPoolRefused: a server that refuses the settings (PgBouncer
-// refuses startup parameters it does not know) leaves no lookup pool, the
+// TestPlannedPoolRefused: a server that refuses the settings (PgBouncer
+// refuses startup parameters it does not know) leaves no planned pool, the
 // reads then share the main one, and the reason is logged.
-func TestLookupPoolRefused(t *testing.T) {
+func TestPlannedPoolRefused(t *testing.T) {
 	var logs bytes.Buffer
-	db, err := openLookupPool(context.Background(), pgtest.DSN(t), map[string]string{"plan_cache_mode": "no_such_mode"},
+	db, err := openPlannedPool(context.Background(), pgtest.DSN(t), map[string]string{"plan_cache_mode": "no_such_mode"},
 		slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil || db != nil {
-		t.Fatalf("lookup pool %v, %v; want none and no error", db, err)
+		t.Fatalf("planned pool %v, %v; want none and no error", db, err)
 	}
 	if !strings.Contains(logs.String(), "refused the session settings") || !strings.Contains(logs.String(), "22023") {
 		t.Errorf("logged %q; want the refusal and its code", logs.String())
@@ -70,7 +70,7 @@ func TestLookupPoolRefused(t *testing.T) {
 }
 
 // TestCoalescedReadsUseTheKeyOnSmallTables: the generic plans of the
-// coalesced reads, made in the lookup pool's sessions on tables the
+// coalesced reads, made in the planned pool's sessions on tables the
 // statistics know to be small (as autovacuum leaves a new database's),
 // look every row up by key, so they stay right as the tables grow. The
 // same plans made with sequential scans allowed scan the small tables,
@@ -106,7 +106,7 @@ func TestCoalescedReadsUseTheKeyOnSmallTables(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn := lookupConn(t, dsn)
+	conn := plannedConn(t, dsn)
 	if _, err := conn.ExecContext(ctx, `ANALYZE access_tokens, refresh_tokens, auth_codes, accounts, revoked_families`); err != nil {
 		t.Fatal(err)
 	}
@@ -158,17 +158,17 @@ func TestCoalescedReadsUseTheKeyOnSmallTables(t *testing.T) {
 	}
 }
 
-// lookupConn is a connection of a lookup pool opened on dsn, which it
-// checks is bounded to lookupConns (docs/OPERATIONS.md counts on it).
-func lookupConn(t *testing.T, dsn string) *sql.Conn {
+// plannedConn is a connection of a planned pool opened on dsn, which it
+// checks is bounded to plannedConns (docs/OPERATIONS.md counts on it).
+func plannedConn(t *testing.T, dsn string) *sql.Conn {
 	t.Helper()
-	pool, err := openLookupPool(context.Background(), dsn, lookupSettings, slog.New(slog.DiscardHandler))
+	pool, err := openPlannedPool(context.Background(), dsn, plannedSettings, slog.New(slog.DiscardHandler))
 	if err != nil || pool == nil {
-		t.Fatalf("lookup pool %v, %v", pool, err)
+		t.Fatalf("planned pool %v, %v", pool, err)
 	}
 	t.Cleanup(func() { pool.Close() })
-	if n := pool.Stats().MaxOpenConnections; n != lookupConns || lookupConns != 8 {
-		t.Fatalf("the lookup pool opens up to %d connections (lookupConns %d); the docs say 8", n, lookupConns)
+	if n := pool.Stats().MaxOpenConnections; n != plannedConns || plannedConns != 8 {
+		t.Fatalf("the planned pool opens up to %d connections (plannedConns %d); the docs say 8", n, plannedConns)
 	}
 	conn, err := pool.Conn(context.Background())
 	if err != nil {
@@ -178,20 +178,20 @@ func lookupConn(t *testing.T, dsn string) *sql.Conn {
 	return conn
 }
 
-// TestLookupPoolLeavesOtherFailures: a failure that is not a refused
+// TestPlannedPoolLeavesOtherFailures: a failure that is not a refused
 // setting (here a database that does not exist) keeps the pool and logs
 // nothing: the main pool's own check reports it, and a server that was only
 // down at start serves the pool once it is back.
-func TestLookupPoolLeavesOtherFailures(t *testing.T) {
+func TestPlannedPoolLeavesOtherFailures(t *testing.T) {
 	u, err := url.Parse(pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.Path = "/latchkey_no_such_database"
 	var logs bytes.Buffer
-	db, err := openLookupPool(context.Background(), u.String(), lookupSettings, slog.New(slog.NewTextHandler(&logs, nil)))
+	db, err := openPlannedPool(context.Background(), u.String(), plannedSettings, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil || db == nil {
-		t.Fatalf("lookup pool %v, %v; want a pool and no error", db, err)
+		t.Fatalf("planned pool %v, %v; want a pool and no error", db, err)
 	}
 	db.Close()
 	if logs.Len() != 0 {
