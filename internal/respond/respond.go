@@ -17,12 +17,22 @@ const PageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data: http
 // §5.1: answers that may carry tokens or credentials).
 func JSON(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("Content-Type", "application/json")
+	// Canonical keys and shared value slices, as the server's security
+	// headers: Header.Set would canonicalize and allocate each, on every
+	// token and introspection answer. A slice of full capacity is copied
+	// by any append, and Set replaces it.
+	h["Cache-Control"] = noStore
+	h["Pragma"] = noCache
+	h["Content-Type"] = applicationJSON
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
+
+var (
+	noStore         = []string{"no-store"}
+	noCache         = []string{"no-cache"}
+	applicationJSON = []string{"application/json"}
+)
 
 // BearerChallenge sets RFC 6750 §3's WWW-Authenticate header for an error
 // code and description, quoting the description so that a quote or
