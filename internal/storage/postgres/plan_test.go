@@ -18,7 +18,11 @@ import (
 // life, and refreshes then slowed with every token issued. Rotations made
 // after the table has grown must look their rows up by key, also on
 // connections without pgx's statement description cache (which some
-// PgBouncer set-ups turn off, and which the default way needs).
+// PgBouncer set-ups turn off). Each rotation here is a batch of its own,
+// so it runs as a combined statement on the planned pool (sqlstore's
+// combinedStatement); the batched update planned for each batch, which
+// batches holding other writes make, is covered by the conformance suite,
+// though not after growth.
 func TestBatchedRotationUsesTheKeyAfterGrowth(t *testing.T) {
 	for _, extra := range []string{"", "&description_cache_capacity=0"} {
 		t.Run("dsn"+extra, func(t *testing.T) { testRotationAfterGrowth(t, pgtest.DSN(t)+extra) })

@@ -96,10 +96,9 @@ const plannedConns = 8
 // plannedSettings). When the server refuses them (a pooler such as
 // PgBouncer, which refuses startup parameters it does not know; PostgreSQL
 // before 12), it logs why and returns nil: the reads then share the main
-// pool, planned as PostgreSQL chooses, and the combined statements run
-// there planned for each batch's values (Replan). Any other failure (an
-// unreachable server, a wrong password) is left to the main pool's check
-// to report.
+// pool, planned as PostgreSQL chooses, and the group commit makes no
+// combined statements. Any other failure (an unreachable server, a wrong
+// password) is left to the main pool's check to report.
 func openPlannedPool(ctx context.Context, dsn string, settings map[string]string, log *slog.Logger) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -163,6 +162,14 @@ func (flavor) Classify(err error) error {
 		return storage.ErrInUse
 	}
 	return nil
+}
+
+// Refused: an error the server answered with; the statement then rolled
+// back. A statement whose connection broke, or whose deadline passed,
+// while it ran may have committed all the same.
+func (flavor) Refused(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe)
 }
 
 func (flavor) Retryable(err error) bool {

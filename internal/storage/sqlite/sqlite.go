@@ -93,6 +93,11 @@ func (flavor) Retryable(err error) bool {
 	return errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED)
 }
 
+func (flavor) Refused(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se)
+}
+
 // LockMigrations needs nothing: the write transaction is BEGIN IMMEDIATE,
 // which already excludes every other writer of the file.
 func (flavor) LockMigrations(context.Context, *sql.Tx) error { return nil }

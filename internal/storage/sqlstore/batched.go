@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -250,9 +251,8 @@ func combinedStatement(reqs []*writeReq) (string, []any, error) {
 		if kind.succ {
 			args = append(args, succs)
 		}
-		renumber := strings.NewReplacer("$1", "$"+strconv.Itoa(n+1), "$2", "$"+strconv.Itoa(n+2), "$3", "$"+strconv.Itoa(n+3))
 		name := "u" + strconv.Itoa(k)
-		ctes = append(ctes, name+" AS ("+renumber.Replace(kind.query)+")")
+		ctes = append(ctes, name+" AS ("+renumber(kind.query, n)+")")
 		hits = append(hits, "SELECT '"+strconv.Itoa(k)+":' || id AS id FROM "+name)
 	}
 	ctes = append(ctes, hitsCTE+" AS ("+strings.Join(hits, " UNION ALL ")+")")
@@ -273,4 +273,16 @@ func combinedStatement(reqs []*writeReq) (string, []any, error) {
 		ctes = append(ctes, "w"+strconv.Itoa(i)+" AS ("+q+")")
 	}
 	return withClauses(ctes, "SELECT id FROM "+hitsCTE), append(args, iargs...), nil
+}
+
+// placeholder matches a statement's $n parameters.
+var placeholder = regexp.MustCompile(`\$[0-9]+`)
+
+// renumber adds by to the number of each $n parameter of query, whose text
+// holds no "$" otherwise (updateKind.query).
+func renumber(query string, by int) string {
+	return placeholder.ReplaceAllStringFunc(query, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(n+by)
+	})
 }

@@ -83,3 +83,9 @@ func TestBatchedUpdatesInJSON(t *testing.T) {
 		t.Errorf("rotated token: rotated_at %d, successor %q", rotated, succ)
 	}
 }
+
+func TestRenumber(t *testing.T) {
+	if got := renumber(`a = $1 AND b = $2 OR c IN ($10, $3)`, 4); got != `a = $5 AND b = $6 OR c IN ($14, $7)` {
+		t.Errorf("renumber: %s", got)
+	}
+}

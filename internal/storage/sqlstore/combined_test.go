@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/latchkey-dev/latchkey/internal/storage"
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
@@ -30,11 +32,16 @@ func (testPostgres) Writers() int                                  { return 1 }
 func (testPostgres) Embedded() bool                                { return false }
 func (testPostgres) Rebind(q string) string                        { return q }
 func (testPostgres) Replan() any                                   { return nil }
+func (testPostgres) Refused(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe)
+}
 
-// openTestPostgres opens a store on a fresh schema with the client "app".
-// planned gives it a planned pool whose sessions have the settings the
-// postgres package gives its own (passed through the DSN).
-func openTestPostgres(t *testing.T, planned bool) (*Store, context.Context) {
+// openTestPostgres opens a store on a fresh schema with the client "app",
+// and a planned pool whose sessions have the settings the postgres package
+// gives its own (passed through the DSN). onCommit, if not nil, is told of
+// every commit.
+func openTestPostgres(t *testing.T, onCommit func(writes int, d time.Duration, err error)) (*Store, context.Context) {
 	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.DSN(t)
@@ -42,17 +49,20 @@ func openTestPostgres(t *testing.T, planned bool) (*Store, context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pools := Pools{Read: db, Write: db}
-	if planned {
-		if pools.Planned, err = sql.Open("pgx", dsn+"&plan_cache_mode=force_generic_plan&enable_seqscan=off"); err != nil {
-			t.Fatal(err)
-		}
+	planned, err := sql.Open("pgx", dsn+"&plan_cache_mode=force_generic_plan&enable_seqscan=off")
+	if err != nil {
+		t.Fatal(err)
 	}
-	st, err := Open(ctx, testPostgres{}, pools, Options{Migrate: true, Logger: slog.New(slog.DiscardHandler)})
+	st, err := Open(ctx, testPostgres{}, Pools{Read: db, Write: db, Planned: planned},
+		Options{Migrate: true, Logger: slog.New(slog.DiscardHandler), OnCommit: onCommit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	var mode string
+	if err := planned.QueryRowContext(ctx, `SELECT current_setting('plan_cache_mode')`).Scan(&mode); err != nil || mode != "force_generic_plan" {
+		t.Fatalf("the planned pool's sessions: plan_cache_mode %q, %v", mode, err)
+	}
 	if err := st.CreateClient(ctx, storage.Client{ID: "app", Name: "App", GrantTypes: []string{"refresh_token"},
 		AccessTokenFormat: "opaque", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -66,17 +76,7 @@ func openTestPostgres(t *testing.T, planned bool) (*Store, context.Context) {
 // did not must not be (its write then takes its own path), and a
 // statement that fails must leave nothing written, the updates included.
 func TestCombinedStatement(t *testing.T) {
-	for _, planned := range []bool{false, true} {
-		name := "main pool"
-		if planned {
-			name = "planned pool"
-		}
-		t.Run(name, func(t *testing.T) { testCombinedStatement(t, planned) })
-	}
-}
-
-func testCombinedStatement(t *testing.T, planned bool) {
-	st, ctx := openTestPostgres(t, planned)
+	st, ctx := openTestPostgres(t, nil)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	owner := storage.ResourceOwner{Type: storage.OwnerClient, ID: "app"}
 	access := func(id string) *storage.AccessToken {
@@ -175,8 +175,12 @@ func testCombinedStatement(t *testing.T, planned bool) {
 	// A failing statement (a token of a client that does not exist) writes
 	// nothing: not its tokens, and not the rotation beside them.
 	orphan := &writeReq{tokens: &storage.TokenSet{Access: &storage.AccessToken{ID: "orphan-at", ClientID: "nobody", Owner: owner, IssuedAt: now}}}
-	if _, err := st.commit.combined(ctx, []*writeReq{rotation("rt-kept", "rt-kept-2"), orphan}); err == nil {
-		t.Fatal("a batch with a token of an unknown client was stored")
+	won = nil
+	if _, err := st.commit.combined(ctx, []*writeReq{rotation("rt-kept", "rt-kept-2"), orphan}); err == nil || !st.flavor.Refused(err) {
+		t.Fatalf("a batch with a token of an unknown client: %v, want the database's refusal", err)
+	}
+	if won != nil {
+		t.Errorf("won called for %q in a failed statement", won)
 	}
 	kept, err := st.GetRefreshToken(ctx, "rt-kept")
 	if err != nil || !kept.RotatedAt.IsZero() || stored("refresh_tokens", "rt-kept-2") {
@@ -186,59 +190,75 @@ func testCombinedStatement(t *testing.T, planned bool) {
 
 // TestCombinedBatchRunsTheMissedPaths: run answers a combined batch's
 // writes once each; the writes whose updates missed run their own path (fn)
-// after it, and a failed statement leaves the batch to the transaction
-// path, which fails only the write at fault.
+// in a transaction after it; a statement the database refuses leaves the
+// batch to the transaction path, which fails only the write at fault; and
+// any other failure, after which the statement may have committed, is
+// every write's answer, with nothing run again.
 func TestCombinedBatchRunsTheMissedPaths(t *testing.T) {
-	st, ctx := openTestPostgres(t, true)
+	var commits []int
+	st, ctx := openTestPostgres(t, func(writes int, _ time.Duration, _ error) { commits = append(commits, writes) })
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	owner := storage.ResourceOwner{Type: storage.OwnerClient, ID: "app"}
-	if err := st.CreateTokens(ctx, storage.TokenSet{Refresh: &storage.RefreshToken{ID: "rt-a", FamilyID: "fam-a", ClientID: "app",
-		Owner: owner, IssuedAt: now}}); err != nil {
-		t.Fatal(err)
+	for _, id := range []string{"rt-a", "rt-b", "rt-c"} {
+		if err := st.CreateTokens(ctx, storage.TokenSet{Refresh: &storage.RefreshToken{ID: id, FamilyID: "fam-" + id, ClientID: "app",
+			Owner: owner, IssuedAt: now}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ran := map[string]int{}
 	req := func(id, client string) *writeReq {
 		next := id + "-next"
-		return &writeReq{ctx: ctx, done: make(chan error, 1), keyed: true,
+		return &writeReq{ctx: ctx, done: make(chan error, 2), keyed: true,
 			fn: func(context.Context, *wtx) error { ran[id]++; return nil },
 			upd: &keyedUpdate{kind: rotateKind, id: id, now: ms(now), to: next, won: func() { ran[id+" won"]++ },
 				tokens: &storage.TokenSet{Refresh: &storage.RefreshToken{ID: next, FamilyID: "fam", ClientID: client, Owner: owner, IssuedAt: now}}}}
 	}
-	a, unknown := req("rt-a", "app"), req("rt-unknown", "app")
-	st.commit.run([]*writeReq{a, unknown})
-	for _, r := range []*writeReq{a, unknown} {
-		if err := <-r.done; err != nil {
-			t.Errorf("%s: %v", r.upd.id, err)
+	// answers runs batch and returns each write's one answer.
+	answers := func(batch ...*writeReq) []error {
+		t.Helper()
+		commits = commits[:0]
+		clear(ran)
+		st.commit.run(batch)
+		errs := make([]error, len(batch))
+		for i, r := range batch {
+			if n := len(r.done); n != 1 {
+				t.Fatalf("write %s answered %d times", r.upd.id, n)
+			}
+			errs[i] = <-r.done
 		}
+		return errs
+	}
+
+	if errs := answers(req("rt-a", "app"), req("rt-unknown", "app")); errs[0] != nil || errs[1] != nil {
+		t.Errorf("answers %v", errs)
 	}
 	if want := map[string]int{"rt-a won": 1, "rt-unknown": 1}; !maps.Equal(ran, want) {
 		t.Errorf("ran %v, want %v", ran, want)
 	}
+	if !slices.Equal(commits, []int{2, 1}) {
+		t.Errorf("commits of %v writes, want the statement of 2, then the transaction of the missed one", commits)
+	}
 
-	// rt-b's successor names an unknown client: the statement fails, and
-	// the transaction path then fails that write alone.
-	if err := st.CreateTokens(ctx, storage.TokenSet{Refresh: &storage.RefreshToken{ID: "rt-b", FamilyID: "fam-b", ClientID: "app",
-		Owner: owner, IssuedAt: now}}); err != nil {
-		t.Fatal(err)
+	// rt-c's successor names an unknown client: the database refuses the
+	// statement, and the transaction path then fails that write alone.
+	errs := answers(req("rt-b", "app"), req("rt-c", "nobody"))
+	if errs[0] != nil || errs[1] == nil || !st.flavor.Refused(errs[1]) {
+		t.Errorf("answers %v, want the good write stored and the other's foreign key failure", errs)
 	}
-	clear(ran)
-	good, bad := req("rt-a-next", "app"), req("rt-b", "nobody")
-	st.commit.run([]*writeReq{good, bad})
-	if err := <-good.done; err != nil {
-		t.Errorf("the good write of a failed statement: %v", err)
+	if r, err := st.GetRefreshToken(ctx, "rt-b"); err != nil || r.SuccessorID != "rt-b-next" {
+		t.Errorf("the good write: %+v, %v", r, err)
 	}
-	if err := <-bad.done; err == nil || errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("the write with an unknown client: %v, want its foreign key failure", err)
-	}
-	// won may run in an attempt that is then rolled back; what stands is
-	// in the database.
-	if r, err := st.GetRefreshToken(ctx, "rt-a-next"); err != nil || r.SuccessorID != "rt-a-next-next" || ran["rt-a-next won"] == 0 {
-		t.Errorf("the good write: %+v, %v, ran %v", r, err, ran)
-	}
-	if _, err := st.GetRefreshToken(ctx, "rt-a-next-next"); err != nil {
-		t.Errorf("the good write's successor: %v", err)
-	}
-	if r, err := st.GetRefreshToken(ctx, "rt-b"); err != nil || !r.RotatedAt.IsZero() {
+	if r, err := st.GetRefreshToken(ctx, "rt-c"); err != nil || !r.RotatedAt.IsZero() {
 		t.Errorf("the failed write's token: %+v, %v; want it not rotated", r, err)
+	}
+
+	// Any other failure (here the planned pool is closed) is the answer.
+	st.planned.DB.Close()
+	errs = answers(req("rt-b-next", "app"), req("rt-unknown", "app"))
+	if errs[0] == nil || errs[1] == nil || st.flavor.Refused(errs[0]) {
+		t.Errorf("answers %v, want the statement's own failure for both", errs)
+	}
+	if len(ran) != 0 {
+		t.Errorf("ran %v after a failure that is not a refusal; want nothing run again", ran)
 	}
 }

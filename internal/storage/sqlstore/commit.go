@@ -60,10 +60,11 @@ type committer struct {
 	stmts     *stmtCache
 	log       *slog.Logger
 	retryable func(error) bool
-	deadlines *deadlines // nil on an embedded database (see run)
-	embedded  bool       // Flavor.Embedded
-	replan    any        // Flavor.Replan
-	planned   *pool      // Pools.Planned, if any: runs combinedStatement
+	refused   func(error) bool // Flavor.Refused
+	deadlines *deadlines       // nil on an embedded database (see run)
+	embedded  bool             // Flavor.Embedded
+	replan    any              // Flavor.Replan
+	planned   *pool            // Pools.Planned, if any: runs combinedStatement
 	onCommit  func(writes int, d time.Duration, err error)
 	tracer    trace.Tracer   // nil when tracing is off
 	reqs      chan *writeReq // buffered, so a writer rarely waits to queue
@@ -81,7 +82,7 @@ func newCommitter(db *sql.DB, f Flavor, d *deadlines, onCommit func(int, time.Du
 	if onCommit == nil {
 		onCommit = func(int, time.Duration, error) {}
 	}
-	c := &committer{db: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, log: log, retryable: f.Retryable,
+	c := &committer{db: db, stmts: &stmtCache{db: db, rebind: f.Rebind}, log: log, retryable: f.Retryable, refused: f.Refused,
 		deadlines: d, embedded: f.Embedded(), replan: f.Replan(), onCommit: onCommit, tracer: tracer,
 		reqs: make(chan *writeReq, maxBatch)}
 	c.dones.New = func() any { return make(chan error, 1) }
@@ -291,9 +292,10 @@ func (c *committer) run(batch []*writeReq) {
 	if first != nil {
 		ctx = first.ctx
 	}
-	if !c.embedded && combinable(live) {
+	if c.planned != nil && combinable(live) {
 		missed, err := c.combined(ctx, live)
-		if err == nil {
+		switch {
+		case err == nil:
 			for _, r := range live {
 				if r.upd == nil || r.upd.hit {
 					r.done <- nil
@@ -301,12 +303,22 @@ func (c *committer) run(batch []*writeReq) {
 			}
 			// The writes whose updates changed nothing take their own
 			// paths, in a transaction after the others, as if last in
-			// the batch. A failed statement wrote nothing: the batch then
-			// runs as below.
+			// the batch.
 			if live = missed; len(live) == 0 {
 				return
 			}
+		case !c.refused(err):
+			// A broken connection or a passed deadline: the statement may
+			// have committed. Run again, a rotation would find its own
+			// rotation and take it for a replay; the writers are told
+			// the call failed instead, as for a lost COMMIT.
+			for _, r := range live {
+				r.done <- err
+			}
+			return
 		}
+		// Refused by the database, so nothing was written: the batch runs
+		// as a transaction, where one bad write fails alone.
 	}
 	err := c.tx(ctx, live)
 	if err == nil {
@@ -344,23 +356,18 @@ func (c *committer) tx(ctx context.Context, reqs []*writeReq) error {
 // combined runs a combinable batch as one statement (combinedStatement)
 // and marks the updates that changed their rows, calling their won. It
 // returns the writes whose updates did not; their tokens were not stored.
-// With a planned pool (Pools.Planned) the statement runs there, prepared,
-// on its generic plan: planned for each batch's values instead, as
-// runUpdates plans the updates alone, the whole statement's planning cost
-// the database more than the round trips saved (refresh 0.99x the
-// throughput against 1.16x on the planned pool, 6 pairs each).
+// The statement runs on the planned pool (Pools.Planned), prepared, on its
+// generic plan. Planned for each batch's values instead, as runUpdates
+// plans the updates alone, the whole statement's planning cost the
+// database what the round trips saved (refresh 0.99x the throughput,
+// against 1.14x on the planned pool; paired runs), so without a planned
+// pool batches are transactions.
 func (c *committer) combined(ctx context.Context, reqs []*writeReq) (missed []*writeReq, err error) {
 	q, args, err := combinedStatement(reqs)
 	if err != nil {
 		return nil, err
 	}
 	query := func() (*sql.Rows, error) {
-		if c.planned == nil {
-			if c.replan != nil {
-				return c.db.QueryContext(ctx, q, append([]any{c.replan}, args...)...)
-			}
-			return c.db.QueryContext(ctx, q, args...)
-		}
 		st, err := c.planned.stmts.get(ctx, q)
 		if err != nil {
 			return nil, err

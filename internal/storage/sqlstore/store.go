@@ -70,6 +70,10 @@ type Flavor interface {
 	// Rebind rewrites a query written with $n placeholders into the form the
 	// driver binds fastest; it must mean the same.
 	Rebind(query string) string
+	// Refused reports whether err is the database's own refusal of a
+	// statement, which then changed nothing: not a lost connection or a
+	// passed deadline, after which a statement may have committed unseen.
+	Refused(err error) bool
 	// Replan is an argument that, put first, makes the driver run a
 	// statement unprepared, planned for the values it is given, or nil
 	// when there is no such thing (see runUpdates).
