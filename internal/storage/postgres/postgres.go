@@ -118,7 +118,7 @@ func openPlannedPool(ctx context.Context, dsn string, settings map[string]string
 		if log == nil {
 			log = slog.Default()
 		}
-		log.Warn("postgres: the server refused the session settings of the coalesced reads and combined writes; they share the main pool, planned at each execution",
+		log.Warn("postgres: the server refused the session settings of the coalesced reads and combined writes; the reads share the main pool and grant batches stay transactions",
 			"settings", fmt.Sprint(settings), "code", pe.Code, "error", pe.Message)
 		return nil, nil
 	}

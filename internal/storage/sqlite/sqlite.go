@@ -93,6 +93,8 @@ func (flavor) Retryable(err error) bool {
 	return errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED)
 }
 
+// Refused: an error SQLite returned. Only the combined statements of a
+// planned pool ask, and SQLite has none (sqlstore.Pools.Planned).
 func (flavor) Refused(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se)

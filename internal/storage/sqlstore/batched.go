@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,7 @@ type keyedUpdate struct {
 	// tokens are stored, and won called, when the update changed the row.
 	tokens *storage.TokenSet
 	won    func()
-	hit    bool // set by runUpdates (or combinedStatement's caller) for this attempt
+	hit    bool // set for this attempt by runUpdates, or committer.runCombined
 }
 
 // updateKind is one batched statement: it takes ids, times and successor
@@ -72,9 +73,54 @@ const redeemWhere = `
 	WHERE id = v.v_id AND used_at = 0 AND expires_at > v.v_now
 	RETURNING id`
 
+// updateKinds are the kinds of batched update, in the order a batch makes
+// them; a kind's place is also its number in combinedStatement's hit keys.
+var updateKinds = []*updateKind{rotateKind, redeemKind}
+
+// updateBatch is one kind's updates in a batch.
+type updateBatch struct {
+	kind       *updateKind
+	num        int // the kind's place in updateKinds
+	ids, succs []string
+	nows       []int64
+	byID       map[string]*keyedUpdate
+}
+
+// groupUpdates groups the updates of reqs by kind, in updateKinds' order,
+// and clears their hits for a new attempt. A second update naming the same
+// row is left out, and dup reported: its own path then finds the row
+// changed by the first.
+func groupUpdates(reqs []*writeReq) (batches []*updateBatch, dup bool) {
+	var byKind [2]*updateBatch
+	for _, r := range reqs {
+		u := r.upd
+		if u == nil {
+			continue
+		}
+		u.hit = false
+		k := slices.Index(updateKinds, u.kind)
+		b := byKind[k]
+		if b == nil {
+			b = &updateBatch{kind: u.kind, num: k, byID: map[string]*keyedUpdate{}}
+			byKind[k] = b
+		}
+		if _, seen := b.byID[u.id]; seen {
+			dup = true
+			continue
+		}
+		b.byID[u.id] = u
+		b.ids, b.nows, b.succs = append(b.ids, u.id), append(b.nows, u.now), append(b.succs, u.to)
+	}
+	for _, b := range byKind {
+		if b != nil {
+			batches = append(batches, b)
+		}
+	}
+	return batches, dup
+}
+
 // runUpdates makes the batched updates of reqs, one statement per kind, and
-// marks the writes whose rows they changed. A second write naming the same
-// row is left out: its own path then finds the row changed by the first.
+// marks the writes whose rows they changed (groupUpdates).
 // The updates run before the batch's other writes, and the caller then
 // queues the tokens of the writes they won, also before the others: the
 // batch's writes were all waiting at once, so the order "these first" is
@@ -82,33 +128,9 @@ const redeemWhere = `
 // be wrong: a revocation later in the batch would miss them (the conformance
 // suite's RevokeClientRacesRotation caught exactly that).
 func (t *wtx) runUpdates(ctx context.Context, reqs []*writeReq, replan any) error {
-	type batch struct {
-		ids, succs []string
-		nows       []int64
-		byID       map[string]*keyedUpdate
-	}
-	var batches map[*updateKind]*batch
-	for _, r := range reqs {
-		u := r.upd
-		if u == nil {
-			continue
-		}
-		u.hit = false
-		if batches == nil {
-			batches = map[*updateKind]*batch{}
-		}
-		b := batches[u.kind]
-		if b == nil {
-			b = &batch{byID: map[string]*keyedUpdate{}}
-			batches[u.kind] = b
-		}
-		if _, dup := b.byID[u.id]; dup {
-			continue
-		}
-		b.byID[u.id] = u
-		b.ids, b.nows, b.succs = append(b.ids, u.id), append(b.nows, u.now), append(b.succs, u.to)
-	}
-	for kind, b := range batches {
+	batches, _ := groupUpdates(reqs)
+	for _, b := range batches {
+		kind := b.kind
 		if !t.arrays {
 			// SQLite: the statement, prepared once, plans on its
 			// indexes whatever the table's size (Flavor.Replan).
@@ -181,79 +203,50 @@ func updateJSON(ids []string, nows []int64, succs []string, succ bool) string {
 }
 
 // hitsCTE names combinedStatement's WITH clause of the rows its updates
-// changed, as "<kind>:<id>"; its conditional INSERTs read it.
+// changed, as hit keys (hitKey); its conditional INSERTs read it.
 const hitsCTE = "hits"
 
-// combinedKinds are the kinds combinedStatement batches, in the order of
-// the numbers in its hit keys.
-var combinedKinds = []*updateKind{rotateKind, redeemKind}
-
-// combinable reports whether a PostgreSQL batch can be one statement
-// (combinedStatement): it makes at least one batched update, every write
-// is a token set or a batched update of a kind combinedKinds has, and no
-// two updates of a kind name the same row (the second must see the first's
-// change, which one statement's snapshot would not show it).
-func combinable(reqs []*writeReq) bool {
-	updates := 0
-	seen := make(map[string]struct{}, len(reqs))
+// combine returns the update batches of reqs when reqs can be one
+// statement (combinedStatement): every write is a token set or a batched
+// update, at least one is an update, and no two updates name the same row
+// (the second must see the first's change, which one statement's snapshot
+// would not show it).
+func combine(reqs []*writeReq) ([]*updateBatch, bool) {
 	for _, r := range reqs {
-		switch {
-		case r.tokens != nil:
-		case r.upd != nil && r.upd.tokens != nil && hitKey(r.upd) != "":
-			k := hitKey(r.upd)
-			if _, dup := seen[k]; dup {
-				return false
-			}
-			seen[k] = struct{}{}
-			updates++
-		default:
-			return false
+		if r.tokens == nil && (r.upd == nil || r.upd.tokens == nil) {
+			return nil, false
 		}
 	}
-	return updates > 0
+	batches, dup := groupUpdates(reqs)
+	return batches, len(batches) > 0 && !dup
 }
 
-// hitKey is how combinedStatement names an update's row in its hits: the
-// kind's place in combinedKinds and the id, "" for a kind it does not batch.
+// hitKey is how combinedStatement names a row its update u changed: the
+// number of u's kind and the row's id.
 func hitKey(u *keyedUpdate) string {
-	for k, kind := range combinedKinds {
-		if u.kind == kind {
-			return strconv.Itoa(k) + ":" + u.id
-		}
-	}
-	return ""
+	return strconv.Itoa(slices.Index(updateKinds, u.kind)) + ":" + u.id
 }
 
-// combinedStatement is a combinable batch as one statement, for PostgreSQL:
-// each kind's batched update (updateKind.query), then the batch's token
-// rows, those of an update stored only if it changed its row, all as WITH
-// clauses of a SELECT of the updates' hits (hitKey). A batch of refreshes
-// was four round trips one after the other (BEGIN, the rotation, the
-// INSERT, COMMIT), with the transaction's row locks held through them; a
-// statement of its own is a transaction of its own, committed when it
-// ends, so this is one.
-func combinedStatement(reqs []*writeReq) (string, []any, error) {
+// combinedStatement is reqs, with their update batches (combine), as one
+// statement, for PostgreSQL: each kind's batched update
+// (updateKind.query), then the batch's token rows, those of an update
+// stored only if it changed its row, all as WITH clauses of a SELECT of the
+// updates' hit keys. A batch of refreshes was four round trips one after
+// the other (BEGIN, the rotation, the INSERT, COMMIT), with the
+// transaction's row locks held through them; a statement of its own is a
+// transaction of its own, committed when it ends, so this is one.
+func combinedStatement(reqs []*writeReq, batches []*updateBatch) (string, []any, error) {
 	var ctes, hits []string
 	var args []any
-	for k, kind := range combinedKinds {
-		var ids, succs []string
-		var nows []int64
-		for _, r := range reqs {
-			if r.upd != nil && r.upd.kind == kind {
-				ids, nows, succs = append(ids, r.upd.id), append(nows, r.upd.now), append(succs, r.upd.to)
-			}
-		}
-		if len(ids) == 0 {
-			continue
-		}
+	for _, b := range batches {
 		n := len(args)
-		args = append(args, ids, nows)
-		if kind.succ {
-			args = append(args, succs)
+		args = append(args, b.ids, b.nows)
+		if b.kind.succ {
+			args = append(args, b.succs)
 		}
-		name := "u" + strconv.Itoa(k)
-		ctes = append(ctes, name+" AS ("+renumber(kind.query, n)+")")
-		hits = append(hits, "SELECT '"+strconv.Itoa(k)+":' || id AS id FROM "+name)
+		name := "u" + strconv.Itoa(b.num)
+		ctes = append(ctes, name+" AS ("+renumber(b.kind.query, n)+")")
+		hits = append(hits, "SELECT '"+strconv.Itoa(b.num)+":' || id AS id FROM "+name)
 	}
 	ctes = append(ctes, hitsCTE+" AS ("+strings.Join(hits, " UNION ALL ")+")")
 	sets := make([]*storage.TokenSet, len(reqs))

@@ -292,33 +292,12 @@ func (c *committer) run(batch []*writeReq) {
 	if first != nil {
 		ctx = first.ctx
 	}
-	if c.planned != nil && combinable(live) {
-		missed, err := c.combined(ctx, live)
-		switch {
-		case err == nil:
-			for _, r := range live {
-				if r.upd == nil || r.upd.hit {
-					r.done <- nil
-				}
-			}
-			// The writes whose updates changed nothing take their own
-			// paths, in a transaction after the others, as if last in
-			// the batch.
-			if live = missed; len(live) == 0 {
+	if c.planned != nil {
+		if batches, ok := combine(live); ok {
+			if live = c.runCombined(ctx, live, batches); len(live) == 0 {
 				return
 			}
-		case !c.refused(err):
-			// A broken connection or a passed deadline: the statement may
-			// have committed. Run again, a rotation would find its own
-			// rotation and take it for a replay; the writers are told
-			// the call failed instead, as for a lost COMMIT.
-			for _, r := range live {
-				r.done <- err
-			}
-			return
 		}
-		// Refused by the database, so nothing was written: the batch runs
-		// as a transaction, where one bad write fails alone.
 	}
 	err := c.tx(ctx, live)
 	if err == nil {
@@ -353,63 +332,72 @@ func (c *committer) tx(ctx context.Context, reqs []*writeReq) error {
 	return c.attempt(reqs, func() error { return c.tryTx(ctx, reqs) })
 }
 
-// combined runs a combinable batch as one statement (combinedStatement)
-// and marks the updates that changed their rows, calling their won. It
-// returns the writes whose updates did not; their tokens were not stored.
+// runCombined runs live, with its update batches (combine), as one
+// statement (combinedStatement) and answers the writes it settles: the
+// token sets and the updates that changed their rows, whose won it calls.
+// It returns the writes left to a transaction: those whose updates changed
+// nothing (their tokens were not stored), or all of them when the database
+// refused the statement, which then wrote nothing. Any other failure (a
+// broken connection, a passed deadline) may have come after the statement
+// committed: were the batch run again, a rotation would find its own
+// rotation and take it for a replay, so that failure is every write's
+// answer, as a lost COMMIT's always was.
+//
 // The statement runs on the planned pool (Pools.Planned), prepared, on its
 // generic plan. Planned for each batch's values instead, as runUpdates
 // plans the updates alone, the whole statement's planning cost the
 // database what the round trips saved (refresh 0.99x the throughput,
 // against 1.14x on the planned pool; paired runs), so without a planned
 // pool batches are transactions.
-func (c *committer) combined(ctx context.Context, reqs []*writeReq) (missed []*writeReq, err error) {
-	q, args, err := combinedStatement(reqs)
-	if err != nil {
-		return nil, err
-	}
-	query := func() (*sql.Rows, error) {
-		st, err := c.planned.stmts.get(ctx, q)
-		if err != nil {
-			return nil, err
+func (c *committer) runCombined(ctx context.Context, live []*writeReq, batches []*updateBatch) []*writeReq {
+	q, args, err := combinedStatement(live, batches)
+	byKey := make(map[string]*keyedUpdate, len(live))
+	for _, b := range batches {
+		for _, u := range b.byID {
+			byKey[hitKey(u)] = u
 		}
-		return st.QueryContext(ctx, args...)
 	}
-	hits := make(map[string]bool, len(reqs))
-	err = c.attempt(reqs, func() error {
-		clear(hits)
-		rows, err := query()
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
+	if err == nil {
+		err = c.attempt(live, func() error {
+			for _, u := range byKey {
+				u.hit = false
+			}
+			st, err := c.planned.stmts.get(ctx, q)
+			if err != nil {
 				return err
 			}
-			hits[k] = true
-		}
-		// Close waits for the end of the statement, its commit included,
-		// and reports a failure there (a foreign key checked at the end).
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
+			rows, err := st.QueryContext(ctx, args...)
+			if err != nil {
+				return err
+			}
+			// markHits closes rows, which waits for the end of the
+			// statement, its commit included, and reports a failure
+			// there (a foreign key is checked at the end).
+			return markHits(rows, byKey)
+		})
 	}
-	for _, r := range reqs {
-		if r.upd == nil {
-			continue
+	switch {
+	case err != nil && c.refused(err):
+		return live
+	case err != nil:
+		for _, r := range live {
+			r.done <- err
 		}
-		if r.upd.hit = hits[hitKey(r.upd)]; r.upd.hit {
+		return nil
+	}
+	var missed []*writeReq
+	for _, r := range live {
+		switch {
+		case r.upd == nil:
+			r.done <- nil
+		case r.upd.hit:
 			r.upd.won()
-		} else {
+			r.done <- nil
+		default:
 			missed = append(missed, r)
 		}
 	}
-	return missed, nil
+	return missed
 }
 
 // attempt runs try, one transaction for reqs, again while the database
