@@ -1,4 +1,7 @@
-# latchkey in a container: a static binary on an empty base image.
+# latchkey in a container, built from source: a static binary compiled in
+# the golang image (pulled from Docker Hub; modules from the Go module proxy)
+# on an empty base image. Dockerfile.release makes the same image from a
+# scripts/release.sh archive with no registry at all (deploy/release-image.sh).
 #
 #   docker build -t latchkey .
 #   docker run -p 8080:8080 -v latchkey-data:/data latchkey

@@ -5,13 +5,17 @@
 package deploy
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -218,14 +222,25 @@ func portOf(t *testing.T, where, addr string) int {
 	return n
 }
 
-// --- Dockerfile ---
+// --- Dockerfile and Dockerfile.release ---
+
+// dockerCopy is one COPY instruction: its sources and destination.
+type dockerCopy struct {
+	from, chown string // --from=, --chown=
+	src         []string
+	dst         string
+}
 
 // dockerStage is the final stage of a Dockerfile, the instructions the image runs with.
 type dockerStage struct {
+	stages      []string // every FROM of the file, in order
 	from        string
 	env         map[string]string
 	expose      []string
 	user        string
+	workdir     string
+	volumes     []string
+	copies      []dockerCopy
 	healthcheck []string // the exec form after CMD
 	entrypoint  []string
 	cmd         []string
@@ -239,6 +254,7 @@ func parseDockerfile(t *testing.T, path string) dockerStage {
 	if err != nil {
 		t.Fatal(err)
 	}
+	name := filepath.Base(path)
 	var lines []string
 	var cur strings.Builder
 	for _, l := range strings.Split(string(data), "\n") {
@@ -257,7 +273,7 @@ func parseDockerfile(t *testing.T, path string) dockerStage {
 	exec := func(s string) []string {
 		var v []string
 		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			t.Fatalf("Dockerfile: %q is not the exec form: %v", s, err)
+			t.Fatalf("%s: %q is not the exec form: %v", name, s, err)
 		}
 		return v
 	}
@@ -267,12 +283,12 @@ func parseDockerfile(t *testing.T, path string) dockerStage {
 		rest = strings.TrimSpace(rest)
 		switch strings.ToUpper(instr) {
 		case "FROM":
-			st = dockerStage{from: rest, env: map[string]string{}}
+			st = dockerStage{stages: append(st.stages, rest), from: rest, env: map[string]string{}}
 		case "ENV":
 			for _, kv := range strings.Fields(rest) {
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok {
-					t.Fatalf("Dockerfile: ENV %q: use KEY=VALUE", kv)
+					t.Fatalf("%s: ENV %q: use KEY=VALUE", name, kv)
 				}
 				st.env[k] = v
 			}
@@ -280,10 +296,32 @@ func parseDockerfile(t *testing.T, path string) dockerStage {
 			st.expose = strings.Fields(rest)
 		case "USER":
 			st.user = rest
+		case "WORKDIR":
+			st.workdir = rest
+		case "VOLUME":
+			st.volumes = append(st.volumes, strings.Fields(rest)...)
+		case "COPY":
+			var c dockerCopy
+			args := strings.Fields(rest)
+			for len(args) > 0 && strings.HasPrefix(args[0], "--") {
+				k, v, _ := strings.Cut(args[0], "=")
+				switch k {
+				case "--from":
+					c.from = v
+				case "--chown":
+					c.chown = v
+				}
+				args = args[1:]
+			}
+			if len(args) < 2 || strings.HasPrefix(args[0], "[") {
+				t.Fatalf("%s: COPY %q: want COPY [--flags] SRC... DST", name, rest)
+			}
+			c.src, c.dst = args[:len(args)-1], args[len(args)-1]
+			st.copies = append(st.copies, c)
 		case "HEALTHCHECK":
 			_, c, ok := strings.Cut(rest, " CMD ")
 			if !ok {
-				t.Fatalf("Dockerfile: HEALTHCHECK %q has no CMD", rest)
+				t.Fatalf("%s: HEALTHCHECK %q has no CMD", name, rest)
 			}
 			st.healthcheck = exec(c)
 		case "ENTRYPOINT":
@@ -295,33 +333,37 @@ func parseDockerfile(t *testing.T, path string) dockerStage {
 	return st
 }
 
-func TestDockerfile(t *testing.T) {
-	st := parseDockerfile(t, "../Dockerfile")
+// checkImage checks what both images promise: the binary on scratch as
+// /latchkey, non-root, a health check and a command that are latchkey
+// subcommands, settings in the /data volume, EXPOSE on LATCHKEY_ADDR's port;
+// then serve starts on those settings and the health check reports ready.
+func checkImage(t *testing.T, name string, st dockerStage) {
+	t.Helper()
 	if st.from != "scratch" {
-		t.Errorf("final stage is FROM %q, want scratch", st.from)
+		t.Errorf("%s: final stage is FROM %q, want scratch", name, st.from)
 	}
 	if !slices.Equal(st.entrypoint, []string{"/latchkey"}) {
-		t.Errorf("ENTRYPOINT %q, want [/latchkey]", st.entrypoint)
+		t.Errorf("%s: ENTRYPOINT %q, want [/latchkey]", name, st.entrypoint)
 	}
-	assertSubcommand(t, "Dockerfile CMD", st.cmd)
+	assertSubcommand(t, name+" CMD", st.cmd)
 	if len(st.healthcheck) < 2 || st.healthcheck[0] != "/latchkey" {
-		t.Fatalf("HEALTHCHECK CMD %q does not run /latchkey", st.healthcheck)
+		t.Fatalf("%s: HEALTHCHECK CMD %q does not run /latchkey", name, st.healthcheck)
 	}
-	assertSubcommand(t, "Dockerfile HEALTHCHECK", st.healthcheck[1:])
+	assertSubcommand(t, name+" HEALTHCHECK", st.healthcheck[1:])
 	if u, _, _ := strings.Cut(st.user, ":"); u != "65532" {
-		t.Errorf("USER %q, want 65532 (not root)", st.user)
+		t.Errorf("%s: USER %q, want 65532 (not root)", name, st.user)
 	}
 
 	names := settingNames(t)
-	assertEnv(t, "Dockerfile ENV", names, st.env)
+	assertEnv(t, name+" ENV", names, st.env)
 	for _, k := range []string{"LATCHKEY_DB", "LATCHKEY_SECRET_FILE"} {
 		if v := st.env[k]; !strings.Contains(v, "/data/") {
-			t.Errorf("ENV %s=%q is not in the /data volume", k, v)
+			t.Errorf("%s: ENV %s=%q is not in the /data volume", name, k, v)
 		}
 	}
-	port := portOf(t, "Dockerfile", st.env["LATCHKEY_ADDR"])
+	port := portOf(t, name, st.env["LATCHKEY_ADDR"])
 	if !slices.Equal(st.expose, []string{strconv.Itoa(port)}) {
-		t.Errorf("EXPOSE %v, LATCHKEY_ADDR port %d", st.expose, port)
+		t.Errorf("%s: EXPOSE %v, LATCHKEY_ADDR port %d", name, st.expose, port)
 	}
 
 	// The image's settings with /data moved to a temporary directory and a
@@ -337,10 +379,267 @@ func TestDockerfile(t *testing.T) {
 	base := startServer(t, env...)
 	hostport := strings.TrimPrefix(base, "http://")
 	if code, out := run(t, []string{"LATCHKEY_ADDR=" + hostport}, st.healthcheck[1:]...); code != 0 {
-		t.Errorf("HEALTHCHECK %q exited %d:\n%s", st.healthcheck, code, out)
+		t.Errorf("%s: HEALTHCHECK %q exited %d:\n%s", name, st.healthcheck, code, out)
 	}
 	if _, err := os.Stat(filepath.Join(data, "latchkey.secret")); err != nil {
-		t.Errorf("the system secret was not created in the volume: %v", err)
+		t.Errorf("%s: the system secret was not created in the volume: %v", name, err)
+	}
+}
+
+func TestDockerfile(t *testing.T) {
+	checkImage(t, "Dockerfile", parseDockerfile(t, "../Dockerfile"))
+}
+
+// releaseArchives reads from scripts/release.sh how it names its linux
+// archives and the binary in them, so a change there that the release image
+// would not follow fails here. It returns the linux arches it builds.
+func releaseArchives(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile("../scripts/release.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := string(data)
+	// deploy/release-image.sh looks for latchkey_<version>_linux_<arch>.tar.gz
+	// holding latchkey_<version>_linux_<arch>/latchkey.
+	for _, want := range []string{
+		`name="latchkey_${version}_${goos}_${goarch}"`,
+		`dir="$work/$name"`,
+		`exe=latchkey` + "\n",
+		`-o "$dir/$exe"`,
+		`archive="$name.tar.gz"`,
+		`tar_reproducible "$outdir/$archive" "$dir"`,
+		`sha256sum "${archives[@]}" >SHA256SUMS`,
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("scripts/release.sh no longer has %q: update deploy/release-image.sh and this test to its outputs", want)
+		}
+	}
+	list := func(v string) []string {
+		m := regexp.MustCompile(`for ` + v + ` in ([a-z0-9 ]+); do`).FindStringSubmatch(script)
+		if m == nil {
+			t.Fatalf("scripts/release.sh: no `for %s in …` loop", v)
+		}
+		return strings.Fields(m[1])
+	}
+	if !slices.Contains(list("goos"), "linux") {
+		t.Fatalf("scripts/release.sh builds no linux archive: %v", list("goos"))
+	}
+	return list("goarch")
+}
+
+// fakeRelease writes a release directory as scripts/release.sh lays it out,
+// with bin as the binary of each linux archive, and returns its path.
+func fakeRelease(t *testing.T, version, bin string, arches []string) string {
+	t.Helper()
+	exe, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist := t.TempDir()
+	var sums strings.Builder
+	for _, arch := range arches {
+		name := fmt.Sprintf("latchkey_%s_linux_%s", version, arch)
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(zw)
+		for _, f := range []struct {
+			name string
+			mode int64
+			body []byte
+		}{{name + "/LICENSE", 0o644, []byte("license\n")}, {name + "/latchkey", 0o755, exe}} {
+			if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tw.Write(f.body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		archive := name + ".tar.gz"
+		if err := os.WriteFile(filepath.Join(dist, archive), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&sums, "%x  %s\n", sha256.Sum256(buf.Bytes()), archive)
+	}
+	if err := os.WriteFile(filepath.Join(dist, "SHA256SUMS"), []byte(sums.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dist
+}
+
+// releaseImage runs deploy/release-image.sh with args and returns its exit
+// code and combined output.
+func releaseImage(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", append([]string{"release-image.sh"}, args...)...)
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), string(out)
+	} else if err != nil {
+		t.Fatalf("release-image.sh: %v", err)
+	}
+	return 0, string(out)
+}
+
+// TestDockerfileRelease checks Dockerfile.release as TestDockerfile checks
+// Dockerfile, and that it needs no registry: every stage is scratch, and
+// every file it copies is in the context deploy/release-image.sh makes from
+// scripts/release.sh's archives, at the place the image uses it.
+func TestDockerfileRelease(t *testing.T) {
+	st := parseDockerfile(t, "../Dockerfile.release")
+	checkImage(t, "Dockerfile.release", st)
+	for _, from := range st.stages {
+		if from != "scratch" {
+			t.Errorf("Dockerfile.release: FROM %q needs a registry; want scratch only", from)
+		}
+	}
+	// Both images run alike, so compose and the Kubernetes manifests work with either.
+	src := parseDockerfile(t, "../Dockerfile")
+	for what, same := range map[string]bool{
+		"ENV":         maps.Equal(st.env, src.env),
+		"EXPOSE":      slices.Equal(st.expose, src.expose),
+		"USER":        st.user == src.user,
+		"HEALTHCHECK": slices.Equal(st.healthcheck, src.healthcheck),
+		"ENTRYPOINT":  slices.Equal(st.entrypoint, src.entrypoint),
+		"CMD":         slices.Equal(st.cmd, src.cmd),
+	} {
+		if !same {
+			t.Errorf("Dockerfile.release's %s differs from Dockerfile's", what)
+		}
+	}
+	if st.workdir != "/data" || !slices.Equal(st.volumes, []string{"/data"}) {
+		t.Errorf("Dockerfile.release: WORKDIR %q, VOLUME %v; want /data for both", st.workdir, st.volumes)
+	}
+
+	// Where each file of the image comes from in the context.
+	files := map[string]string{} // path in the image -> path in the context
+	var dataChown string
+	for _, c := range st.copies {
+		if c.from != "" {
+			t.Errorf("Dockerfile.release: COPY --from=%s: the context must hold everything", c.from)
+		}
+		for _, s := range c.src {
+			dst := c.dst
+			if strings.HasSuffix(dst, "/") || len(c.src) > 1 {
+				dst = strings.TrimSuffix(dst, "/") + "/" + filepath.Base(s)
+			}
+			files[dst] = s
+			if dst == "/data" {
+				dataChown = c.chown
+			}
+		}
+	}
+
+	arches := releaseArchives(t)
+	for _, want := range []string{"amd64", "arm64"} {
+		if !slices.Contains(arches, want) {
+			t.Errorf("scripts/release.sh builds no linux/%s archive", want)
+		}
+	}
+	bin := latchkeyBin(t)
+	dist := fakeRelease(t, "0.0.0-TEST", bin, arches)
+	ca := filepath.Join(t.TempDir(), "roots.pem")
+	if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := os.ReadFile(bin)
+	for _, arch := range arches {
+		ctxDir := filepath.Join(t.TempDir(), "context")
+		code, out := releaseImage(t, "--arch", arch, "--ca-bundle", ca, "--context", ctxDir, dist)
+		if code != 0 {
+			t.Fatalf("release-image.sh --arch %s: exit %d\n%s", arch, code, out)
+		}
+		for _, want := range []string{"Dockerfile.release", "linux/" + arch, "latchkey:0.0.0-TEST"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("release-image.sh --arch %s: the build command it prints has no %q:\n%s", arch, want, out)
+			}
+		}
+		inCtx := func(imagePath string) string {
+			s, ok := files[imagePath]
+			if !ok {
+				t.Errorf("Dockerfile.release copies nothing to %s", imagePath)
+				return ""
+			}
+			return filepath.Join(ctxDir, s)
+		}
+		// Every source is in the context.
+		for _, s := range files {
+			if _, err := os.Stat(filepath.Join(ctxDir, s)); err != nil {
+				t.Errorf("--arch %s: Dockerfile.release copies %s, not in the context: %v", arch, s, err)
+			}
+		}
+		// The entrypoint is the archive's binary, executable.
+		if p := inCtx(st.entrypoint[0]); p != "" {
+			got, err := os.ReadFile(p)
+			if err != nil || !bytes.Equal(got, exe) {
+				t.Errorf("--arch %s: %s in the image is not the archive's binary (%v)", arch, st.entrypoint[0], err)
+			} else if out, err := exec.Command(p, "version").CombinedOutput(); err != nil {
+				t.Errorf("--arch %s: the staged latchkey version: %v\n%s", arch, err, out)
+			}
+			if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o111 == 0 {
+				t.Errorf("--arch %s: the binary is not executable: %v", arch, fi.Mode())
+			}
+		}
+		// The user and group files are deploy/image's, naming USER.
+		uid, gid, _ := strings.Cut(st.user, ":")
+		for file, entry := range map[string]*regexp.Regexp{
+			"passwd": regexp.MustCompile(`(?m)^[a-z_][a-z0-9_-]*:x:` + uid + `:` + gid + `:[^:]*:/data:[^:\n]*$`),
+			"group":  regexp.MustCompile(`(?m)^[a-z_][a-z0-9_-]*:x:` + gid + `:`),
+		} {
+			p := inCtx("/etc/" + file)
+			if p == "" {
+				continue
+			}
+			got, err := os.ReadFile(p)
+			want, _ := os.ReadFile("image/" + file)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("--arch %s: /etc/%s is not deploy/image/%s (%v)", arch, file, file, err)
+			}
+			if !entry.Match(want) {
+				t.Errorf("deploy/image/%s has no entry for USER %s:\n%s", file, st.user, want)
+			}
+		}
+		// Go's crypto/x509 reads this path first on Linux.
+		if p := inCtx("/etc/ssl/certs/ca-certificates.crt"); p != "" {
+			if got, err := os.ReadFile(p); err != nil || !bytes.HasPrefix(got, []byte("-----BEGIN CERTIFICATE-----")) {
+				t.Errorf("--arch %s: the CA bundle is not --ca-bundle's (%v)", arch, err)
+			}
+		}
+		// /data is empty, private and the user's.
+		if p := inCtx("/data"); p != "" {
+			if ents, err := os.ReadDir(p); err != nil || len(ents) != 0 {
+				t.Errorf("--arch %s: data/ in the context: %v, %d entries; want an empty directory", arch, err, len(ents))
+			}
+			if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() != 0o700 {
+				t.Errorf("--arch %s: data/ has mode %v, want 0700", arch, fi.Mode().Perm())
+			}
+			if dataChown != st.user {
+				t.Errorf("Dockerfile.release: /data is copied with --chown=%q, USER is %q", dataChown, st.user)
+			}
+		}
+	}
+
+	// An archive that does not match SHA256SUMS is refused.
+	f, err := os.OpenFile(filepath.Join(dist, "latchkey_0.0.0-TEST_linux_amd64.tar.gz"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if code, out := releaseImage(t, "--arch", "amd64", "--ca-bundle", ca, "--context", filepath.Join(t.TempDir(), "c"), dist); code == 0 {
+		t.Errorf("release-image.sh accepted an archive that does not match SHA256SUMS:\n%s", out)
 	}
 }
 

@@ -27,6 +27,7 @@ type clientView struct {
 	AccessTokenTTL    int64    `json:"access_token_ttl"`
 	RefreshTokenTTL   int64    `json:"refresh_token_ttl"`
 	MerchantID        string   `json:"merchant_id,omitempty"`
+	OrganizationID    string   `json:"organization_id,omitempty"`
 	AccountKind       string   `json:"account_kind"`
 	SkipConsent       bool     `json:"skip_consent"`
 	RotateRefresh     bool     `json:"refresh_rotation"`
@@ -71,12 +72,12 @@ func (v clientView) row() []string {
 type clientDetail struct{ clientView }
 
 func (d clientDetail) columns() []string {
-	return append(d.clientView.columns(), "ACCOUNT KIND", "PKCE", "TOKEN FORMAT", "REDIRECT URIS", "ID TOKEN ALG",
+	return append(d.clientView.columns(), "ORGANIZATION", "ACCOUNT KIND", "PKCE", "TOKEN FORMAT", "REDIRECT URIS", "ID TOKEN ALG",
 		"POST-LOGOUT REDIRECT URIS")
 }
 
 func (d clientDetail) row() []string {
-	return append(d.clientView.row(), dash(d.AccountKind), d.pkce(), cmp.Or(d.AccessTokenFormat, "opaque"),
+	return append(d.clientView.row(), dash(d.OrganizationID), dash(d.AccountKind), d.pkce(), cmp.Or(d.AccessTokenFormat, "opaque"),
 		dash(strings.Join(d.RedirectURIs, " ")), d.IDTokenAlg, dash(strings.Join(d.PostLogoutRedirectURIs, " ")))
 }
 
@@ -119,8 +120,8 @@ func nonNil(s []string) []string {
 func clientOf(c storage.Client) clientView {
 	return clientView{ID: c.ID, Name: c.Name, Public: c.Public(), GrantTypes: nonNil(c.GrantTypes), Scopes: nonNil(c.Scopes),
 		DefaultScopes: nonNil(c.DefaultScopes), RedirectURIs: nonNil(c.RedirectURIs), AccessTokenTTL: int64(c.AccessTokenTTL / time.Second),
-		RefreshTokenTTL: int64(c.RefreshTokenTTL / time.Second), MerchantID: c.MerchantID, AccountKind: string(c.AccountKind),
-		SkipConsent: c.SkipConsent, RotateRefresh: c.RotateRefresh, RefreshGrace: int64(c.RefreshGrace / time.Second),
+		RefreshTokenTTL: int64(c.RefreshTokenTTL / time.Second), MerchantID: c.MerchantID, OrganizationID: c.OrganizationID,
+		AccountKind: string(c.AccountKind), SkipConsent: c.SkipConsent, RotateRefresh: c.RotateRefresh, RefreshGrace: int64(c.RefreshGrace / time.Second),
 		RequirePKCE: c.RequirePKCE, AllowPlainPKCE: c.AllowPlainPKCE, AccessTokenFormat: c.AccessTokenFormat,
 		Dialect: c.Dialect, Audience: c.Audience, CCRefresh: c.ClientCredentialsRefresh, Introspect: c.Introspect,
 		IDTokenAlg: cmp.Or(c.IDTokenAlg, defaultIDTokenAlg), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
@@ -168,6 +169,7 @@ func newClientCmd() *cobra.Command {
 	f.Duration("access-ttl", oauth.DefaultAccessTokenTTL, "access token lifetime; 0 = never expires")
 	f.Duration("refresh-ttl", oauth.DefaultRefreshTokenTTL, "absolute lifetime of a refresh token family; 0 = no limit")
 	f.String("merchant", "", "bind the client to a merchant: its tokens act for it, and it logs in that merchant's guests")
+	f.String("organization", "", "bind the client to an organization instead of a merchant: its client_credentials tokens act for it, and with latchkey:admin it administers that organization")
 	f.String("account-kind", "guest", "the accounts it logs in: guest or staff")
 	f.Bool("skip-consent", false, "first-party app: never show the consent page")
 	f.Bool("refresh-rotation", false, "rotate refresh tokens on use (the default, except for the paytronix and aston dialects, whose clients keep theirs)")
@@ -241,6 +243,7 @@ func clientFromFlags(cmd *cobra.Command) (storage.Client, oauth.ClientChoices) {
 	c.AccessTokenTTL, _ = f.GetDuration("access-ttl")
 	c.RefreshTokenTTL, _ = f.GetDuration("refresh-ttl")
 	c.MerchantID, _ = f.GetString("merchant")
+	c.OrganizationID, _ = f.GetString("organization")
 	kind, _ := f.GetString("account-kind")
 	c.AccountKind = storage.AccountKind(kind)
 	c.SkipConsent, _ = f.GetBool("skip-consent")

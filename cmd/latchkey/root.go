@@ -30,7 +30,7 @@ func newRootCmd() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.String("config", "", "YAML config file (env LATCHKEY_CONFIG)")
 	pf.String("db", d.DB, "database: sqlite:PATH or postgres://… (env LATCHKEY_DB)")
-	pf.String("secret-file", d.SecretFile, "file holding the system secret; created if missing (env LATCHKEY_SECRET_FILE, or set LATCHKEY_SECRET)")
+	pf.String("secret-file", d.SecretFile, "file holding the system secret (env LATCHKEY_SECRET_FILE, or set LATCHKEY_SECRET); if missing, serve creates it for a new database and removes it again if the start fails, and migrate never creates it")
 	pf.String("log-level", d.LogLevel, "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
 	pf.String("log-format", d.LogFormat, "text or json (env LATCHKEY_LOG_FORMAT)")
 	root.AddCommand(newServeCmd(), newMigrateCmd(), newGatewayCmd(), newBenchCmd(), newBaselineCmd())

@@ -31,6 +31,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/latchkey-dev/latchkey/api"
+	"github.com/latchkey-dev/latchkey/bearer"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/respond"
 	"github.com/latchkey-dev/latchkey/internal/secrets"
@@ -192,9 +193,9 @@ func (h *Handler) handle(mux *http.ServeMux, pattern string, platformOnly bool, 
 // authenticate checks the bearer token and its scope, and works out the
 // caller's tenant; it answers the request itself when it fails.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*call, bool) {
-	token, ok := bearerToken(r)
+	token, ok := bearer.Token(r)
 	if !ok {
-		w.Header().Set("WWW-Authenticate", `Bearer scope="`+Scope+`"`)
+		respond.BearerScopeChallenge(w, "", "", Scope)
 		problem(w, http.StatusUnauthorized, "Unauthorized", "a bearer access token with the scope "+Scope+" is required", "")
 		return nil, false
 	}
@@ -205,18 +206,18 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*call, b
 			problem(w, oerr.Status, "Service Unavailable", "the token could not be checked; try again", "")
 			return nil, false
 		}
-		respond.BearerChallenge(w, "invalid_token", "the access token is missing, unknown, expired or revoked")
+		respond.BearerChallenge(w, oauth.ErrInvalidToken, "the access token is missing, unknown, expired or revoked")
 		problem(w, http.StatusUnauthorized, "Unauthorized", "the access token is unknown, expired or revoked", "")
 		return nil, false
 	}
 	if !acc.HasAnyScope(Scope) {
-		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+Scope+`"`)
+		respond.BearerScopeChallenge(w, oauth.ErrInsufficientScope, "the access token lacks the scope "+Scope, Scope)
 		problem(w, http.StatusForbidden, "Forbidden", "the access token lacks the scope "+Scope, "")
 		return nil, false
 	}
 	sc, err := h.scopeOf(r.Context(), acc)
 	if errors.Is(err, storage.ErrNotFound) { // its client was deleted since the check
-		respond.BearerChallenge(w, "invalid_token", "the access token's client no longer exists")
+		respond.BearerChallenge(w, oauth.ErrInvalidToken, "the access token's client no longer exists")
 		problem(w, http.StatusUnauthorized, "Unauthorized", "the access token's client no longer exists", "")
 		return nil, false
 	}
@@ -229,16 +230,6 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*call, b
 		return nil, false
 	}
 	return &call{actor: acc.ClientID, tenant: sc}, true
-}
-
-// bearerToken is the token of an Authorization: Bearer header.
-func bearerToken(r *http.Request) (string, bool) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return "", false
-	}
-	return token, true
 }
 
 // AuditKeysRotated is the event type of POST /keys/rotate (detail: count),
@@ -284,10 +275,7 @@ type Problem struct {
 
 // problem writes an RFC 9457 problem.
 func problem(w http.ResponseWriter, status int, title, detail, field string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Field: field})
+	respond.Problem(w, status, Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Field: field})
 }
 
 // fail answers an unexpected error and logs it; the caller sees no
@@ -387,10 +375,10 @@ func (h *Handler) dirError(w http.ResponseWriter, r *http.Request, err error, re
 	}
 }
 
-// notFound answers 404 for id of kind; objects outside the caller's
-// tenant are answered so too.
-func notFound(w http.ResponseWriter, kind, id string) {
-	problem(w, http.StatusNotFound, "Not Found", fmt.Sprintf("%s %q not found", kind, id), "")
+// outside answers 403 for id of kind, which exists outside the caller's
+// tenant (the contract's "wrong tenant: 403"; an unknown id is 404).
+func outside(w http.ResponseWriter, kind, id string, t *scope) {
+	problem(w, http.StatusForbidden, "Forbidden", fmt.Sprintf("%s %q is outside %s", kind, id, t), "")
 }
 
 // decode reads a JSON body into v, refusing unknown members; a failure

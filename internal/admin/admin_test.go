@@ -117,6 +117,12 @@ func (e *env) tokenRequest(t *testing.T, id, secret string, form url.Values) (in
 // active introspects token with the demo's resource server.
 func (e *env) active(t *testing.T, token string) bool {
 	t.Helper()
+	return e.introspect(t, token)["active"] == true
+}
+
+// introspect answers the demo resource server's introspection of token.
+func (e *env) introspect(t *testing.T, token string) map[string]any {
+	t.Helper()
 	req, _ := http.NewRequest("POST", e.site.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(demo.DemoAPIClientID, demo.DemoAPISecret)
@@ -125,13 +131,11 @@ func (e *env) active(t *testing.T, token string) bool {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var body struct {
-		Active bool `json:"active"`
-	}
+	var body map[string]any
 	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != 200 {
 		t.Fatalf("introspect: %d %v", res.StatusCode, err)
 	}
-	return body.Active
+	return body
 }
 
 // reply is an admin API answer.
@@ -294,22 +298,37 @@ func TestAuthentication(t *testing.T) {
 	// The demo's own admin client is a platform admin.
 	demoAdmin := e.clientToken(t, demo.DemoAdminClientID, demo.DemoAdminSecret)
 	e.must(t, 200, e.call(t, demoAdmin, "GET", "/admin/v1/keys", nil))
+	// A JWT access token works as an opaque one does, tenant included.
+	err := e.site.Store.CreateClient(context.Background(), storage.Client{ID: "t-admin-jwt", Name: "JWT admin",
+		SecretHash: e.site.Keys.HashClientSecret(adminSecret), GrantTypes: []string{"client_credentials"},
+		Scopes: []string{admin.Scope}, DefaultScopes: []string{admin.Scope}, MerchantID: "777777", AccountKind: storage.Staff,
+		AccessTokenFormat: "jwt", AccessTokenTTL: time.Minute, CreatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt := e.clientToken(t, "t-admin-jwt", adminSecret)
+	if strings.Count(jwt, ".") != 2 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	e.must(t, 200, e.call(t, jwt, "GET", "/admin/v1/accounts/acc_demo_johndoe", nil))
+	e.call(t, jwt, "GET", "/admin/v1/accounts/acc_demo_acmejewellers", nil).problem(t, 403, "")
+	e.call(t, jwt+"x", "GET", "/admin/v1/clients", nil).problem(t, 401, "")
 }
 
 // TestTenantIsolation: merchant 777777's admin sees and changes only its
-// merchant's accounts and clients; 123456's answer 404 (reads and
-// writes), and naming 123456 in a body or calling a platform-only
-// endpoint answers 403.
+// merchant's accounts and clients; 123456's answer 403 (reads and
+// writes), as do naming 123456 in a body and calling a platform-only
+// endpoint; an unknown id is 404.
 func TestTenantIsolation(t *testing.T) {
 	e := start(t)
 	tok := e.m777
 	// accounts
 	e.must(t, 200, e.call(t, tok, "GET", "/admin/v1/accounts/acc_demo_johndoe", nil))
-	e.call(t, tok, "GET", "/admin/v1/accounts/acc_demo_acmejewellers", nil).problem(t, 404, "")
-	e.call(t, tok, "POST", "/admin/v1/accounts/acc_demo_acmejewellers/disable", nil).problem(t, 404, "")
-	e.call(t, tok, "POST", "/admin/v1/accounts/acc_demo_acmejewellers/password", map[string]string{"password": "long-enough-1"}).problem(t, 404, "")
-	e.call(t, tok, "DELETE", "/admin/v1/accounts/acc_demo_acmejewellers", nil).problem(t, 404, "")
-	e.call(t, tok, "POST", "/admin/v1/tokens/revoke", map[string]string{"account_id": "acc_demo_acmejewellers"}).problem(t, 404, "")
+	e.call(t, tok, "GET", "/admin/v1/accounts/acc_demo_acmejewellers", nil).problem(t, 403, "")
+	e.call(t, tok, "POST", "/admin/v1/accounts/acc_demo_acmejewellers/disable", nil).problem(t, 403, "")
+	e.call(t, tok, "POST", "/admin/v1/accounts/acc_demo_acmejewellers/password", map[string]string{"password": "long-enough-1"}).problem(t, 403, "")
+	e.call(t, tok, "DELETE", "/admin/v1/accounts/acc_demo_acmejewellers", nil).problem(t, 403, "")
+	e.call(t, tok, "POST", "/admin/v1/tokens/revoke", map[string]string{"account_id": "acc_demo_acmejewellers"}).problem(t, 403, "")
 	e.call(t, tok, "POST", "/admin/v1/accounts", map[string]any{"kind": "guest", "username": "intruder", "merchant_id": "123456",
 		"password": "long-enough-1"}).problem(t, 403, "merchant_id")
 	e.call(t, tok, "POST", "/admin/v1/accounts", map[string]any{"kind": "staff", "username": "intruder",
@@ -326,10 +345,10 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	// clients
 	e.must(t, 200, e.call(t, tok, "GET", "/admin/v1/clients/awesomesite", nil))
-	e.call(t, tok, "GET", "/admin/v1/clients/flexitidemo", nil).problem(t, 404, "")
-	e.call(t, tok, "POST", "/admin/v1/clients/flexitidemo/secret", nil).problem(t, 404, "")
-	e.call(t, tok, "DELETE", "/admin/v1/clients/flexitidemo", nil).problem(t, 404, "")
-	e.call(t, tok, "GET", "/admin/v1/clients/"+demo.DemoAdminClientID, nil).problem(t, 404, "") // a platform client
+	e.call(t, tok, "GET", "/admin/v1/clients/flexitidemo", nil).problem(t, 403, "")
+	e.call(t, tok, "POST", "/admin/v1/clients/flexitidemo/secret", nil).problem(t, 403, "")
+	e.call(t, tok, "DELETE", "/admin/v1/clients/flexitidemo", nil).problem(t, 403, "")
+	e.call(t, tok, "GET", "/admin/v1/clients/"+demo.DemoAdminClientID, nil).problem(t, 403, "") // a platform client
 	e.call(t, tok, "POST", "/admin/v1/clients", map[string]any{"client_name": "Intruder", "grant_types": []string{"client_credentials"},
 		"merchant_id": "123456"}).problem(t, 403, "merchant_id")
 	var clients struct{ Items []map[string]any }
@@ -344,10 +363,10 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	// merchants, organizations, keys, tokens
 	e.must(t, 200, e.call(t, tok, "GET", "/admin/v1/merchants/777777", nil))
-	e.call(t, tok, "GET", "/admin/v1/merchants/123456", nil).problem(t, 404, "")
+	e.call(t, tok, "GET", "/admin/v1/merchants/123456", nil).problem(t, 403, "")
 	e.call(t, tok, "POST", "/admin/v1/merchants", map[string]string{"id": "999", "name": "Mine"}).problem(t, 403, "")
 	e.call(t, tok, "DELETE", "/admin/v1/merchants/777777", nil).problem(t, 403, "")
-	e.call(t, tok, "GET", "/admin/v1/organizations/o-2001", nil).problem(t, 404, "")
+	e.call(t, tok, "GET", "/admin/v1/organizations/o-2001", nil).problem(t, 403, "")
 	e.call(t, tok, "GET", "/admin/v1/keys", nil).problem(t, 403, "")
 	e.call(t, tok, "POST", "/admin/v1/keys/rotate", nil).problem(t, 403, "")
 	e.call(t, tok, "POST", "/admin/v1/tokens/revoke", map[string]string{"merchant_id": "123456"}).problem(t, 403, "merchant_id")
@@ -363,7 +382,12 @@ func TestTenantIsolation(t *testing.T) {
 	cafe := e.clientToken(t, "t-admin-m-1001", adminSecret)
 	e.must(t, 200, e.call(t, cafe, "GET", "/admin/v1/accounts/acc_demo_aston_owner", nil))
 	e.call(t, cafe, "POST", "/admin/v1/accounts/acc_demo_aston_owner/disable", nil).problem(t, 403, "")
-	e.call(t, tok, "GET", "/admin/v1/accounts/acc_demo_aston_owner", nil).problem(t, 404, "")
+	e.call(t, tok, "GET", "/admin/v1/accounts/acc_demo_aston_owner", nil).problem(t, 403, "")
+	// An id that exists nowhere is 404 for a tenant admin too.
+	e.call(t, tok, "GET", "/admin/v1/accounts/acc_nobody", nil).problem(t, 404, "")
+	e.call(t, tok, "GET", "/admin/v1/clients/nobody", nil).problem(t, 404, "")
+	e.call(t, tok, "GET", "/admin/v1/merchants/nobody", nil).problem(t, 404, "")
+	e.call(t, tok, "GET", "/admin/v1/organizations/nobody", nil).problem(t, 404, "")
 	// The platform admin sees both.
 	e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/accounts/acc_demo_acmejewellers", nil))
 	e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/clients/flexitidemo", nil))
@@ -444,6 +468,7 @@ func TestAccountLifecycle(t *testing.T) { accountLifecycle(t, start(t)) }
 func TestOnPostgres(t *testing.T) {
 	t.Run("clients", func(t *testing.T) { clientLifecycle(t, startOn(t, pgtest.DSN(t))) })
 	t.Run("accounts", func(t *testing.T) { accountLifecycle(t, startOn(t, pgtest.DSN(t))) })
+	t.Run("organization", func(t *testing.T) { organizationBoundAdmin(t, startOn(t, pgtest.DSN(t))) })
 }
 
 func accountLifecycle(t *testing.T, e *env) {

@@ -88,7 +88,7 @@ func (h *Handler) merchant(w http.ResponseWriter, r *http.Request, c *call) (sto
 	id := r.PathValue("id")
 	m, err := h.dir.Merchant(r.Context(), id)
 	if err == nil && !c.tenant.seesMerchant(m) {
-		notFound(w, "merchant", id)
+		outside(w, "merchant", id, c.tenant)
 		return m, false
 	}
 	if err != nil {
@@ -166,7 +166,7 @@ func (h *Handler) organization(w http.ResponseWriter, r *http.Request, c *call) 
 	id := r.PathValue("id")
 	o, err := h.dir.Organization(r.Context(), id)
 	if err == nil && !c.tenant.seesOrganization(o) {
-		notFound(w, "organization", id)
+		outside(w, "organization", id, c.tenant)
 		return o, false
 	}
 	if err != nil {
@@ -305,7 +305,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, c *call, chang
 		return a, false
 	}
 	if !c.tenant.seesAccount(a) {
-		notFound(w, "account", id)
+		outside(w, "account", id, c.tenant)
 		return a, false
 	}
 	if change && !c.tenant.ownsAccount(a) {
@@ -392,6 +392,7 @@ type clientView struct {
 	DefaultScope            string   `json:"default_scope"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
 	MerchantID              string   `json:"merchant_id,omitempty"`
+	OrganizationID          string   `json:"organization_id,omitempty"`
 	AccountKind             string   `json:"account_kind"`
 	AccessTokenTTL          int64    `json:"access_token_ttl"`
 	RefreshTokenTTL         int64    `json:"refresh_token_ttl"`
@@ -413,13 +414,13 @@ type clientWithSecret struct {
 }
 
 func clientOf(c storage.Client) clientView {
-	method := "client_secret_basic"
+	method := cmp.Or(c.AuthMethod, string(oauth.AuthBasic))
 	if c.Public() {
-		method = "none"
+		method = string(oauth.AuthNone)
 	}
 	return clientView{ClientID: c.ID, ClientName: c.Name, GrantTypes: nonNil(c.GrantTypes), RedirectURIs: nonNil(c.RedirectURIs),
 		Scope: strings.Join(c.Scopes, " "), DefaultScope: strings.Join(c.DefaultScopes, " "), TokenEndpointAuthMethod: method,
-		MerchantID: c.MerchantID, AccountKind: string(c.AccountKind), AccessTokenTTL: int64(c.AccessTokenTTL / time.Second),
+		MerchantID: c.MerchantID, OrganizationID: c.OrganizationID, AccountKind: string(c.AccountKind), AccessTokenTTL: int64(c.AccessTokenTTL / time.Second),
 		RefreshTokenTTL: int64(c.RefreshTokenTTL / time.Second), TokenFormat: cmp.Or(c.AccessTokenFormat, "opaque"),
 		Dialect: c.Dialect, SkipConsent: c.SkipConsent, RequirePKCE: c.RequirePKCE, RotateRefreshTokens: c.RotateRefresh,
 		Introspect: c.Introspect, PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs), IDTokenAlg: cmp.Or(c.IDTokenAlg, "RS256"),
@@ -458,17 +459,28 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, c *call) 
 		problem(w, http.StatusUnprocessableEntity, "Unprocessable Content", fe.Error(), fe.Field)
 		return
 	}
-	if cl.MerchantID == "" && c.tenant.merchant != "" {
-		cl.MerchantID = c.tenant.merchant // a merchant's admin registers its own clients
+	if cl.MerchantID == "" && cl.OrganizationID == "" {
+		// A tenant's admin registers its own clients.
+		cl.MerchantID, cl.OrganizationID = c.tenant.merchant, c.tenant.organization
 	}
-	if !c.tenant.all && !c.tenant.hasMerchant(cl.MerchantID) {
+	switch {
+	case c.tenant.all:
+	case cl.OrganizationID != "" && !c.tenant.hasOrganization(cl.OrganizationID):
+		problem(w, http.StatusForbidden, "Forbidden", "the client would be outside "+c.tenant.String()+
+			"; give organization_id of the tenant's organization, or merchant_id of one of its merchants", "organization_id")
+		return
+	case cl.OrganizationID == "" && !c.tenant.hasMerchant(cl.MerchantID):
 		problem(w, http.StatusForbidden, "Forbidden", "the client would be outside "+c.tenant.String()+
 			"; give merchant_id of a merchant of the tenant", "merchant_id")
 		return
 	}
+	ref := "merchant_id" // the record a create may not find
+	if cl.OrganizationID != "" && cl.MerchantID == "" {
+		ref = "organization_id"
+	}
 	cl, secret, err := h.dir.CreateClient(r.Context(), cl, choices)
 	if err != nil {
-		h.dirError(w, r, err, clientFields, "merchant_id")
+		h.dirError(w, r, err, clientFields, ref)
 		return
 	}
 	h.audit(withCall(r, c), storage.AuditEvent{Type: oauth.AuditClientCreated, Subject: "client:" + cl.ID, ClientID: cl.ID,
@@ -484,7 +496,7 @@ func (h *Handler) client(w http.ResponseWriter, r *http.Request, c *call) (stora
 		return cl, false
 	}
 	if !c.tenant.seesClient(cl) {
-		notFound(w, "client", id)
+		outside(w, "client", id, c.tenant)
 		return cl, false
 	}
 	return cl, true

@@ -9,7 +9,7 @@ import (
 // TestRevokeByClientAndMerchant: POST /tokens/revoke by client_id makes
 // the client's earlier tokens inactive and leaves other clients' alone;
 // by merchant_id, everything of that merchant and nothing of another. A
-// merchant admin cannot reach another merchant's client (404; the 403 for
+// merchant admin cannot reach another merchant's client (403; the 403 for
 // another merchant_id is in TestTenantIsolation).
 func TestRevokeByClientAndMerchant(t *testing.T) { revokeByClientAndMerchant(t, start(t)) }
 
@@ -65,7 +65,7 @@ func revokeByClientAndMerchant(t *testing.T, e *env) {
 	want("a token issued after the revocation", activity(pos3, kiosk1), true, true)
 
 	// Another merchant's client is out of reach for 777777's admin.
-	e.call(t, e.m777, "POST", "/admin/v1/tokens/revoke", map[string]string{"client_id": "rv-pos-123"}).problem(t, 404, "")
+	e.call(t, e.m777, "POST", "/admin/v1/tokens/revoke", map[string]string{"client_id": "rv-pos-123"}).problem(t, 403, "")
 	want("after a refused revocation", activity(other1), true)
 
 	// By merchant: 123456's, by the platform, leaves 777777's alone...

@@ -14,7 +14,8 @@ import (
 // and change.
 //
 // The tenant of a token with the scope latchkey:admin is:
-//   - the merchant its client is bound to (storage.Client.MerchantID);
+//   - the merchant or organization its client is bound to
+//     (storage.Client.MerchantID, OrganizationID);
 //   - else, for a token acting for a merchant or an organization (a staff
 //     login that picked one), that merchant or organization;
 //   - else, for a client_credentials token of a client bound to nothing,
@@ -24,13 +25,14 @@ import (
 // A merchant tenant covers that merchant; an organization tenant covers
 // the organization and its merchants. Within it an admin sees the guests
 // of its merchants, the staff with a membership in it, and the clients
-// bound to its merchants. It changes a staff account only when every
+// bound to its merchants (and, for an organization, to it). It changes a staff account only when every
 // membership of the account is inside the tenant (a person shared with
-// another tenant is managed by the platform). Objects outside the tenant
-// do not exist for its admins: every per-object call answers 404, as for
-// an unknown id. Naming something outside the tenant in a request body
-// (creating a client for another merchant, revoking another merchant's
-// tokens) is 403, as are the platform-only calls.
+// another tenant is managed by the platform). Every call on an object
+// outside the tenant answers 403 (the API's contract, docs/ADMIN-API.md),
+// as does naming one in a request body (creating a client for
+// another merchant, revoking another merchant's tokens) and every
+// platform-only call; an id that exists nowhere is 404. A tenant admin can
+// so learn that an id exists elsewhere, never what it holds.
 
 var errNoTenant = errors.New("an admin token must act for a merchant, an organization, or (client_credentials of a client bound to neither) the platform")
 
@@ -62,24 +64,31 @@ func (h *Handler) scopeOf(ctx context.Context, acc oauth.Access) (*scope, error)
 	switch {
 	case client.MerchantID != "":
 		return &scope{merchant: client.MerchantID, merchants: map[string]bool{client.MerchantID: true}}, nil
+	case client.OrganizationID != "":
+		return h.organizationScope(ctx, client.OrganizationID)
 	case acc.Owner.Type == storage.OwnerMerchant && acc.Owner.ID != "":
 		return &scope{merchant: acc.Owner.ID, merchants: map[string]bool{acc.Owner.ID: true}}, nil
 	case acc.Owner.Type == storage.OwnerOrganization && acc.Owner.ID != "":
-		ms, err := h.dir.ListMerchants(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s := &scope{organization: acc.Owner.ID, merchants: map[string]bool{}}
-		for _, m := range ms {
-			if m.OrganizationID == acc.Owner.ID {
-				s.merchants[m.ID] = true
-			}
-		}
-		return s, nil
+		return h.organizationScope(ctx, acc.Owner.ID)
 	case acc.AccountID == "" && acc.Owner.Type == storage.OwnerClient:
 		return &scope{all: true}, nil
 	}
 	return nil, errNoTenant
+}
+
+// organizationScope is the tenant of organization id: it and its merchants.
+func (h *Handler) organizationScope(ctx context.Context, id string) (*scope, error) {
+	ms, err := h.dir.ListMerchants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &scope{organization: id, merchants: map[string]bool{}}
+	for _, m := range ms {
+		if m.OrganizationID == id {
+			s.merchants[m.ID] = true
+		}
+	}
+	return s, nil
 }
 
 // hasMerchant reports whether merchant id is inside the tenant.
@@ -152,9 +161,9 @@ func (s *scope) ownsAccount(a storage.Account) bool {
 }
 
 // seesClient reports whether the caller may read and change client c:
-// one bound to a merchant of the tenant.
+// one bound to a merchant of the tenant, or to the tenant's organization.
 func (s *scope) seesClient(c storage.Client) bool {
-	return s.all || (c.MerchantID != "" && s.merchants[c.MerchantID])
+	return s.all || (c.MerchantID != "" && s.merchants[c.MerchantID]) || s.hasOrganization(c.OrganizationID)
 }
 
 // errOutside is a request naming a merchant outside the caller's tenant.

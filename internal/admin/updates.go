@@ -52,7 +52,8 @@ func refused(w http.ResponseWriter, err error) bool {
 var clientFixed = map[string]string{
 	"client_id": "register a new client", "client_secret": "rotate it with POST …/secret",
 	"token_endpoint_auth_method": "register a new client", "merchant_id": "register a new client for the other merchant",
-	"account_kind": "register a new client", "dialect": "register a new client", "created_at": "it is the registration's time",
+	"organization_id": "register a new client for the other organization",
+	"account_kind":    "register a new client", "dialect": "register a new client", "created_at": "it is the registration's time",
 }
 
 // accountFixed are those of an account.

@@ -63,7 +63,7 @@ func TestPatchClient(t *testing.T) {
 		problem(t, 422, "redirect_uris")
 	e.call(t, e.m777, "PATCH", "/admin/v1/clients/till-777", map[string]any{"client_name": 7}, opts{invalid: true}).problem(t, 400, "client_name")
 	// Another tenant's client is not there for this admin.
-	e.call(t, e.m777, "PATCH", "/admin/v1/clients/flexitidemo", map[string]any{"client_name": "Mine now"}).problem(t, 404, "")
+	e.call(t, e.m777, "PATCH", "/admin/v1/clients/flexitidemo", map[string]any{"client_name": "Mine now"}).problem(t, 403, "")
 
 	evs := e.auditOf(t, "client.updated")
 	if len(evs) != 1 || evs[0]["actor"] != "client:"+merchantAdmin || evs[0]["subject"] != "client:till-777" ||
@@ -91,7 +91,7 @@ func TestPatchAccount(t *testing.T) {
 	e.call(t, e.m777, "PATCH", "/admin/v1/accounts/acc_demo_johndoe", map[string]any{"memberships": []string{"merchant:777777"}}).
 		problem(t, 422, "memberships")
 	// Another tenant's account is not there; a staff account cannot be moved outside the tenant.
-	e.call(t, e.m777, "PATCH", "/admin/v1/accounts/acc_demo_acmejewellers", map[string]any{"username": "x"}).problem(t, 404, "")
+	e.call(t, e.m777, "PATCH", "/admin/v1/accounts/acc_demo_acmejewellers", map[string]any{"username": "x"}).problem(t, 403, "")
 	staff := e.must(t, 201, e.call(t, e.m777, "POST", "/admin/v1/accounts", map[string]any{"kind": "staff", "username": "clerk-777",
 		"memberships": []string{"merchant:777777"}, "password": "long-enough-1"})).object(t)
 	e.call(t, e.m777, "PATCH", "/admin/v1/accounts/"+staff["id"].(string),
@@ -144,8 +144,8 @@ func TestConsents(t *testing.T) {
 		!strings.Contains(page.Items[0]["scope"].(string), "user_read") {
 		t.Fatalf("consents: %v", page.Items)
 	}
-	e.call(t, e.m777, "GET", "/admin/v1/accounts/acc_demo_acmejewellers/consents", nil).problem(t, 404, "")
-	e.call(t, e.m777, "DELETE", "/admin/v1/accounts/acc_demo_acmejewellers/consents/flexitidemo", nil).problem(t, 404, "")
+	e.call(t, e.m777, "GET", "/admin/v1/accounts/acc_demo_acmejewellers/consents", nil).problem(t, 403, "")
+	e.call(t, e.m777, "DELETE", "/admin/v1/accounts/acc_demo_acmejewellers/consents/flexitidemo", nil).problem(t, 403, "")
 	e.must(t, 204, e.call(t, e.m777, "DELETE", "/admin/v1/accounts/acc_demo_johndoe/consents/awesomesite", nil))
 	e.call(t, e.m777, "DELETE", "/admin/v1/accounts/acc_demo_johndoe/consents/awesomesite", nil).problem(t, 404, "")
 	e.must(t, 200, e.call(t, e.m777, "GET", "/admin/v1/accounts/acc_demo_johndoe/consents", nil)).decode(t, &page)

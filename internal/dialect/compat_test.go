@@ -116,8 +116,8 @@ func dialectCalls(t *testing.T, base string) []dialectCall {
 
 // TestDialectsAcceptAgreeingBasicAndBody: integrations send HTTP Basic on
 // every call while the body still carries the same credentials; that is
-// one authentication on every dialect endpoint. A body secret that differs
-// from the header's is refused as a failed client authentication.
+// one authentication on every dialect endpoint. A body secret or client id
+// that differs from the header's is refused as a failed client authentication.
 func TestDialectsAcceptAgreeingBasicAndBody(t *testing.T) {
 	base := newDemo(t)
 	for _, c := range dialectCalls(t, base) {
@@ -131,6 +131,11 @@ func TestDialectsAcceptAgreeingBasicAndBody(t *testing.T) {
 				t.Fatalf("Basic plus the same credentials in the body: %d %v", status, got)
 			}
 			h["Authorization"] = basic(c.id, c.secret+"-other")
+			status, _, got = send(t, base+c.path, "application/json", c.body, h)
+			c.wantError(t, status, got)
+			// A client id in the header other than the body's is refused too,
+			// even with the body client's secret.
+			h["Authorization"] = basic("someone-else", c.secret)
 			status, _, got = send(t, base+c.path, "application/json", c.body, h)
 			c.wantError(t, status, got)
 		})

@@ -28,7 +28,7 @@ type Dialect struct {
 	// Name is how configs, client registrations and rule files name it.
 	Name string
 	// Routes adds the dialect's own endpoints (token endpoints and the like).
-	Routes func(mux *http.ServeMux, core *oauth.Server)
+	Routes func(mux oauth.Mux, core *oauth.Server)
 	// Pages are its authorization pages by path, each with what it changes in the flow.
 	Pages map[string]oauth.AuthorizeProfile
 	// WriteError encodes errors of its endpoints and of gateways in front of its APIs.
@@ -115,19 +115,39 @@ func ErrorShape(name string) (ErrorWriter, error) {
 
 func writeStandard(w http.ResponseWriter, _ *http.Request, e *oauth.Error) { oauth.WriteError(w, e) }
 
-// Register adds the routes and authorization pages of the named dialects to mux.
-func Register(mux *http.ServeMux, names []string, core *oauth.Server, pages *web.Handler) error {
+// Shapes maps the pattern of each dialect endpoint ("POST /v1/token") to
+// its dialect's error writer, so that what the server refuses before any
+// handler runs (a wrong method, an undecodable body) is answered in the
+// dialect's shape too.
+type Shapes map[string]ErrorWriter
+
+// Register adds the routes and authorization pages of the named dialects
+// to mux, and returns the error shape of each route it added.
+func Register(mux *http.ServeMux, names []string, core *oauth.Server, pages *web.Handler) (Shapes, error) {
+	shapes := Shapes{}
 	for _, n := range names {
 		d, ok := Lookup(n)
 		if !ok {
-			return Check(n)
+			return nil, Check(n)
 		}
-		d.Routes(mux, core)
+		d.Routes(noting{mux, shapes, d.WriteError}, core)
 		for path, profile := range d.Pages {
 			h := pages.AuthorizePage(path, profile)
 			mux.HandleFunc("GET "+path, h)
 			mux.HandleFunc("POST "+path, h)
 		}
 	}
-	return nil
+	return shapes, nil
+}
+
+// noting registers routes on a mux and notes each one's error shape.
+type noting struct {
+	mux    *http.ServeMux
+	shapes Shapes
+	shape  ErrorWriter
+}
+
+func (n noting) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	n.mux.HandleFunc(pattern, h)
+	n.shapes[pattern] = n.shape
 }

@@ -31,7 +31,7 @@ const flexitiLoginBody = `{
 const (
 	flexitiToken = "/flexiti/pos-api/v2.5/oauth/token"
 	flexitiLogin = "/flexiti/pos-api/v2.5/client-id/flexitidemo/merchants/login"
-	// flexitiDemoSecret is the demo flexiti client's secret (DESIGN.md's demo data).
+	// flexitiDemoSecret is the demo flexiti client's secret (docs/DEMO.md).
 	flexitiDemoSecret = "77xde15a-9d33-4c15-930a-3se4b3as33e9"
 	flexitiFormType   = "application/x-www-form-urlencoded"
 )

@@ -55,10 +55,19 @@ func wantFlexitiShape(t *testing.T, what string, status int, h http.Header, got 
 }
 
 // TestFlexitiGatewayErrorShape: a rule file with dialect: flexiti answers
-// its refusals in Flexiti's shape and statuses.
+// its refusals in Flexiti's shape and statuses, with either verifier.
 func TestFlexitiGatewayErrorShape(t *testing.T) {
-	w := newWorld(t, "../../examples/flexiti-gateway.yaml", false)
+	for _, remote := range []bool{false, true} {
+		t.Run(map[bool]string{false: "shared database", true: "introspection"}[remote], func(t *testing.T) {
+			testFlexitiGatewayErrorShape(t, remote)
+		})
+	}
+}
+
+func testFlexitiGatewayErrorShape(t *testing.T, remote bool) {
+	w := newWorld(t, "../../examples/flexiti-gateway.yaml", remote)
 	customer := w.token("customer")
+	merchant := w.token("merchant")
 
 	const reports = "/flexiti/pos-api/v2.5/reports/daily"
 	for name, tok := range map[string]string{"unknown": "lk_at_nope", "none": ""} {
@@ -74,4 +83,16 @@ func TestFlexitiGatewayErrorShape(t *testing.T) {
 	// url leaves the query (and so the token) out.
 	status, h, got = flexitiCall(t, w, "GET", reports+"?access_token="+customer, "")
 	wantFlexitiShape(t, "token in the query string", status, h, got, http.StatusBadRequest, reports, "invalid_request", false)
+
+	// Another client's path, and a route no rule matches.
+	const foreign = "/flexiti/pos-api/v2.5/client-id/someone-else/apply"
+	status, h, got = flexitiCall(t, w, "POST", foreign, merchant)
+	wantFlexitiShape(t, "another client's path", status, h, got, http.StatusForbidden, foreign, "insufficient_scope", true)
+	status, h, got = flexitiCall(t, w, "GET", "/admin", merchant)
+	wantFlexitiShape(t, "unmatched route", status, h, got, http.StatusForbidden, "/admin", "access_denied", false)
+
+	// An upstream that does not answer: 502 in the same shape.
+	w.upstream.Close()
+	status, h, got = flexitiCall(t, w, "POST", orders, merchant)
+	wantFlexitiShape(t, "upstream down", status, h, got, http.StatusBadGateway, orders, "server_error", false)
 }

@@ -45,14 +45,16 @@ func New(rules Rules, upstream *url.URL, v bearer.Verifier, log *slog.Logger) (h
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
 		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			log.ErrorContext(r.Context(), "gateway: upstream failed", "path", r.URL.Path, "err", err)
-			w.WriteHeader(http.StatusBadGateway)
-		},
 	}
 	shape, err := dialect.ErrorShape(rules.Dialect)
 	if err != nil {
 		return nil, err
+	}
+	// An upstream that cannot be reached is answered in the rule file's
+	// error shape too, so the client reads one kind of error body.
+	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		log.ErrorContext(r.Context(), "gateway: upstream failed", "path", r.URL.Path, "err", err)
+		shape(w, r, oauth.Errorf(http.StatusBadGateway, oauth.ErrServerError, "the upstream service did not answer; try again"))
 	}
 	g := &gateway{rules: rules, proxy: proxy, verifier: v, log: log, writeError: shape}
 	mux := http.NewServeMux()

@@ -29,6 +29,7 @@ type world struct {
 	store     storage.Storage
 	keys      *secrets.Keys
 	forwarded chan http.Header
+	upstream  *httptest.Server
 }
 
 func newWorld(t *testing.T, rulesFile string, remote bool) *world {
@@ -43,6 +44,7 @@ func newWorld(t *testing.T, rulesFile string, remote bool) *world {
 		rw.Write([]byte("upstream " + r.Method + " " + r.URL.Path))
 	}))
 	t.Cleanup(upstream.Close)
+	w.upstream = upstream
 	rules, err := gateway.LoadRules(rulesFile)
 	if err != nil {
 		t.Fatal(err)

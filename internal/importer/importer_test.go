@@ -3,6 +3,8 @@ package importer_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -84,6 +86,14 @@ func counts(s importer.Summary) [5]int {
 	return [5]int{s.Read, s.Created, s.Updated, s.Skipped, s.Failed}
 }
 
+// saltedDigest is staff s-1's password as its old system stored it: the hex
+// SHA-256 of the password "password" followed by the salt "NaCl", which is
+// what the row's password_first order says.
+var saltedDigest = func() string {
+	sum := sha256.Sum256([]byte("password" + "NaCl"))
+	return hex.EncodeToString(sum[:])
+}()
+
 // The same records in both formats.
 var files = map[importer.Format]map[importer.Kind]string{
 	importer.JSONLines: {
@@ -92,7 +102,7 @@ var files = map[importer.Format]map[importer.Kind]string{
 {"id":"m-2","name":"Café 2"}
 `,
 		importer.Accounts: `{"id":"g-1","kind":"guest","username":"alice@example.com","merchant_id":"m-1","printed_card_number":"6000986775","password_hash":"` + bcryptHash + `"}
-{"id":"s-1","kind":"staff","username":"boss","memberships":["merchant:m-1","organization:o-1"],"password_hash":"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8","password_salt":"NaCl","password_salt_order":"password_first","password_scheme":"sha256-salted","disabled":true}
+{"id":"s-1","kind":"staff","username":"boss","memberships":["merchant:m-1","organization:o-1"],"password_hash":"` + saltedDigest + `","password_salt":"NaCl","password_salt_order":"password_first","password_scheme":"sha256-salted","disabled":true}
 `,
 		importer.Clients: `{"client_id":"3FTmkQuXBnotarealcklientID","client_secret":"654secretnx4","client_name":"Loyalty app","grant_types":["password","refresh_token"],"scope":"user_read","merchant_id":"m-1","dialect":"paytronix"}
 {"client_id":"till","client_name":"Till","token_endpoint_auth_method":"none","grant_types":["authorization_code"],"redirect_uris":["https://till.example.com/cb"],"account_kind":"staff"}
@@ -103,7 +113,7 @@ var files = map[importer.Format]map[importer.Kind]string{
 		importer.Merchants:     "id,name,organization_id,created_at\nm-1,Café 1,o-1,2020-01-02T03:04:05Z\nm-2,Café 2,,\n",
 		importer.Accounts: "id,kind,username,merchant_id,printed_card_number,memberships,password_hash,password_salt,password_salt_order,password_scheme,disabled\n" +
 			"g-1,guest,alice@example.com,m-1,6000986775,," + bcryptHash + ",,,,\n" +
-			"s-1,staff,boss,,,merchant:m-1 organization:o-1,5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8,NaCl,password_first,sha256-salted,true\n",
+			"s-1,staff,boss,,,merchant:m-1 organization:o-1," + saltedDigest + ",NaCl,password_first,sha256-salted,true\n",
 		importer.Clients: "client_id,client_secret,client_name,grant_types,redirect_uris,scope,merchant_id,dialect,token_endpoint_auth_method,account_kind\n" +
 			"3FTmkQuXBnotarealcklientID,654secretnx4,Loyalty app,password refresh_token,,user_read,m-1,paytronix,,\n" +
 			"till,,Till,authorization_code,https://till.example.com/cb,,,,none,staff\n",
@@ -146,9 +156,16 @@ func checkImported(t *testing.T, st storage.Storage) {
 		t.Fatalf("guest: %+v, %v", g, err)
 	}
 	s, err := st.GetAccount(ctx, "s-1")
-	want, _ := secrets.SaltedSHAHash("sha256", false, "NaCl", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8")
+	want, _ := secrets.SaltedSHAHash("sha256", false, "NaCl", saltedDigest)
 	if err != nil || s.PasswordHash != want || !s.Disabled || len(s.Memberships) != 2 {
 		t.Fatalf("staff: %+v, %v", s, err)
+	}
+	// The stored form verifies the password the digest was made of, in the
+	// order the row named, and nothing else.
+	for password, right := range map[string]bool{"password": true, "NaClpassword": false, "Password": false} {
+		if ok, _, err := secrets.VerifyPassword(s.PasswordHash, password, secrets.DefaultArgon2); ok != right || err != nil {
+			t.Fatalf("staff's imported salted SHA-256 with %q: ok %v, %v; want %v", password, ok, err, right)
+		}
 	}
 	c, err := st.GetClient(ctx, "3FTmkQuXBnotarealcklientID")
 	if err != nil || c.SecretHash != keys.HashClientSecret("654secretnx4") || c.Dialect != "paytronix" || c.MerchantID != "m-1" {

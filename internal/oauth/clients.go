@@ -49,6 +49,12 @@ func ValidateClient(c storage.Client, dialects []string) error {
 	if c.AccountKind != "" && !c.AccountKind.Valid() {
 		return fmt.Errorf("account kind %q must be guest or staff", c.AccountKind)
 	}
+	if c.MerchantID != "" && c.OrganizationID != "" {
+		return fmt.Errorf("a client is bound to a merchant or to an organization, not both")
+	}
+	if m := c.AuthMethod; m != "" && m != string(AuthPost) {
+		return fmt.Errorf("token endpoint auth method %q must be empty or %s", m, AuthPost)
+	}
 	if c.AccountKind == storage.Guest && c.MerchantID == "" && (c.AllowsGrant(GrantPassword) || c.AllowsGrant(GrantAuthorizationCode)) {
 		return fmt.Errorf("a client that logs in guests must be bound to a merchant")
 	}

@@ -739,6 +739,11 @@ func (d *Directory) CreateClient(ctx context.Context, c storage.Client, o Client
 			return storage.Client{}, "", err
 		}
 	}
+	if c.OrganizationID != "" {
+		if err := d.mustExist(ctx, storage.OwnerOrganization, c.OrganizationID); err != nil {
+			return storage.Client{}, "", err
+		}
+	}
 	if err := d.notAnAccount(ctx, c.ID); err != nil {
 		return storage.Client{}, "", err
 	}

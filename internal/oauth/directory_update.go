@@ -32,8 +32,8 @@ func (d *Directory) UpdateClient(ctx context.Context, id string, change func(*st
 		if fields, err = change(&c); err != nil {
 			return old, err
 		}
-		c.ID, c.SecretHash, c.MerchantID, c.AccountKind, c.Dialect, c.CreatedAt =
-			old.ID, old.SecretHash, old.MerchantID, old.AccountKind, old.Dialect, old.CreatedAt
+		c.ID, c.SecretHash, c.MerchantID, c.OrganizationID, c.AuthMethod, c.AccountKind, c.Dialect, c.CreatedAt =
+			old.ID, old.SecretHash, old.MerchantID, old.OrganizationID, old.AuthMethod, old.AccountKind, old.Dialect, old.CreatedAt
 		choices := ClientChoices{Public: old.Public(), RotateRefresh: &c.RotateRefresh,
 			ClientCredentialsRefresh: &c.ClientCredentialsRefresh}
 		if !c.AllowsGrant(GrantClientCredentials) || !c.AllowsGrant(GrantRefreshToken) {

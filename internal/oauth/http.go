@@ -14,6 +14,12 @@ import (
 )
 
 // Routes registers the standard OAuth 2.0 endpoints on mux.
+// Mux is where routes are registered: an *http.ServeMux, or a wrapper that
+// also notes each pattern (the dialect registry's).
+type Mux interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth2/token", s.handleToken)
 	mux.HandleFunc("POST /oauth2/introspect", s.handleIntrospect)
@@ -160,11 +166,8 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 // writeBearerError writes an error of a protected resource (RFC 6750 §3):
 // 401 and 403 carry the Bearer challenge.
 func writeBearerError(w http.ResponseWriter, e *Error) {
-	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
-		respond.BearerChallenge(w, e.Code, e.Description)
-	}
 	SetErrorHeaders(w, e)
-	respond.JSON(w, e.Status, ErrorBody{Error: e.Code, Description: e.Description})
+	bearer.Fail(w, e.Status, e.Code, e.Description)
 }
 
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {

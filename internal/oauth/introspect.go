@@ -122,14 +122,17 @@ func (s *Server) Introspect(ctx context.Context, caller storage.Client, token, h
 // token: the client it was issued to; otherwise only a client registered
 // as a resource server (Introspect), and one bound to a merchant only for
 // tokens that act for that merchant (its own, its staff's or its guests',
-// as the merchant_id claim says). A token of an organization or of an
-// unbound client names no merchant, so a bound client never sees it.
+// as the merchant_id claim says); one bound to an organization only for
+// tokens that name that organization. A token of an organization or of an
+// unbound client names no merchant, so a merchant-bound client never sees it.
 func mayIntrospect(caller storage.Client, ti *tokenInfo, c TokenClaims) bool {
 	switch {
 	case ti.clientID == caller.ID:
 		return true
 	case !caller.Introspect:
 		return false
+	case caller.OrganizationID != "":
+		return c.OrganizationID == caller.OrganizationID
 	}
 	return caller.MerchantID == "" || c.MerchantID == caller.MerchantID
 }

@@ -32,6 +32,7 @@ type ClientRegistration struct {
 	DefaultScope            string   `json:"default_scope"` // space-separated
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
 	MerchantID              string   `json:"merchant_id"`
+	OrganizationID          string   `json:"organization_id"`
 	AccountKind             string   `json:"account_kind"`
 	AccessTokenTTL          *int64   `json:"access_token_ttl"`  // seconds; 0: never expires
 	RefreshTokenTTL         *int64   `json:"refresh_token_ttl"` // seconds; 0: no limit
@@ -62,7 +63,8 @@ func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
 func (r ClientRegistration) Client() (storage.Client, ClientChoices, error) {
 	c := storage.Client{ID: r.ClientID, Name: r.ClientName, GrantTypes: r.GrantTypes, RedirectURIs: r.RedirectURIs,
 		Scopes: strings.Fields(r.Scope), DefaultScopes: strings.Fields(r.DefaultScope), MerchantID: r.MerchantID,
-		AccountKind: storage.AccountKind(cmp.Or(r.AccountKind, string(storage.Guest))), AccessTokenTTL: DefaultAccessTokenTTL,
+		OrganizationID: r.OrganizationID,
+		AccountKind:    storage.AccountKind(cmp.Or(r.AccountKind, string(storage.Guest))), AccessTokenTTL: DefaultAccessTokenTTL,
 		RefreshTokenTTL: DefaultRefreshTokenTTL, RefreshGrace: DefaultRefreshGrace, AccessTokenFormat: cmp.Or(r.TokenFormat, "opaque"),
 		Dialect: r.Dialect, SkipConsent: r.SkipConsent, RequirePKCE: r.RequirePKCE, Introspect: r.Introspect,
 		PostLogoutRedirectURIs: r.PostLogoutRedirectURIs, IDTokenAlg: r.IDTokenAlg}
@@ -88,7 +90,9 @@ func (r ClientRegistration) Client() (storage.Client, ClientChoices, error) {
 		*ttl.into = d
 	}
 	switch r.TokenEndpointAuthMethod {
-	case "", "client_secret_basic", "client_secret_post":
+	case "", "client_secret_basic":
+	case "client_secret_post":
+		c.AuthMethod = string(AuthPost)
 	case "none":
 		o.Public = true
 	default:

@@ -136,8 +136,11 @@ func (s *Server) clientCredentials(ctx context.Context, c storage.Client, req To
 		return TokenResult{}, oerr
 	}
 	owner := storage.ResourceOwner{Type: storage.OwnerClient, ID: c.ID}
-	if c.MerchantID != "" {
+	switch {
+	case c.MerchantID != "":
 		owner = storage.ResourceOwner{Type: storage.OwnerMerchant, ID: c.MerchantID}
+	case c.OrganizationID != "":
+		owner = storage.ResourceOwner{Type: storage.OwnerOrganization, ID: c.OrganizationID}
 	}
 	// RFC 6749 §4.4.3: no refresh token, unless the client is registered for one.
 	withRefresh := c.ClientCredentialsRefresh && c.AllowsGrant(GrantRefreshToken)

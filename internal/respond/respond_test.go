@@ -27,3 +27,25 @@ func TestJSONIsNotStored(t *testing.T) {
 		t.Errorf("JSON wrote %d %v %q", w.Code, w.Header(), w.Body.String())
 	}
 }
+
+func TestBearerScopeChallenge(t *testing.T) {
+	for _, tc := range []struct{ code, desc, want string }{
+		{"", "", `Bearer scope="latchkey:admin"`},
+		{"insufficient_scope", `needs "latchkey:admin"`, `Bearer error="insufficient_scope", error_description="needs \"latchkey:admin\"", scope="latchkey:admin"`},
+	} {
+		w := httptest.NewRecorder()
+		BearerScopeChallenge(w, tc.code, tc.desc, "latchkey:admin")
+		if got := w.Header().Get("WWW-Authenticate"); got != tc.want {
+			t.Errorf("challenge for %q = %s, want %s", tc.code, got, tc.want)
+		}
+	}
+}
+
+func TestProblemIsNotStored(t *testing.T) {
+	w := httptest.NewRecorder()
+	Problem(w, 404, map[string]any{"status": 404})
+	if w.Code != 404 || w.Header().Get("Cache-Control") != "no-store" ||
+		w.Header().Get("Content-Type") != "application/problem+json" || w.Body.String() != "{\"status\":404}\n" {
+		t.Errorf("Problem wrote %d %v %q", w.Code, w.Header(), w.Body.String())
+	}
+}

@@ -22,7 +22,7 @@ import (
 
 // These tests put a TCP proxy between latchkey and PostgreSQL, load the
 // server with token and introspection requests, break the database under
-// it, heal it, and check the promise of DESIGN.md ("Security defaults"):
+// it, heal it, and check the promise of docs/RELIABILITY.md:
 // every request, in flight or new, is answered 503 temporarily_unavailable
 // with Retry-After within 2 s, never a 500, a hang or an empty reply;
 // /readyz goes 503; the log says so a few times, not once per request;

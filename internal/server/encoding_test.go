@@ -57,6 +57,20 @@ var jsonEndpoints = []string{"/oauth2/token", "/oauth2/introspect", "/oauth2/rev
 	"/rest/v1/oauth/requestGuestToken.json", "/flexiti/pos-api/v2.5/oauth/token",
 	"/flexiti/pos-api/v2.5/client-id/x/merchants/login", "/v1/token"}
 
+// errorOf reads the error code and description of an error body in any
+// dialect's shape: RFC 6749's and Flexiti's (error, error_description) or
+// Paytronix's (errorCode, errorMessage). Each dialect's exact shape is
+// checked in internal/dialect (TestRefusalsInTheDialectsShape).
+func errorOf(m map[string]any) (code, description string) {
+	if c, ok := m["errorCode"].(string); ok {
+		d, _ := m["errorMessage"].(string)
+		return c, d
+	}
+	c, _ := m["error"].(string)
+	d, _ := m["error_description"].(string)
+	return c, d
+}
+
 // TestContentEncodingRefused: a compressed body is refused with 415 and
 // a JSON error naming the problem, instead of being read as an empty form.
 func TestContentEncodingRefused(t *testing.T) {
@@ -71,8 +85,8 @@ func TestContentEncodingRefused(t *testing.T) {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Content-Encoding", coding)
 			resp, m := send(t, req)
-			desc, _ := m["error_description"].(string)
-			if resp.StatusCode != http.StatusUnsupportedMediaType || m["error"] != "invalid_request" ||
+			code, desc := errorOf(m)
+			if resp.StatusCode != http.StatusUnsupportedMediaType || code != "invalid_request" ||
 				!strings.Contains(desc, "Content-Encoding") || resp.Header.Get("Accept-Encoding") != "identity" ||
 				!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 				t.Errorf("POST %s with Content-Encoding %q: %d %v %v", path, coding, resp.StatusCode, m, resp.Header)
@@ -100,7 +114,7 @@ func TestWrongMethodOnJSONEndpoints(t *testing.T) {
 				!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || resp.Header.Get("Cache-Control") != "no-store" {
 				t.Errorf("%s %s: %d %v", method, path, resp.StatusCode, resp.Header)
 			}
-			if method != http.MethodHead && (m["error"] != "invalid_request" || !strings.Contains(m["error_description"].(string), "POST")) {
+			if code, desc := errorOf(m); method != http.MethodHead && (code != "invalid_request" || !strings.Contains(desc, "POST")) {
 				t.Errorf("%s %s: body %v", method, path, m)
 			}
 		}

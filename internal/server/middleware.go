@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchkey-dev/latchkey/internal/oauth"
+	"github.com/latchkey-dev/latchkey/internal/respond"
 )
 
 // securityHeaders sets the headers every answer carries.
@@ -25,7 +26,7 @@ func securityHeaders(next http.Handler) http.Handler {
 	}{
 		{"X-Content-Type-Options", []string{"nosniff"}},
 		{"X-Frame-Options", []string{"DENY"}},
-		{"Content-Security-Policy", []string{"frame-ancestors 'none'"}},
+		{"Content-Security-Policy", []string{respond.APICSP}},
 		{"Referrer-Policy", []string{"no-referrer"}},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

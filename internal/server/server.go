@@ -71,6 +71,7 @@ type Server struct {
 	handler http.Handler
 	tracer  trace.Tracer // nil when tracing is off
 	admin   http.Handler // the admin API alone, when Options.SeparateAdmin
+	shapes  dialect.Shapes
 }
 
 // New builds the server and its routes.
@@ -125,9 +126,11 @@ func New(o Options) (*Server, error) {
 	} else {
 		adm.Routes(mux)
 	}
-	if err := dialect.Register(mux, o.Dialects, core, pages); err != nil {
+	shapes, err := dialect.Register(mux, o.Dialects, core, pages)
+	if err != nil {
 		return nil, err
 	}
+	s.shapes = shapes
 	if o.DemoCallback {
 		err := pages.RouteDemoCallback(mux, web.DemoClient{ID: demo.SPAClientID, RedirectURI: demo.SPARedirectURI,
 			PostLogoutRedirectURI: demo.SPAPostLogoutRedirectURI,
@@ -142,7 +145,7 @@ func New(o Options) (*Server, error) {
 
 // middleware wraps a listener's routes in what every request passes.
 func (s *Server) middleware(mux *http.ServeMux, trusted []netip.Prefix) http.Handler {
-	h := s.recoverPanics(s.accessLog(securityHeaders(hsts(limitBody(refuseUnreadable(mux))))))
+	h := s.recoverPanics(s.accessLog(securityHeaders(hsts(limitBody(refuseUnreadable(mux, s.shapes))))))
 	if s.tracer != nil {
 		h = traceRequests(s.tracer, h) // inside reqid, to record the request id
 	}

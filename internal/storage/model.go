@@ -89,10 +89,18 @@ type Client struct {
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is the absolute lifetime of a refresh token family; 0 means no limit.
 	RefreshTokenTTL time.Duration
-	MerchantID      string      // tokens of a bound client act for this merchant
-	AccountKind     AccountKind // the kind of account the client logs in
-	SkipConsent     bool
-	RotateRefresh   bool
+	MerchantID      string // tokens of a bound client act for this merchant
+	// OrganizationID binds the client to an organization instead: its
+	// client_credentials tokens act for it. A client has at most one binding.
+	OrganizationID string
+	// AuthMethod is the token_endpoint_auth_method it registered:
+	// client_secret_post, or "" (client_secret_basic, or none for a public
+	// client). Either secret method authenticates it; this is what the
+	// admin API shows back.
+	AuthMethod    string
+	AccountKind   AccountKind // the kind of account the client logs in
+	SkipConsent   bool
+	RotateRefresh bool
 	// RefreshGrace is how long a retry of a just-rotated refresh token gets the same successor.
 	RefreshGrace      time.Duration
 	RequirePKCE       bool // always true in effect for public clients

@@ -25,7 +25,7 @@ func profile(owner storage.OwnerType) oauth.AuthorizeProfile {
 }
 
 // Routes registers the dialect's token endpoint.
-func Routes(mux *http.ServeMux, core *oauth.Server) {
+func Routes(mux oauth.Mux, core *oauth.Server) {
 	mux.HandleFunc("POST /v1/token", tokenHandler(core))
 }
 

@@ -68,9 +68,11 @@ var table = []row{
 }
 
 // keptStatuses are core statuses no row overrides, because each tells the
-// client what to do next: send less (413), slow down (429, with
-// Retry-After), come back later (503, with Retry-After).
-var keptStatuses = []int{http.StatusRequestEntityTooLarge, http.StatusTooManyRequests, http.StatusServiceUnavailable}
+// client what to do next: use another method (405, with Allow), send less
+// (413) or uncompressed (415), slow down (429, with Retry-After), come back
+// later (502 from a gateway, 503 with Retry-After).
+var keptStatuses = []int{http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType,
+	http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable}
 
 // decide is the one mapping from a core error to Flexiti's status, code and
 // field_errors; every answer of the dialect goes through it.

@@ -24,7 +24,7 @@ const maxReferenceID = 64
 var formFiles embed.FS
 
 // Routes registers the dialect's endpoints.
-func Routes(mux *http.ServeMux, core *oauth.Server) {
+func Routes(mux oauth.Mux, core *oauth.Server) {
 	mux.HandleFunc("POST "+Base+"/oauth/token", tokenHandler(core))
 	mux.HandleFunc("POST "+Base+"/client-id/{client_id}/merchants/login", merchantLogin(core))
 }

@@ -21,7 +21,7 @@ var LoginProfile = oauth.AuthorizeProfile{
 }
 
 // Routes registers the dialect's token endpoints.
-func Routes(mux *http.ServeMux, core *oauth.Server) {
+func Routes(mux oauth.Mux, core *oauth.Server) {
 	token := tokenHandler(core)
 	mux.HandleFunc("POST /oauth/requestGuestToken.json", token)
 	mux.HandleFunc("POST /rest/{version}/oauth/requestGuestToken.json", token)

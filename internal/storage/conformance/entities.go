@@ -120,7 +120,8 @@ func testClients(t *testing.T, s storage.Storage) {
 		AccessTokenTTL: 31536000 * time.Second, RefreshTokenTTL: 90 * 24 * time.Hour, AccountKind: storage.Staff,
 		SkipConsent: true, RotateRefresh: false, RefreshGrace: 2500 * time.Millisecond, RequirePKCE: true, AllowPlainPKCE: true,
 		AccessTokenFormat: "jwt", Dialect: "a-dialect", Audience: "https://api.aston.example", ClientCredentialsRefresh: true,
-		IDTokenAlg: "ES256", PostLogoutRedirectURIs: []string{"https://youwebapp.com/", "myapp://bye?x=1 2"}, CreatedAt: now}
+		IDTokenAlg: "ES256", PostLogoutRedirectURIs: []string{"https://youwebapp.com/", "myapp://bye?x=1 2"},
+		AuthMethod: "client_secret_post", CreatedAt: now}
 	must(t, s.CreateClient(c, full), "create client")
 	got, err := s.GetClient(c, full.ID)
 	must(t, err, "get client")
@@ -132,6 +133,16 @@ func testClients(t *testing.T, s storage.Storage) {
 	errs := together(workers, func(int) error { return s.CreateClient(c, storage.Client{ID: "dup", Name: "D", CreatedAt: now}) })
 	exactlyOne(t, errs, "racing client create", storage.ErrAlreadyExists)
 	wantErr(t, s.CreateClient(c, storage.Client{ID: "x", MerchantID: "nope", CreatedAt: now}), storage.ErrNotFound, "client of unknown merchant")
+	wantErr(t, s.CreateClient(c, storage.Client{ID: "x", OrganizationID: "nope", CreatedAt: now}), storage.ErrNotFound,
+		"client of unknown organization")
+	must(t, s.CreateOrganization(c, storage.Organization{ID: "o-bound", Name: "Group", CreatedAt: now}), "create organization")
+	orgBound := storage.Client{ID: "org_client", Name: "Group app", SecretHash: "hmac-sha256$v1$def",
+		GrantTypes: []string{"client_credentials"}, OrganizationID: "o-bound", AccountKind: storage.Staff, CreatedAt: now}
+	must(t, s.CreateClient(c, orgBound), "create organization-bound client")
+	got, err = s.GetClient(c, orgBound.ID)
+	must(t, err, "get organization-bound client")
+	equal(t, got, orgBound, "organization-bound client")
+	wantErr(t, s.DeleteOrganization(c, "o-bound"), storage.ErrInUse, "delete an organization a client is bound to")
 
 	must(t, s.UpdateClient(c, full.ID, func(cl storage.Client) (storage.Client, error) {
 		cl.SecretHash = "hmac-sha256$v1$new"
@@ -159,9 +170,11 @@ func testClients(t *testing.T, s storage.Storage) {
 	equal(t, []any{got.IDTokenAlg, got.PostLogoutRedirectURIs}, []any{"", []string(nil)}, "OpenID Connect settings cleared")
 	list, err := s.ListClients(c)
 	must(t, err, "list clients")
-	equal(t, len(list), 3, "clients")
+	equal(t, len(list), 4, "clients")
 	must(t, s.DeleteClient(c, full.ID), "delete client")
 	wantErr(t, s.DeleteClient(c, full.ID), storage.ErrNotFound, "delete twice")
+	must(t, s.DeleteClient(c, orgBound.ID), "delete organization-bound client")
+	must(t, s.DeleteOrganization(c, "o-bound"), "delete the organization once nothing is bound to it")
 }
 
 // testAccountsPagedWithin: accounts page by id, and Within keeps a

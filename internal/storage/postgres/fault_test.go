@@ -16,7 +16,7 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
 
-// callBound is what a request may wait for the database (DESIGN.md promises
+// callBound is what a request may wait for the database (docs/RELIABILITY.md promises
 // an answer within 2 s); every call below must return within it.
 const callBound = 2 * time.Second
 

@@ -12,14 +12,15 @@ import (
 
 const clientColumns = `id, name, secret_hash, grant_types, scopes, default_scopes, redirect_uris, access_token_ttl,
 	refresh_token_ttl, merchant_id, account_kind, skip_consent, rotate_refresh, refresh_grace, require_pkce,
-	allow_plain_pkce, access_token_format, dialect, dialect_options, created_at, id_token_alg, post_logout_redirect_uris`
+	allow_plain_pkce, access_token_format, dialect, dialect_options, created_at, id_token_alg, post_logout_redirect_uris,
+	organization_id`
 
 func clientArgs(c storage.Client) []any {
 	return []any{c.ID, c.Name, c.SecretHash, words(c.GrantTypes), words(c.Scopes), words(c.DefaultScopes),
 		uriList(c.RedirectURIs), c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), nullable(c.MerchantID),
 		string(c.AccountKind), c.SkipConsent, c.RotateRefresh, c.RefreshGrace.Milliseconds(), c.RequirePKCE,
 		c.AllowPlainPKCE, c.AccessTokenFormat, c.Dialect, jsonText(optionsOf(c)), ms(c.CreatedAt), c.IDTokenAlg,
-		uriList(c.PostLogoutRedirectURIs)}
+		uriList(c.PostLogoutRedirectURIs), nullable(c.OrganizationID)}
 }
 
 // uriList stores a list of URIs (redirect URIs, post-logout redirect URIs)
@@ -50,10 +51,12 @@ type clientOptions struct {
 	Audience                 string `json:"audience,omitempty"`
 	ClientCredentialsRefresh bool   `json:"client_credentials_refresh,omitempty"`
 	Introspect               bool   `json:"introspect,omitempty"`
+	AuthMethod               string `json:"token_endpoint_auth_method,omitempty"`
 }
 
 func optionsOf(c storage.Client) clientOptions {
-	return clientOptions{Audience: c.Audience, ClientCredentialsRefresh: c.ClientCredentialsRefresh, Introspect: c.Introspect}
+	return clientOptions{Audience: c.Audience, ClientCredentialsRefresh: c.ClientCredentialsRefresh, Introspect: c.Introspect,
+		AuthMethod: c.AuthMethod}
 }
 
 // decodeOptions reads the column; an option this build does not know is an
@@ -75,7 +78,7 @@ func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES
-			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`, clientArgs(c)...)
+			($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`, clientArgs(c)...)
 		return err
 	})
 	return s.wrap(err, "create client %q", c.ID)
@@ -85,6 +88,11 @@ func checkClientRefs(ctx context.Context, tx *wtx, c storage.Client) error {
 	if c.MerchantID != "" {
 		if err := mustExist(ctx, tx, "merchants", c.MerchantID); err != nil {
 			return fmt.Errorf("merchant %q: %w", c.MerchantID, err)
+		}
+	}
+	if c.OrganizationID != "" {
+		if err := mustExist(ctx, tx, "organizations", c.OrganizationID); err != nil {
+			return fmt.Errorf("organization %q: %w", c.OrganizationID, err)
 		}
 	}
 	return nil
@@ -134,7 +142,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(storage.Cli
 			default_scopes = $6, redirect_uris = $7, access_token_ttl = $8, refresh_token_ttl = $9, merchant_id = $10,
 			account_kind = $11, skip_consent = $12, rotate_refresh = $13, refresh_grace = $14, require_pkce = $15,
 			allow_plain_pkce = $16, access_token_format = $17, dialect = $18, dialect_options = $19, created_at = $20,
-			id_token_alg = $21, post_logout_redirect_uris = $22
+			id_token_alg = $21, post_logout_redirect_uris = $22, organization_id = $23
 			WHERE id = $1`, clientArgs(c)...)
 		return err
 	})
@@ -150,18 +158,18 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 func scanClient(row scanner) (storage.Client, error) {
 	var c storage.Client
 	var grants, scopes, defaults, uris, kind, opts, logoutURIs string
-	var merchant nullString
+	var merchant, organization nullString
 	var access, refresh, grace, created int64
 	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &grants, &scopes, &defaults, &uris, &access, &refresh, &merchant,
 		&kind, &c.SkipConsent, &c.RotateRefresh, &grace, &c.RequirePKCE, &c.AllowPlainPKCE, &c.AccessTokenFormat,
-		&c.Dialect, &opts, &created, &c.IDTokenAlg, &logoutURIs)
+		&c.Dialect, &opts, &created, &c.IDTokenAlg, &logoutURIs, &organization)
 	if err != nil {
 		return c, err
 	}
 	c.GrantTypes, c.Scopes, c.DefaultScopes = fromWords(grants), fromWords(scopes), fromWords(defaults)
 	c.AccessTokenTTL, c.RefreshTokenTTL, c.RefreshGrace = time.Duration(access)*time.Millisecond,
 		time.Duration(refresh)*time.Millisecond, time.Duration(grace)*time.Millisecond
-	c.MerchantID, c.AccountKind, c.CreatedAt = merchant.String, storage.AccountKind(kind), fromMS(created)
+	c.MerchantID, c.OrganizationID, c.AccountKind, c.CreatedAt = merchant.String, organization.String, storage.AccountKind(kind), fromMS(created)
 	if c.RedirectURIs, err = fromURIList(uris); err != nil {
 		return c, fmt.Errorf("decode redirect URIs of client %q: %w", c.ID, err)
 	}
@@ -172,6 +180,6 @@ func scanClient(row scanner) (storage.Client, error) {
 	if err != nil {
 		return c, fmt.Errorf("decode options of client %q: %w", c.ID, err)
 	}
-	c.Audience, c.ClientCredentialsRefresh, c.Introspect = o.Audience, o.ClientCredentialsRefresh, o.Introspect
+	c.Audience, c.ClientCredentialsRefresh, c.Introspect, c.AuthMethod = o.Audience, o.ClientCredentialsRefresh, o.Introspect, o.AuthMethod
 	return c, nil
 }

@@ -368,8 +368,19 @@ func (s *Store) ImportMerchants(ctx context.Context, merchants []storage.Merchan
 // ImportClients stores clients in bulk (storage.Importer).
 func (s *Store) ImportClients(ctx context.Context, cs []storage.Client, o storage.ImportOptions) (storage.ImportResult, error) {
 	return s.runImport(ctx, importBatch{t: clientImport, n: len(cs), id: func(i int) string { return cs[i].ID },
-		args:   func(args []any, i int) []any { return append(args, clientArgs(cs[i])...) },
-		before: refsExist(len(cs), "merchants", func(i int) string { return cs[i].MerchantID })}, o)
+		args: func(args []any, i int) []any { return append(args, clientArgs(cs[i])...) },
+		before: func(ctx context.Context, tx *wtx, res *storage.ImportResult, existing map[string]bool) error {
+			var refs refChecker
+			for i, c := range cs {
+				if c.MerchantID != "" {
+					refs.check(ctx, tx, res, i, "merchants", c.MerchantID)
+				}
+				if c.OrganizationID != "" {
+					refs.check(ctx, tx, res, i, "organizations", c.OrganizationID)
+				}
+			}
+			return refs.err
+		}}, o)
 }
 
 // refsExist is the before hook of a kind whose rows name at most one row

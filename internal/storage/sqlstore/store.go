@@ -232,7 +232,7 @@ func (s *Store) checkFingerprint(ctx context.Context, fp string) error {
 // CallTimeout bounds every storage call on a networked database: a read, and
 // a write from the moment it is queued until its transaction has committed or
 // failed. A refused, failing or hung database then costs a request at most
-// this much before it is answered 503 (DESIGN.md promises 2 s), far inside
+// this much before it is answered 503 (docs/RELIABILITY.md promises 2 s), far inside
 // the HTTP write timeout (30 s) that would otherwise cut the answer off. The
 // call that meets a hung database is the request's last, so one budget is
 // what a request waits. A healthy call takes milliseconds: a whole token

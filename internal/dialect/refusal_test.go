@@ -1,0 +1,88 @@
+package dialect_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestRefusalsInTheDialectsShape: what the server refuses before a handler
+// runs (a method other than POST, a compressed body) is answered on a
+// dialect's endpoint in that dialect's error shape, and on the standard
+// endpoint in RFC 6749's.
+func TestRefusalsInTheDialectsShape(t *testing.T) {
+	t.Parallel()
+	base := newDemo(t)
+	for _, tc := range []struct {
+		name, path string
+		fields     []string // the exact keys of the error body
+		code       func(map[string]any) any
+	}{
+		{"flexiti token", flexitiToken, []string{"url", "message", "error", "error_description"},
+			func(m map[string]any) any { return m["error"] }},
+		{"flexiti merchant login", flexitiLogin, []string{"url", "message", "error", "error_description"},
+			func(m map[string]any) any { return m["error"] }},
+		{"paytronix", "/oauth/requestGuestToken.json", []string{"result", "errorCode", "errorMessage"},
+			func(m map[string]any) any { return m["errorCode"] }},
+		{"paytronix versioned", "/rest/16.1/oauth/requestGuestToken.json", []string{"result", "errorCode", "errorMessage"},
+			func(m map[string]any) any { return m["errorCode"] }},
+		{"aston", "/v1/token", []string{"error", "error_description"},
+			func(m map[string]any) any { return m["error"] }},
+		{"standard", "/oauth2/token", []string{"error", "error_description"},
+			func(m map[string]any) any { return m["error"] }},
+	} {
+		for _, r := range []struct {
+			what, method, encoding string
+			status                 int
+		}{
+			{"GET", http.MethodGet, "", http.StatusMethodNotAllowed},
+			{"PUT", http.MethodPut, "", http.StatusMethodNotAllowed},
+			{"gzip body", http.MethodPost, "gzip", http.StatusUnsupportedMediaType},
+		} {
+			what := tc.name + ", " + r.what
+			req, _ := http.NewRequest(r.method, base+tc.path, strings.NewReader("grant_type=client_credentials"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if r.encoding != "" {
+				req.Header.Set("Content-Encoding", r.encoding)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var got map[string]any
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Errorf("%s: body is not a JSON object: %q", what, raw)
+				continue
+			}
+			if resp.StatusCode != r.status {
+				t.Errorf("%s: status %d, want %d: %s", what, resp.StatusCode, r.status, raw)
+			}
+			if code := tc.code(got); code != "invalid_request" {
+				t.Errorf("%s: error code %v, want invalid_request: %s", what, code, raw)
+			}
+			if len(got) != len(tc.fields) {
+				t.Errorf("%s: body has keys %v, want exactly %v", what, keys(got), tc.fields)
+			}
+			for _, k := range tc.fields {
+				if _, ok := got[k]; !ok {
+					t.Errorf("%s: %s missing in %s", what, k, raw)
+				}
+			}
+			if r.status == http.StatusMethodNotAllowed && resp.Header.Get("Allow") != http.MethodPost {
+				t.Errorf("%s: Allow = %q, want POST", what, resp.Header.Get("Allow"))
+			}
+		}
+	}
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
