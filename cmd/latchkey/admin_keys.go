@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 
+	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/signing"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
@@ -50,49 +47,16 @@ func newKeysCmd() *cobra.Command {
 		Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 			ahead, _ := cmd.Flags().GetDuration("publish-ahead")
 			names, _ := cmd.Flags().GetStringSlice("alg")
-			algs, err := signingAlgs(names)
-			if err != nil {
-				return err
-			}
 			return adminRun(cmd, func(ctx context.Context, a *admin) error {
-				keep, err := a.dir.KeyRetention(ctx)
+				ks, err := a.dir.RotateKeys(ctx, ahead, names...)
 				if err != nil {
 					return err
-				}
-				kr, err := signing.New(a.store, a.keys, nil)
-				if err != nil {
-					return err
-				}
-				ks, err := kr.Rotate(ctx, ahead, keep, algs...)
-				if err != nil {
-					return fmt.Errorf("rotate signing keys: %w", err)
 				}
 				return a.print(false, views(ks, keyOf)...)
 			})
 		}})
 	rotate.Flags().Duration("publish-ahead", 10*time.Minute, "how long the new key is published before it signs (let resource servers' JWKS caches catch up)")
-	rotate.Flags().StringSlice("alg", nil, "rotate only these algorithms ("+algNames()+"; default all)")
+	rotate.Flags().StringSlice("alg", nil, "rotate only these algorithms ("+oauth.SigningAlgNames()+"; default all)")
 	cmd.AddCommand(list, rotate)
 	return cmd
-}
-
-// signingAlgs checks the --alg values of keys rotate.
-func signingAlgs(names []string) ([]jose.SignatureAlgorithm, error) {
-	var algs []jose.SignatureAlgorithm
-	for _, n := range names {
-		alg := jose.SignatureAlgorithm(strings.ToUpper(strings.TrimSpace(n)))
-		if !slices.Contains(signing.Algorithms, alg) {
-			return nil, fmt.Errorf("--alg %q must be one of %s", n, algNames())
-		}
-		algs = append(algs, alg)
-	}
-	return algs, nil
-}
-
-func algNames() string {
-	names := make([]string, len(signing.Algorithms))
-	for i, a := range signing.Algorithms {
-		names[i] = string(a)
-	}
-	return strings.Join(names, ", ")
 }

@@ -69,4 +69,18 @@ func TestKeysCLI(t *testing.T) {
 	if res.code == 0 || !strings.Contains(res.stderr, `--alg "PS256" must be one of RS256, ES256`) {
 		t.Fatalf("keys rotate --alg PS256: exit %d, %s", res.code, res.stderr)
 	}
+
+	// Each rotation is an audit event by the CLI, as the admin API's are;
+	// the refused one is none.
+	events := parseLines(t, ok("audit", "export", "--type", "keys.rotated"))
+	if len(events) != 2 {
+		t.Fatalf("keys.rotated events: %v, want one per rotation (2)", events)
+	}
+	for i, want := range []string{"2", "1"} {
+		ev := events[i]
+		detail, _ := ev["detail"].(map[string]any)
+		if ev["actor"] != "cli" || ev["subject"] != "keys" || detail["count"] != want {
+			t.Errorf("rotation %d recorded as %v, want actor cli, subject keys, count %s", i+1, ev, want)
+		}
+	}
 }

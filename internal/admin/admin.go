@@ -233,9 +233,8 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*call, b
 }
 
 // AuditKeysRotated is the event type of POST /keys/rotate (detail: count),
-// a change made beside the Directory, which the admin API records itself
-// (rotateKeys, through oauth.Directory.Record).
-const AuditKeysRotated = "keys.rotated"
+// which the Directory records (oauth.Directory.RotateKeys).
+const AuditKeysRotated = oauth.AuditKeysRotated
 
 // audit logs a change made through the API ("admin change", with the
 // actor and tenant of the call in ctx). It records nothing: the Directory
@@ -294,6 +293,8 @@ var fieldNames = []struct{ flag, field string }{
 	{"--post-logout-redirect-uri", "post_logout_redirect_uris"},
 	{"--id-token-alg", "id_token_signed_response_alg"},
 	{"--organization", "organization_id"},
+	{"--publish-ahead", "publish_ahead"},
+	{"--alg", "algorithms"},
 	{"--introspect", "introspect"},
 	{"--merchant", "merchant_id"},
 	{"--username", "username"},

@@ -632,4 +632,14 @@ func TestKeys(t *testing.T) {
 	if strings.Contains(string(r.body), "private") || strings.Contains(string(r.body), `"d"`) {
 		t.Fatalf("key list shows private material: %s", r.body)
 	}
+	// A body that is not JSON is 415, as the document says.
+	e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", "algorithms=ES256",
+		opts{invalid: true, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}).problem(t, 415, "")
+	// The Directory's rule, in the API's words; nothing is rotated.
+	e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", map[string]any{"algorithms": []string{"PS256"}},
+		opts{invalid: true}).problem(t, 422, "algorithms")
+	e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/keys", nil)).decode(t, &before)
+	if len(before.Items) != len(after.Items) {
+		t.Fatalf("a refused rotation changed the keys: %d, then %d", len(after.Items), len(before.Items))
+	}
 }

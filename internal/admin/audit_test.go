@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
+	"github.com/latchkey-dev/latchkey/internal/testutil/webtest"
 )
 
 // auditEvent is an event as GET /audit-events answers it.
@@ -107,6 +109,8 @@ func TestAuditEventsRecordClientCreated(t *testing.T) { auditClientCreated(t, st
 func TestAuditEventsOnPostgres(t *testing.T) {
 	t.Run("client created", func(t *testing.T) { auditClientCreated(t, startOn(t, pgtest.DSN(t))) })
 	t.Run("paging and time", func(t *testing.T) { auditPagingAndTime(t, startOn(t, pgtest.DSN(t))) })
+	t.Run("every admin change", func(t *testing.T) { auditEveryAdminChange(t, startOn(t, pgtest.DSN(t))) })
+	t.Run("consent page", func(t *testing.T) { auditConsentPage(t, startOn(t, pgtest.DSN(t))) })
 }
 
 func auditClientCreated(t *testing.T, e *env) {
@@ -335,4 +339,151 @@ func TestAuditEventsOfAdminChanges(t *testing.T) {
 	if evs, _ := e.events(t, e.platform, "actor=client:"+merchantAdmin, 200); len(evs) != 1 {
 		t.Fatalf("merchant admin's events after refused calls: %+v", evs)
 	}
+}
+
+// only is the one event of type typ about subject, or fails the test when
+// there is none or more than one.
+func only(t *testing.T, evs []auditEvent, typ, subject string) auditEvent {
+	t.Helper()
+	var got []auditEvent
+	for _, ev := range evs {
+		if ev.Type == typ && ev.Subject == subject {
+			got = append(got, ev)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d %s events about %s, want 1; all %d events: %+v", len(got), typ, subject, len(evs), evs)
+	}
+	return got[0]
+}
+
+// noSecrets fails the test when a page of audit events holds one of secrets.
+func noSecrets(t *testing.T, bodies []string, secrets map[string]string) {
+	t.Helper()
+	for _, b := range bodies {
+		for what, s := range secrets {
+			if strings.Contains(b, s) {
+				t.Errorf("the audit events hold the %s %q: %s", what, s, b)
+			}
+		}
+	}
+}
+
+// TestAuditEventsOfEveryAdminChange: each change the API makes to an
+// organization, a merchant, an account and a client, and each revocation
+// by client and by merchant, is one event with its type, subject, tenant
+// and admin as the actor, and none holds a password, secret or token.
+func TestAuditEventsOfEveryAdminChange(t *testing.T) { auditEveryAdminChange(t, start(t)) }
+
+func auditEveryAdminChange(t *testing.T, e *env) {
+	p := e.platform
+	const org, shop, password = "o-audit", "m-audit", "Gu3st-pa55word-for-audit"
+	e.must(t, 201, e.call(t, p, "POST", "/admin/v1/organizations", map[string]string{"id": org, "name": "Audit group"}))
+	e.must(t, 201, e.call(t, p, "POST", "/admin/v1/merchants", map[string]string{"id": shop, "name": "Audit shop", "organization_id": org}))
+	acc := e.must(t, 201, e.call(t, p, "POST", "/admin/v1/accounts", map[string]any{"kind": "guest", "username": "audited",
+		"merchant_id": shop, "password": password})).object(t)
+	accID, _ := acc["id"].(string)
+	if accID == "" {
+		t.Fatalf("created account: %v", acc)
+	}
+	e.must(t, 200, e.call(t, p, "POST", "/admin/v1/accounts/"+accID+"/disable", nil))
+	e.must(t, 200, e.call(t, p, "POST", "/admin/v1/accounts/"+accID+"/enable", nil))
+
+	clientID, secret := e.newClient(t, p, "pos-audit-shop", shop)
+	first := e.clientToken(t, clientID, secret)
+	e.must(t, 204, e.call(t, p, "POST", "/admin/v1/tokens/revoke", map[string]string{"client_id": clientID}))
+	second := e.clientToken(t, clientID, secret)
+	e.must(t, 204, e.call(t, p, "POST", "/admin/v1/tokens/revoke", map[string]string{"merchant_id": shop}))
+	if e.active(t, first) || e.active(t, second) {
+		t.Fatal("a revoked token is still active")
+	}
+
+	e.must(t, 204, e.call(t, p, "DELETE", "/admin/v1/accounts/"+accID, nil))
+	e.must(t, 204, e.call(t, p, "DELETE", "/admin/v1/clients/"+clientID, nil))
+	e.must(t, 204, e.call(t, p, "DELETE", "/admin/v1/merchants/"+shop, nil))
+	e.must(t, 204, e.call(t, p, "DELETE", "/admin/v1/organizations/"+org, nil))
+
+	evs, bodies := e.events(t, p, "", 200)
+	actor := "client:" + platformAdmin
+	account, client, merchant, organization := "account:"+accID, "client:"+clientID, "merchant:"+shop, "organization:"+org
+	for _, c := range []struct {
+		typ, subject   string
+		merchant, org  string // the event's tenant ids
+		client, detail string // its client_id, and a detail key=value it must have ("" for none)
+	}{
+		{oauth.AuditOrganizationCreated, organization, "", org, "", "name=Audit group"},
+		{oauth.AuditMerchantCreated, merchant, shop, org, "", "name=Audit shop"},
+		{oauth.AuditAccountCreated, account, shop, "", "", "kind=guest"},
+		{oauth.AuditAccountDisabled, account, shop, "", "", ""},
+		{oauth.AuditAccountEnabled, account, shop, "", "", ""},
+		{oauth.AuditClientCreated, client, shop, "", clientID, ""},
+		{oauth.AuditClientTokensRevoked, client, shop, "", clientID, "count=1"},
+		{oauth.AuditMerchantTokensRevoked, merchant, shop, org, "", "count=1"},
+		{oauth.AuditAccountDeleted, account, shop, "", "", ""},
+		{oauth.AuditClientDeleted, client, shop, "", clientID, ""},
+		{oauth.AuditMerchantDeleted, merchant, shop, org, "", ""},
+		{oauth.AuditOrganizationDeleted, organization, "", org, "", ""},
+	} {
+		ev := only(t, evs, c.typ, c.subject)
+		k, v, _ := strings.Cut(c.detail, "=")
+		if ev.Actor != actor || ev.MerchantID != c.merchant || ev.OrganizationID != c.org || ev.ClientID != c.client ||
+			ev.RequestID == "" || ev.Source == "" || (k != "" && ev.Detail[k] != v) {
+			t.Errorf("%s event: %+v; want actor %s, merchant %q, organization %q, client %q, detail %s, a request id and a source",
+				c.typ, ev, actor, c.merchant, c.org, c.client, c.detail)
+		}
+	}
+	noSecrets(t, bodies, map[string]string{"guest's password": password, "client secret": secret, "client's first token": first,
+		"client's second token": second, "admin secret": adminSecret, "platform admin's token": p, "merchant admin's token": e.m777})
+}
+
+// TestAuditEventsOfConsentPage: a guest who signs in and allows an app on
+// the consent page leaves one consent.given event, the guest its actor and
+// subject, which the merchant's admin lists; neither the typed password
+// nor the code the app gets is in any event.
+func TestAuditEventsOfConsentPage(t *testing.T) { auditConsentPage(t, start(t)) }
+
+func auditConsentPage(t *testing.T, e *env) {
+	const app, callback = "audit-web", "https://app.example/cb"
+	err := e.site.Store.CreateClient(context.Background(), storage.Client{ID: app, Name: "Audit web",
+		SecretHash: e.site.Keys.HashClientSecret("audit-web-secret"), GrantTypes: []string{"authorization_code"},
+		Scopes: []string{"user_read", "account_read"}, DefaultScopes: []string{"user_read"}, RedirectURIs: []string{callback},
+		AccessTokenTTL: time.Minute, MerchantID: "777777", AccountKind: storage.Guest, CreatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := webtest.NewAgent(t)
+	status, _, body := a.Get(e.site.URL + "/oauth2/authorize?" + url.Values{"client_id": {app}, "response_type": {"code"},
+		"state": {"s-audit"}, "scope": {"user_read"}, "redirect_uri": {callback}}.Encode())
+	if status != http.StatusOK || !strings.Contains(body, `<form id="login"`) {
+		t.Fatalf("login page: %d %s", status, body)
+	}
+	_, form := webtest.Form(body)
+	form.Set("action", "login")
+	form.Set("username", "johndoe")
+	form.Set("password", "open456")
+	status, _, body = a.Post(e.site.URL+"/oauth2/authorize", form)
+	if status != http.StatusOK || !strings.Contains(body, `<form id="consent"`) {
+		t.Fatalf("after login: %d %s", status, body)
+	}
+	// Nothing is given before the person allows.
+	if evs, _ := e.events(t, e.platform, "type="+oauth.AuditConsentGiven, 200); len(evs) != 0 {
+		t.Fatalf("consent.given before the consent page was answered: %+v", evs)
+	}
+	status, h, _ := a.Submit(e.site.URL, body, url.Values{"action": {"consent"}, "decision": {"allow"}})
+	loc, _ := url.Parse(h.Get("Location"))
+	code := loc.Query().Get("code")
+	if status != http.StatusSeeOther || code == "" || !strings.HasPrefix(h.Get("Location"), callback) {
+		t.Fatalf("allow: %d %q", status, h.Get("Location"))
+	}
+
+	evs, bodies := e.events(t, e.m777, "type="+oauth.AuditConsentGiven, 200)
+	john := "account:acc_demo_johndoe"
+	ev := only(t, evs, oauth.AuditConsentGiven, john)
+	if ev.Actor != john || ev.ClientID != app || ev.MerchantID != "777777" || ev.Detail["scope"] != "user_read" ||
+		ev.Detail["owner"] != "guest:acc_demo_johndoe" || ev.RequestID == "" || ev.Source == "" {
+		t.Fatalf("consent.given event: %+v", ev)
+	}
+	_, all := e.events(t, e.platform, "", 200)
+	noSecrets(t, append(bodies, all...), map[string]string{"typed password": "open456", "authorization code": code,
+		"client secret": "audit-web-secret"})
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 	"github.com/latchkey-dev/latchkey/internal/respond"
 	"github.com/latchkey-dev/latchkey/internal/signing"
@@ -587,37 +585,16 @@ func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 		ahead = time.Duration(*in.PublishAhead) * time.Second
 	}
-	var algs []jose.SignatureAlgorithm
-	for _, n := range in.Algorithms {
-		alg := jose.SignatureAlgorithm(strings.ToUpper(n))
-		if !slices.Contains(signing.Algorithms, alg) {
-			problem(w, http.StatusUnprocessableEntity, "Unprocessable Content", "algorithms: "+n+" is not RS256 or ES256", "algorithms")
-			return
-		}
-		algs = append(algs, alg)
-	}
-	keep, err := h.dir.KeyRetention(r.Context())
+	ks, err := h.dir.RotateKeys(r.Context(), ahead, in.Algorithms...)
 	if err != nil {
-		h.fail(w, r, "key retention", err)
-		return
-	}
-	kr, err := signing.New(h.store, h.keys, nil)
-	if err != nil {
-		h.fail(w, r, "keyring", err)
-		return
-	}
-	ks, err := kr.Rotate(r.Context(), ahead, keep, algs...)
-	if err != nil {
-		h.fail(w, r, "rotate signing keys", err)
+		h.dirError(w, r, err, nil, "")
 		return
 	}
 	out := []keyView{}
 	for _, k := range ks {
 		out = append(out, keyOf(k))
 	}
-	ev := storage.AuditEvent{Type: AuditKeysRotated, Subject: "keys", Detail: map[string]string{"count": strconv.Itoa(len(out))}}
-	h.audit(withCall(r, c), ev)
-	h.dir.Record(r.Context(), ev) // the Directory made no change to record
+	h.audit(withCall(r, c), storage.AuditEvent{Type: AuditKeysRotated, Subject: "keys", Detail: map[string]string{"count": strconv.Itoa(len(out))}})
 	respond.JSON(w, http.StatusOK, page[keyView]{Items: out})
 }
 

@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -229,33 +230,51 @@ func TestPatchIfMatchRace(t *testing.T) {
 func patchIfMatchRace(t *testing.T, e *env) {
 	etag := e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/clients/awesomesite", nil)).header.Get("ETag")
 	const n = 6
-	statuses := make(chan int, n)
+	newReq := func(name string) *http.Request {
+		req, _ := http.NewRequest("PATCH", e.site.URL+"/admin/v1/clients/awesomesite", strings.NewReader(`{"client_name":"`+name+`"}`))
+		req.Header.Set("Authorization", "Bearer "+e.platform)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("If-Match", etag)
+		return req
+	}
+	type answer struct {
+		name string
+		res  *http.Response // its body read into memory; nil if the request failed
+	}
+	answers := make(chan answer, n)
 	names := make(chan string, n)
 	start := make(chan struct{}) // released together, so the PATCHes overlap
 	for i := range n {
 		go func() {
 			<-start
 			name := "Awesome " + strconv.Itoa(i)
-			req, _ := http.NewRequest("PATCH", e.site.URL+"/admin/v1/clients/awesomesite", strings.NewReader(`{"client_name":"`+name+`"}`))
-			req.Header.Set("Authorization", "Bearer "+e.platform)
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("If-Match", etag)
-			res, err := http.DefaultClient.Do(req)
+			res, err := http.DefaultClient.Do(newReq(name))
 			if err != nil {
-				statuses <- 0
+				answers <- answer{name: name}
 				return
 			}
+			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
+			res.Body = io.NopCloser(bytes.NewReader(body))
 			if res.StatusCode == 200 {
 				names <- name
 			}
-			statuses <- res.StatusCode
+			answers <- answer{name, res}
 		}()
 	}
 	close(start)
 	won := 0
 	for range n {
-		switch s := <-statuses; s {
+		a := <-answers
+		if a.res == nil {
+			t.Errorf("a racing PATCH failed")
+			continue
+		}
+		// Checked here, not in the goroutines: the validator is the test's.
+		if ok, errs := e.v.ValidateHttpResponse(newReq(a.name), a.res); !ok {
+			t.Errorf("a racing PATCH's %d answer breaks the document: %v", a.res.StatusCode, errs)
+		}
+		switch s := a.res.StatusCode; s {
 		case 200:
 			won++
 		case 412:

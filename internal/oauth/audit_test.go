@@ -96,6 +96,17 @@ func TestAuditEventsHoldNoSecrets(t *testing.T) {
 			t.Fatalf("client_credentials: %d %v", status, cc)
 		}
 
+		// The device grant: a staff member approves for the merchant; the
+		// device's poll gets tokens.
+		deviceClients(t, e)
+		da := e.deviceAuthorize("user_read")
+		deviceCode, userCode := da["device_code"].(string), da["user_code"].(string)
+		e.decide(userCode, true, e.clock.Now())
+		status, dev := e.pollDevice(deviceCode)
+		if status != http.StatusOK || dev["access_token"] == nil || dev["refresh_token"] == nil {
+			t.Fatalf("device_code: %d %v", status, dev)
+		}
+
 		ctx := context.Background()
 		client, err := e.store.GetClient(ctx, guestApp)
 		if err != nil {
@@ -148,7 +159,9 @@ func TestAuditEventsHoldNoSecrets(t *testing.T) {
 			"refreshed access token": first.body["access_token"].(string), "code": code,
 			"code's access token": codeTokens["access_token"].(string), "client secret": guestSec,
 			"client_credentials token": cc["access_token"].(string), "code's refresh token": codeTokens["refresh_token"].(string), "other client secret": nograSec,
-			"new client secret": secret, "rotated client secret": rotated, "set password": newPassword} {
+			"new client secret": secret, "rotated client secret": rotated, "set password": newPassword,
+			"device code": deviceCode, "user code": userCode, "device's access token": dev["access_token"].(string),
+			"device's refresh token": dev["refresh_token"].(string)} {
 			if strings.Contains(all, s) {
 				t.Errorf("the audit events hold the %s %q:\n%s", what, s, all)
 			}
@@ -187,6 +200,18 @@ func TestAuditEventsHoldNoSecrets(t *testing.T) {
 			}},
 			{oauth.AuditTokenIssued, func(ev storage.AuditEvent) bool {
 				return ev.Detail["grant_type"] == "refresh_token" && ev.ClientID == nograceApp && ev.Subject == john
+			}},
+			// The password grant's: guestApp logged in once (its two failures issued nothing).
+			{oauth.AuditTokenIssued, func(ev storage.AuditEvent) bool {
+				return ev.Detail["grant_type"] == "password" && ev.ClientID == guestApp && ev.Subject == john &&
+					ev.MerchantID == merchantID && ev.Detail["owner"] == "guest:acc-john" && ev.Detail["refresh_token"] == "true" &&
+					ev.Detail["family"] != "" && ev.RequestID != ""
+			}},
+			// The device_code grant's, for the staff member who approved, acting for the merchant.
+			{oauth.AuditTokenIssued, func(ev storage.AuditEvent) bool {
+				return ev.Detail["grant_type"] == oauth.GrantDeviceCode && ev.ClientID == deviceApp && ev.Subject == "account:"+staffID &&
+					ev.MerchantID == merchantID && ev.Detail["owner"] == "merchant:"+merchantID && ev.Detail["scope"] == "user_read" &&
+					ev.Detail["refresh_token"] == "true" && ev.RequestID != ""
 			}},
 			{oauth.AuditClientCreated, func(ev storage.AuditEvent) bool {
 				return ev.Actor == "client:admin-app" && ev.Subject == "client:new-app" && ev.MerchantID == merchantID
@@ -235,6 +260,83 @@ func TestThrottleTrippedAuditedOnce(t *testing.T) {
 		}
 		if got := find(evs, oauth.AuditLoginFailed, nil); len(got) != 1 {
 			t.Fatalf("%d login.failed events, want 1 (throttled guesses are not checked); events:\n%s", len(got), all)
+		}
+	})
+}
+
+// TestThrottleTrippedAuditedForClientSecret: wrong client secrets past
+// the budget trip the client_secret check; its one event names the client,
+// its merchant and the source, never a secret tried or the right one.
+func TestThrottleTrippedAuditedForClientSecret(t *testing.T) {
+	eachStore(t, func(t *testing.T, st storage.Storage) {
+		e := newEnv(t, st, oauth.Config{Throttle: oauth.Throttle{PerClientSource: 1, Delay: time.Hour, MaxDelay: time.Hour, Window: 2 * time.Hour}})
+		base := behindProxy(t, e.srv.Config.Handler)
+		const guess = "gu3ss-0f-a-s3cret-5d2b"
+		if r := from(base, attacker, "/oauth2/token", ccGrant, guestApp, guess); r.status != http.StatusUnauthorized {
+			t.Fatalf("first wrong secret: %+v", r)
+		}
+		for range 3 {
+			if r := from(base, attacker, "/oauth2/token", ccGrant, guestApp, guess); r.status != http.StatusTooManyRequests {
+				t.Fatalf("throttled wrong secret: %+v", r)
+			}
+		}
+		if r := from(base, attacker, "/oauth2/token", ccGrant, guestApp, guestSec); r.status != http.StatusTooManyRequests {
+			t.Fatalf("the right secret from the throttled source: %+v", r)
+		}
+		evs, all := e.auditEvents()
+		tripped := find(evs, oauth.AuditThrottleTripped, nil)
+		if len(tripped) != 1 {
+			t.Fatalf("%d throttle.tripped events, want 1; events:\n%s", len(tripped), all)
+		}
+		if ev := tripped[0]; ev.Detail["check"] != "client_secret" || ev.ClientID != guestApp || ev.MerchantID != merchantID ||
+			ev.Source != attacker || ev.Subject != "" || ev.Detail["retry_after_seconds"] == "" || ev.RequestID == "" {
+			t.Fatalf("throttle.tripped of the client_secret check: %+v", ev)
+		}
+		for what, s := range map[string]string{"guessed secret": guess, "client secret": guestSec} {
+			if strings.Contains(all, s) {
+				t.Errorf("the audit events hold the %s %q:\n%s", what, s, all)
+			}
+		}
+	})
+}
+
+// TestThrottleTrippedAuditedForUserCode: wrong user codes past the budget
+// trip the user_code check; its one event names the source where the codes
+// were typed, and neither the codes tried nor the right one.
+func TestThrottleTrippedAuditedForUserCode(t *testing.T) {
+	eachStore(t, func(t *testing.T, st storage.Storage) {
+		e := newEnv(t, st, oauth.Config{Throttle: oauth.Throttle{PerAccountSource: 1, Delay: time.Hour, MaxDelay: time.Hour, Window: 2 * time.Hour}})
+		deviceClients(t, e)
+		ctx := context.Background()
+		right := e.deviceAuthorize("user_read")["user_code"].(string)
+		wrong := "BBBB-BBBB"
+		if wrong == right {
+			wrong = "CCCC-CCCC"
+		}
+		if _, oerr := e.core.LookupUserCode(ctx, wrong, deviceSource); oerr == nil || oerr.Status != http.StatusBadRequest {
+			t.Fatalf("first wrong code: %+v, want 400", oerr)
+		}
+		for range 3 {
+			if _, oerr := e.core.LookupUserCode(ctx, wrong, deviceSource); oerr == nil || oerr.Status != http.StatusTooManyRequests {
+				t.Fatalf("throttled wrong code: %+v, want 429", oerr)
+			}
+		}
+		if _, oerr := e.core.LookupUserCode(ctx, right, deviceSource); oerr == nil || oerr.Status != http.StatusTooManyRequests {
+			t.Fatalf("the right code from the throttled source: %+v, want 429", oerr)
+		}
+		evs, all := e.auditEvents()
+		tripped := find(evs, oauth.AuditThrottleTripped, nil)
+		if len(tripped) != 1 {
+			t.Fatalf("%d throttle.tripped events, want 1; events:\n%s", len(tripped), all)
+		}
+		if ev := tripped[0]; ev.Detail["check"] != "user_code" || ev.Source != deviceSource || ev.ClientID != "" || ev.Subject != "" ||
+			ev.Detail["retry_after_seconds"] == "" {
+			t.Fatalf("throttle.tripped of the user_code check: %+v", ev)
+		}
+		for what, s := range map[string]string{"wrong user code": wrong, "right user code": right} {
+			if strings.Contains(all, s) {
+				t.Errorf("the audit events hold the %s %q:\n%s", what, s, all)
+			}
 		}
 	})
 }

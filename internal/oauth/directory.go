@@ -86,6 +86,9 @@ type DirectoryConfig struct {
 	// Consents are the remembered approvals the Directory lists and
 	// withdraws; Store's own when nil and Store keeps them.
 	Consents storage.Consents
+	// SigningKeys are the keys RotateKeys rotates; Store's own when nil and
+	// Store keeps them.
+	SigningKeys storage.SigningKeys
 	// OnPasswordCheck, when set, is told as each new password is hashed,
 	// as Config.OnPasswordCheck is of the checks.
 	OnPasswordCheck func(running bool)
@@ -109,6 +112,8 @@ type Directory struct {
 	audits auditor
 	// consents, when not nil, are listed and withdrawn (directory_consent.go).
 	consents storage.Consents
+	// signingKeys, when not nil, are rotated (RotateKeys).
+	signingKeys storage.SigningKeys
 }
 
 // NewDirectory builds a Directory from cfg.
@@ -138,6 +143,10 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 	d.consents = cfg.Consents
 	if cs, ok := cfg.Store.(storage.Consents); ok && d.consents == nil {
 		d.consents = cs
+	}
+	d.signingKeys = cfg.SigningKeys
+	if ks, ok := cfg.Store.(storage.SigningKeys); ok && d.signingKeys == nil {
+		d.signingKeys = ks
 	}
 	return d, nil
 }

@@ -2,12 +2,66 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/latchkey-dev/latchkey/internal/signing"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
+
+// AuditKeysRotated is the event type of a signing key rotation (detail:
+// count, the keys published).
+const AuditKeysRotated = "keys.rotated"
+
+// RotateKeys publishes a new signing key of each algorithm named (every
+// one when none is), which signs after ahead; the old keys stay published
+// for KeyRetention. It checks the algorithms and records the rotation, for
+// the CLI and the admin API alike. An unknown algorithm is ErrRejected.
+func (d *Directory) RotateKeys(ctx context.Context, ahead time.Duration, names ...string) ([]storage.SigningKey, error) {
+	if d.signingKeys == nil {
+		return nil, errors.New("rotate signing keys: this directory has no signing key store")
+	}
+	if ahead < 0 {
+		return nil, rejectf("--publish-ahead %s cannot be negative", ahead)
+	}
+	var algs []jose.SignatureAlgorithm
+	for _, n := range names {
+		alg := jose.SignatureAlgorithm(strings.ToUpper(strings.TrimSpace(n)))
+		if !slices.Contains(signing.Algorithms, alg) {
+			return nil, rejectf("--alg %q must be one of %s", n, SigningAlgNames())
+		}
+		algs = append(algs, alg)
+	}
+	keep, err := d.KeyRetention(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := signing.New(d.signingKeys, d.keys, d.now)
+	if err != nil {
+		return nil, fmt.Errorf("rotate signing keys: %w", err)
+	}
+	ks, err := kr.Rotate(ctx, ahead, keep, algs...)
+	if err != nil {
+		return nil, fmt.Errorf("rotate signing keys: %w", err)
+	}
+	d.audit(ctx, storage.AuditEvent{Type: AuditKeysRotated, Subject: "keys", Detail: map[string]string{"count": strconv.Itoa(len(ks))}})
+	return ks, nil
+}
+
+// SigningAlgNames lists the signing algorithms RotateKeys takes, for messages and help.
+func SigningAlgNames() string {
+	names := make([]string, len(signing.Algorithms))
+	for i, a := range signing.Algorithms {
+		names[i] = string(a)
+	}
+	return strings.Join(names, ", ")
+}
 
 // Audit event types of the administrative revocations. Detail "revoked"
 // says what went: "tokens,codes,sessions" for an account, else
