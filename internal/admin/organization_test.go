@@ -96,6 +96,30 @@ func organizationBoundAdmin(t *testing.T, e *env) {
 	}
 	// A merchant's admin does not see the organization's clients.
 	e.call(t, e.m777, "GET", "/admin/v1/clients/"+id, nil).problem(t, 403, "")
+
+	// Staff log in to an organization-bound app only as members of the
+	// organization, and then act for it: staff of another merchant do not
+	// get the organization's administration by logging in there.
+	app := e.must(t, 201, e.call(t, p, "POST", "/admin/v1/clients", map[string]any{"client_name": "Aston staff console",
+		"grant_types": []string{"password"}, "scope": "latchkey:admin", "default_scope": "latchkey:admin",
+		"account_kind": "staff", "organization_id": "o-2001"})).object(t)
+	appID, appSecret := app["client_id"].(string), app["client_secret"].(string)
+	status, body = e.tokenRequest(t, appID, appSecret, url.Values{"grant_type": {"password"},
+		"username": {"acmejewellers"}, "password": {"dice-vanila-purse"}})
+	if status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Errorf("staff of merchant 123456 logging in to o-2001's app: %d %v, want invalid_grant", status, body)
+	}
+	status, body = e.tokenRequest(t, appID, appSecret, url.Values{"grant_type": {"password"},
+		"username": {"owner@astonclub.example"}, "password": {"correct-horse-battery"}})
+	if status != http.StatusOK {
+		t.Fatalf("a member of o-2001 logging in to its app: %d %v", status, body)
+	}
+	staff := body["access_token"].(string)
+	if claims := e.introspect(t, staff); claims["organization_id"] != "o-2001" || claims["merchant_id"] != nil {
+		t.Errorf("the member's token should act for the organization: %v", claims)
+	}
+	e.must(t, 200, e.call(t, staff, "GET", "/admin/v1/merchants/m-1002", nil))
+	e.call(t, staff, "GET", "/admin/v1/merchants/123456", nil).problem(t, 403, "")
 }
 
 // TestMerchantAdminLists: a merchant's admin lists only its merchant and

@@ -249,8 +249,9 @@ type OwnerChoice struct {
 }
 
 // OwnerChoices lists whom the account may let the client act for: a guest
-// acts for themselves; staff of a bound client for its merchant; other
-// staff pick among their memberships of the types the request allows.
+// acts for themselves; staff of a bound client for its merchant or
+// organization; other staff pick among their memberships of the types the
+// request allows.
 func (s *Server) OwnerChoices(ctx context.Context, req AuthorizeRequest, a storage.Account) ([]OwnerChoice, error) {
 	if a.Kind == storage.Guest {
 		return []OwnerChoice{{Owner: storage.ResourceOwner{Type: storage.OwnerGuest, ID: a.ID}, Name: a.Username}}, nil
@@ -261,6 +262,9 @@ func (s *Server) OwnerChoices(ctx context.Context, req AuthorizeRequest, a stora
 			continue
 		}
 		if req.Client.MerchantID != "" && (m.Type != storage.OwnerMerchant || m.ID != req.Client.MerchantID) {
+			continue
+		}
+		if req.Client.OrganizationID != "" && (m.Type != storage.OwnerOrganization || m.ID != req.Client.OrganizationID) {
 			continue
 		}
 		name := m.ID

@@ -44,6 +44,9 @@ func passwordOwner(c storage.Client, a storage.Account) (storage.ResourceOwner, 
 	if c.MerchantID != "" {
 		return storage.ResourceOwner{Type: storage.OwnerMerchant, ID: c.MerchantID}, nil
 	}
+	if c.OrganizationID != "" {
+		return storage.ResourceOwner{Type: storage.OwnerOrganization, ID: c.OrganizationID}, nil
+	}
 	if len(a.Memberships) == 1 {
 		return storage.ResourceOwner{Type: a.Memberships[0].Type, ID: a.Memberships[0].ID}, nil
 	}
@@ -102,8 +105,8 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 			s.log.ErrorContext(ctx, "stored password hash is malformed", "account_id", account.ID, "err", verr)
 			ok = false
 		}
-		if found && c.AccountKind == storage.Staff && c.MerchantID != "" && !memberOf(account, c.MerchantID) {
-			ok = false // staff of another merchant cannot log in to this merchant's app
+		if found && c.AccountKind == storage.Staff && !memberOfBinding(account, c) {
+			ok = false // staff of another merchant or organization cannot log in to its app
 		}
 		if !found || !ok || account.Disabled {
 			s.log.InfoContext(ctx, "login failed", "client_id", c.ID, "kind", kind)
@@ -167,6 +170,19 @@ func (s *Server) auditLogin(ctx context.Context, typ string, c storage.Client, a
 // memberOf reports whether a staff account belongs to the merchant.
 func memberOf(a storage.Account, merchantID string) bool {
 	return slices.Contains(a.Memberships, storage.Membership{Type: storage.OwnerMerchant, ID: merchantID})
+}
+
+// memberOfBinding reports whether staff account a may log in to client c:
+// a member of the merchant or organization c is bound to, or anyone's
+// staff when c is bound to neither.
+func memberOfBinding(a storage.Account, c storage.Client) bool {
+	switch {
+	case c.MerchantID != "":
+		return memberOf(a, c.MerchantID)
+	case c.OrganizationID != "":
+		return slices.Contains(a.Memberships, storage.Membership{Type: storage.OwnerOrganization, ID: c.OrganizationID})
+	}
+	return true
 }
 
 // errHashChanged aborts an upgrade whose account got another hash meanwhile.
