@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey-dev/latchkey/internal/demo"
+	"github.com/latchkey-dev/latchkey/internal/secrets"
 	"github.com/latchkey-dev/latchkey/internal/storage"
 	"github.com/latchkey-dev/latchkey/internal/testutil/pgtest"
 )
@@ -139,6 +141,21 @@ func TestConsents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A token the consent let awesomesite get for John, and one another
+	// client holds for him.
+	token := func(client string) string {
+		t.Helper()
+		tok, id := e.site.Keys.NewToken(secrets.AccessTokenKind)
+		owner := storage.ResourceOwner{Type: storage.OwnerGuest, ID: "acc_demo_johndoe"}
+		err := e.site.Store.CreateTokens(context.Background(), storage.TokenSet{Access: &storage.AccessToken{ID: id,
+			ClientID: client, AccountID: "acc_demo_johndoe", Owner: owner, Scopes: []string{"user_read"},
+			IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	granted, other := token("awesomesite"), token(demo.SPAClientID)
 	var page struct{ Items []map[string]any }
 	e.must(t, 200, e.call(t, e.m777, "GET", "/admin/v1/accounts/acc_demo_johndoe/consents", nil)).decode(t, &page)
 	if len(page.Items) != 1 || page.Items[0]["client_id"] != "awesomesite" || page.Items[0]["owner"] != "merchant:777777" ||
@@ -147,7 +164,18 @@ func TestConsents(t *testing.T) {
 	}
 	e.call(t, e.m777, "GET", "/admin/v1/accounts/acc_demo_acmejewellers/consents", nil).problem(t, 403, "")
 	e.call(t, e.m777, "DELETE", "/admin/v1/accounts/acc_demo_acmejewellers/consents/flexitidemo", nil).problem(t, 403, "")
+	if !e.active(t, granted) || !e.active(t, other) {
+		t.Fatal("the tokens are not active before the withdrawal")
+	}
 	e.must(t, 204, e.call(t, e.m777, "DELETE", "/admin/v1/accounts/acc_demo_johndoe/consents/awesomesite", nil))
+	// Withdrawing the consent takes back what the client got with it, and
+	// only that.
+	if e.active(t, granted) {
+		t.Error("awesomesite's token for John is still active after he withdrew its consent")
+	}
+	if !e.active(t, other) {
+		t.Error("another client's token for John was revoked with awesomesite's consent")
+	}
 	e.call(t, e.m777, "DELETE", "/admin/v1/accounts/acc_demo_johndoe/consents/awesomesite", nil).problem(t, 404, "")
 	e.must(t, 200, e.call(t, e.m777, "GET", "/admin/v1/accounts/acc_demo_johndoe/consents", nil)).decode(t, &page)
 	if len(page.Items) != 0 {
@@ -158,7 +186,8 @@ func TestConsents(t *testing.T) {
 	}
 	evs := e.auditOf(t, "consent.withdrawn")
 	if len(evs) != 1 || evs[0]["actor"] != "client:"+merchantAdmin || evs[0]["subject"] != "account:acc_demo_johndoe" ||
-		evs[0]["client_id"] != "awesomesite" || evs[0]["merchant_id"] != "777777" {
+		evs[0]["client_id"] != "awesomesite" || evs[0]["merchant_id"] != "777777" ||
+		evs[0]["detail"].(map[string]any)["tokens_revoked"] != "1" {
 		t.Fatalf("consent.withdrawn events: %v", evs)
 	}
 }

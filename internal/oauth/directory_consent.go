@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/latchkey-dev/latchkey/internal/storage"
@@ -33,12 +34,24 @@ func (d *Directory) Consents(ctx context.Context, id string) ([]storage.Consent,
 
 // WithdrawConsent forgets every approval account id gave client clientID
 // (one per resource owner), so the client's next authorization request
-// asks the person again; it returns how many went. Tokens already issued
-// stay valid until they expire or are revoked (RevokeAccountTokens).
+// asks the person again, and revokes what the client was issued for the
+// account (storage.Revocations.RevokeGrantTokens): a person who takes
+// back an app's access expects the app to lose it now, not when its
+// refresh token expires. It returns how many consents went. The tokens go
+// first: if forgetting the consents then fails, withdrawing again finishes
+// it. JWT access tokens read as revoked to introspection; a resource server
+// that only checks their signature accepts them until they expire.
 func (d *Directory) WithdrawConsent(ctx context.Context, id, clientID string) (int, error) {
 	cs, err := d.Consents(ctx, id)
 	if err != nil {
 		return 0, err
+	}
+	if !slices.ContainsFunc(cs, func(c storage.Consent) bool { return c.ClientID == clientID }) {
+		return 0, restate(storage.ErrNotFound, "account %q has given client %q no consent", id, clientID)
+	}
+	revoked, err := d.store.RevokeGrantTokens(ctx, id, clientID, d.now())
+	if err != nil {
+		return 0, fmt.Errorf("revoke the tokens of client %q for account %q: %w", clientID, id, err)
 	}
 	n := 0
 	for _, c := range cs {
@@ -55,10 +68,7 @@ func (d *Directory) WithdrawConsent(ctx context.Context, id, clientID string) (i
 		}
 		d.audit(ctx, storage.AuditEvent{Type: AuditConsentWithdrawn, Subject: subject("account", id), ClientID: clientID,
 			MerchantID: merchant, Detail: map[string]string{"owner": string(c.Owner.Type) + ":" + c.Owner.ID,
-				"scope": strings.Join(c.Scopes, " ")}})
-	}
-	if n == 0 {
-		return 0, restate(storage.ErrNotFound, "account %q has given client %q no consent", id, clientID)
+				"scope": strings.Join(c.Scopes, " "), "tokens_revoked": strconv.FormatInt(revoked, 10)}})
 	}
 	return n, nil
 }

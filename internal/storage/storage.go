@@ -145,6 +145,11 @@ type Revocations interface {
 	// ErrNotFound for an unknown client. The client, its consents and its
 	// tokens' rows stay.
 	RevokeClientTokens(ctx context.Context, clientID string, now time.Time) (int64, error)
+	// RevokeGrantTokens revokes what RevokeClientTokens does, limited to
+	// what client clientID was issued for account accountID, whoever it
+	// acts for: what a withdrawn consent takes back. It returns how many
+	// tokens it revoked; ErrNotFound for an unknown account.
+	RevokeGrantTokens(ctx context.Context, accountID, clientID string, now time.Time) (int64, error)
 	// RevokeOwnerTokens revokes what RevokeClientTokens does, for every
 	// token and code acting for owner. For a merchant that is "everything
 	// of the merchant":

@@ -79,6 +79,7 @@ func Run(t *testing.T, open Opener) {
 		{"RevocationRacesRotation", testRevocationRacesRotation},
 		{"RevokeAccountTokens", testRevokeAccountTokens},
 		{"RevokeClientTokens", testRevokeClientTokens},
+		{"RevokeGrantTokens", testRevokeGrantTokens},
 		{"RevokeMerchantTokens", testRevokeMerchantTokens},
 		{"RevokeClientRacesRotation", testRevokeClientRacesRotation},
 		{"SpendAuthCode", testSpendAuthCode},

@@ -183,6 +183,45 @@ func testRevokeClientTokens(t *testing.T, s storage.Storage) {
 	equal(t, countLive(t, s, "at-8", "rt-8", "at-p8"), 1, "live tokens of 888888 after app8's revocation")
 }
 
+// testRevokeGrantTokens: what one client was issued for one account goes
+// (a withdrawn consent): every live token of "app" for the guest and its
+// code; the same guest's tokens of "platform", and what was dead before,
+// are untouched; a second call revokes nothing.
+func testRevokeGrantTokens(t *testing.T, s storage.Storage) {
+	c := ctx(t)
+	w := setupBulkWorld(t, s)
+	n, err := s.RevokeGrantTokens(c, w.guest.ID, w.client.ID, bulkAt)
+	must(t, err, "revoke app's tokens for the guest")
+	equal(t, n, int64(len(appLive)), "tokens revoked")
+	revokedAtBulk(t, s, appLive...)
+	equal(t, countLive(t, s, platform777...), len(platform777), "live platform tokens of the same guest and merchant")
+	equal(t, countLive(t, s, merchant888...), len(merchant888), "live tokens of 888888")
+	w.checkUntouchedDead(t, s)
+	code, err := s.GetAuthCode(c, "code-app")
+	must(t, err, "get app's code")
+	equal(t, code.UsedAt, bulkAt, "used at of app's code for the guest")
+	pcode, err := s.GetAuthCode(c, "code-platform")
+	must(t, err, "get platform's code")
+	equal(t, pcode.UsedAt, time.Time{}, "used at of another client's code for the guest")
+	next := w.tokens("fam-b", "b3", bulkAt.Add(time.Second))
+	_, err = s.RotateRefreshToken(c, storage.Rotation{OldID: "rt-b2", Access: *next.Access, Refresh: *next.Refresh,
+		Now: bulkAt.Add(time.Second)})
+	wantErr(t, err, storage.ErrRevoked, "rotate a refresh token of app after the revocation")
+
+	n, err = s.RevokeGrantTokens(c, w.guest.ID, w.client.ID, bulkAt.Add(time.Minute))
+	must(t, err, "revoke again")
+	equal(t, n, int64(0), "tokens revoked the second time")
+	revokedAtBulk(t, s, appLive...) // the first time stands
+	must(t, s.CreateTokens(c, w.tokens("fam-new", "new", bulkAt.Add(time.Second))), "create tokens after")
+	equal(t, countLive(t, s, "at-new", "rt-new"), 2, "live tokens issued after the revocation")
+
+	_, err = s.RevokeGrantTokens(c, "acc_nobody", w.client.ID, bulkAt)
+	wantErr(t, err, storage.ErrNotFound, "revoke the tokens of an unknown account")
+	n, err = s.RevokeGrantTokens(c, w.guest8.ID, w.client.ID, bulkAt)
+	must(t, err, "revoke app's tokens for a guest it has none of")
+	equal(t, n, int64(0), "tokens revoked for that guest")
+}
+
 // testRevokeMerchantTokens: revoking everything of a merchant revokes the
 // tokens acting for it, those of its guests whichever client holds them,
 // and every token of its bound clients, spends their codes, and leaves

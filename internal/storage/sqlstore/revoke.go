@@ -29,6 +29,13 @@ func (s *Store) RevokeClientTokens(ctx context.Context, clientID string, now tim
 	return n, s.wrap(err, "revoke tokens of client %q", clientID)
 }
 
+// RevokeGrantTokens revokes every live token and code client clientID was
+// issued for account accountID.
+func (s *Store) RevokeGrantTokens(ctx context.Context, accountID, clientID string, now time.Time) (int64, error) {
+	n, err := s.revokeWhere(ctx, "accounts", accountID, `client_id = $2 AND account_id = $3`, []any{clientID, accountID}, now)
+	return n, s.wrap(err, "revoke tokens of client %q for account %q", clientID, accountID)
+}
+
 // ownerTables is the table each owner type's id is a key of.
 var ownerTables = map[storage.OwnerType]string{
 	storage.OwnerMerchant:     "merchants",

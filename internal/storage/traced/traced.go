@@ -352,6 +352,12 @@ func (s *Store) RevokeClientTokens(ctx context.Context, a1 string, a2 time.Time)
 	return s.Storage.RevokeClientTokens(ctx, a1, a2)
 }
 
+func (s *Store) RevokeGrantTokens(ctx context.Context, a1, a2 string, a3 time.Time) (_ int64, err error) {
+	ctx, span := s.start(ctx, "storage.RevokeGrantTokens")
+	defer func() { tracing.End(span, err) }()
+	return s.Storage.RevokeGrantTokens(ctx, a1, a2, a3)
+}
+
 func (s *Store) RevokeFamily(ctx context.Context, a1 string, a2 time.Time, a3 time.Time) (err error) {
 	ctx, span := s.start(ctx, "storage.RevokeFamily")
 	defer func() { tracing.End(span, err) }()
