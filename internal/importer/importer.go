@@ -252,7 +252,7 @@ func (im *run) accounts(ctx context.Context, opts storage.ImportOptions) error {
 			return refuse("merchant_id", "merchant %q does not exist", a.MerchantID)
 		case errors.Is(err, storage.ErrNotFound):
 			return refuse("memberships", "a merchant or organization a membership names does not exist")
-		case strings.Contains(err.Error(), "kind"):
+		case errors.Is(err, storage.ErrKindChange):
 			return refuse("kind", "%v (delete the account and import it again)", err)
 		}
 		return err
@@ -274,6 +274,10 @@ func (im *run) clients(ctx context.Context, opts storage.ImportOptions) error {
 	if err != nil {
 		return err
 	}
+	orgs, err := orgIDs(ctx, im.cfg.Store)
+	if err != nil {
+		return err
+	}
 	return runKind(ctx, im, func(row *ClientRow) (storage.Client, error) {
 		c, err := row.record(im.now, im.cfg.Keys, im.cfg.Dialects)
 		row.ClientSecret = "" // used: drop it as soon as it is hashed
@@ -282,6 +286,9 @@ func (im *run) clients(ctx context.Context, opts storage.ImportOptions) error {
 		}
 		if c.MerchantID != "" && !merchants[c.MerchantID] {
 			return c, refuse("merchant_id", "merchant %q does not exist: import the merchants first", c.MerchantID)
+		}
+		if c.OrganizationID != "" && !orgs[c.OrganizationID] {
+			return c, refuse("organization_id", "organization %q does not exist: import the organizations first", c.OrganizationID)
 		}
 		// A client id must never be an account's (account ids are the
 		// subjects of ID tokens). Clients are few: one lookup each.
@@ -296,7 +303,10 @@ func (im *run) clients(ctx context.Context, opts storage.ImportOptions) error {
 		func(ctx context.Context, recs []storage.Client) (storage.ImportResult, error) {
 			return im.cfg.Store.ImportClients(ctx, recs, opts)
 		}, func(c storage.Client, err error) error {
-			if errors.Is(err, storage.ErrNotFound) {
+			switch {
+			case errors.Is(err, storage.ErrNotFound) && c.OrganizationID != "" && c.MerchantID == "":
+				return refuse("organization_id", "organization %q does not exist", c.OrganizationID)
+			case errors.Is(err, storage.ErrNotFound):
 				return refuse("merchant_id", "merchant %q does not exist", c.MerchantID)
 			}
 			return err

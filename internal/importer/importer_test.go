@@ -414,3 +414,27 @@ func TestClientSecretNeverReported(t *testing.T) {
 		}
 	}
 }
+
+// TestClientsBoundToOrganizations: a client row may name organization_id
+// instead of merchant_id; an unknown organization, or both bindings, is
+// the row's refusal naming the field, and the rest imports.
+func TestClientsBoundToOrganizations(t *testing.T) {
+	backends(t, func(t *testing.T, st storage.Storage) {
+		setupOwners(t, st)
+		text := `{"client_id":"org-app","client_secret":"org-app-secret-1","client_name":"Group app","grant_types":["client_credentials"],"account_kind":"staff","organization_id":"o-1"}
+{"client_id":"nowhere","client_secret":"org-app-secret-2","client_name":"Nowhere","grant_types":["client_credentials"],"account_kind":"staff","organization_id":"o-nope"}
+{"client_id":"both","client_secret":"org-app-secret-3","client_name":"Both","grant_types":["client_credentials"],"account_kind":"staff","organization_id":"o-1","merchant_id":"m-1"}
+`
+		sum, errs := run(t, st, importer.Clients, importer.JSONLines, text)
+		if counts(sum) != [5]int{3, 1, 0, 0, 2} {
+			t.Fatalf("summary %v %+v", sum, errs)
+		}
+		if len(errs) != 2 || errs[0].Line != 2 || errs[0].Field != "organization_id" || errs[1].Line != 3 {
+			t.Fatalf("refusals %+v, want line 2 (organization_id) and line 3", errs)
+		}
+		c, err := st.GetClient(context.Background(), "org-app")
+		if err != nil || c.OrganizationID != "o-1" || c.MerchantID != "" {
+			t.Fatalf("imported client: %+v, %v", c, err)
+		}
+	})
+}

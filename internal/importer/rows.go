@@ -80,7 +80,7 @@ var directoryFields = map[Kind][][2]string{
 		{"--card", "printed_card_number"}, {"--member", "memberships"}},
 	Clients: {{"--id-token-alg", "id_token_signed_response_alg"}, {"--id", "client_id"}, {"--name", "client_name"},
 		{"--introspect", "introspect"}, {"--post-logout-redirect-uri", "post_logout_redirect_uris"},
-		{"--merchant", "merchant_id"}},
+		{"--organization", "organization_id"}, {"--merchant", "merchant_id"}},
 }
 
 // directoryError words a Directory refusal as a field error: the field is

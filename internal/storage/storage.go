@@ -19,6 +19,8 @@ var (
 	// ErrInUse means the row is still referenced by others and cannot be deleted,
 	// or a row it references does not exist.
 	ErrInUse = errors.New("referenced by other records")
+	// ErrKindChange means an update would turn a guest account into staff or back.
+	ErrKindChange = errors.New("an account's kind cannot change")
 	// ErrAlreadyUsed means a single-use grant (code, device code) was redeemed before.
 	ErrAlreadyUsed = errors.New("already used")
 	// ErrExpired means the grant or token is past its expiry time.

@@ -398,9 +398,6 @@ func refsExist(n int, table string, ref func(i int) string) func(context.Context
 	}
 }
 
-// errKindChange fails an update that would turn a guest into staff or back.
-var errKindChange = errors.New("an account's kind cannot change")
-
 // ImportAccounts stores accounts and their memberships in bulk (storage.Importer).
 func (s *Store) ImportAccounts(ctx context.Context, as []storage.Account, o storage.ImportOptions) (storage.ImportResult, error) {
 	type old struct {
@@ -460,7 +457,7 @@ func (s *Store) ImportAccounts(ctx context.Context, as []storage.Account, o stor
 		}
 		for i, a := range as {
 			if prev, ok := olds[a.ID]; ok && prev.kind != a.Kind {
-				res.Failed[i] = fmt.Errorf("account %q is %s: %w", a.ID, prev.kind, errKindChange)
+				res.Failed[i] = fmt.Errorf("account %q is %s: %w", a.ID, prev.kind, storage.ErrKindChange)
 			}
 		}
 		return nil
