@@ -1,9 +1,14 @@
 package admin_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
+
+	"github.com/latchkey-dev/latchkey/internal/admin"
+	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
 // TestOrganizationBoundAdmin: a client registered through the API with
@@ -134,4 +139,50 @@ func TestMerchantAdminLists(t *testing.T) {
 	}
 	e.call(t, e.m777, "POST", "/admin/v1/accounts/acc_demo_acmejewellers/enable", nil).problem(t, 403, "")
 	e.call(t, e.m777, "DELETE", "/admin/v1/organizations/o-2001", nil).problem(t, 403, "")
+}
+
+// TestBoundClientTokenMustActForItsBinding: a bound client's token
+// administers its merchant or organization only while it acts for it. A
+// token issued before the client was bound elsewhere (as `latchkey import
+// --update` can rebind one) administers nothing.
+func TestBoundClientTokenMustActForItsBinding(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	err := e.site.Store.CreateClient(ctx, storage.Client{ID: "t-rebound", Name: "rebound", SecretHash: e.site.Keys.HashClientSecret(adminSecret),
+		GrantTypes: []string{"client_credentials"}, Scopes: []string{admin.Scope}, DefaultScopes: []string{admin.Scope},
+		AccessTokenTTL: time.Hour, MerchantID: "777777", AccountKind: storage.Staff, AccessTokenFormat: "opaque", CreatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := e.clientToken(t, "t-rebound", adminSecret)
+	e.must(t, 200, e.call(t, old, "GET", "/admin/v1/merchants/777777", nil))
+	err = e.site.Store.UpdateClient(ctx, "t-rebound", func(c storage.Client) (storage.Client, error) {
+		c.MerchantID, c.OrganizationID = "", "o-2001"
+		return c, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.call(t, old, "GET", "/admin/v1/merchants/m-1001", nil).problem(t, 403, "")
+	e.call(t, old, "GET", "/admin/v1/organizations/o-2001", nil).problem(t, 403, "")
+	e.call(t, old, "GET", "/admin/v1/merchants/777777", nil).problem(t, 403, "")
+}
+
+// TestGuestTokenNeverAdministers: a guest's token is no admin's, even from
+// a client bound to the guest's merchant that may ask for latchkey:admin.
+func TestGuestTokenNeverAdministers(t *testing.T) {
+	e := start(t)
+	err := e.site.Store.CreateClient(context.Background(), storage.Client{ID: "t-guest-app", Name: "guest app",
+		SecretHash: e.site.Keys.HashClientSecret(adminSecret), GrantTypes: []string{"password"}, Scopes: []string{admin.Scope},
+		DefaultScopes: []string{admin.Scope}, AccessTokenTTL: time.Hour, MerchantID: "777777", AccountKind: storage.Guest,
+		AccessTokenFormat: "opaque", CreatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := e.tokenRequest(t, "t-guest-app", adminSecret, url.Values{"grant_type": {"password"},
+		"username": {"johndoe"}, "password": {"open456"}})
+	if status != http.StatusOK {
+		t.Fatalf("guest login: %d %v", status, body)
+	}
+	e.call(t, body["access_token"].(string), "GET", "/admin/v1/accounts/acc_demo_johndoe", nil).problem(t, 403, "")
 }

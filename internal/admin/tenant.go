@@ -15,7 +15,8 @@ import (
 //
 // The tenant of a token with the scope latchkey:admin is:
 //   - the merchant or organization its client is bound to
-//     (storage.Client.MerchantID, OrganizationID);
+//     (storage.Client.MerchantID, OrganizationID), when the token acts for
+//     it (a bound client's token for anyone else, a guest's, is none);
 //   - else, for a token acting for a merchant or an organization (a staff
 //     login that picked one), that merchant or organization;
 //   - else, for a client_credentials token of a client bound to nothing,
@@ -63,8 +64,18 @@ func (h *Handler) scopeOf(ctx context.Context, acc oauth.Access) (*scope, error)
 	}
 	switch {
 	case client.MerchantID != "":
+		// The token must act for the merchant the client is bound to now:
+		// a guest's token never administers, and a token issued before the
+		// client was bound elsewhere (an import with --update) administers
+		// nothing.
+		if acc.Owner != (storage.ResourceOwner{Type: storage.OwnerMerchant, ID: client.MerchantID}) {
+			return nil, errNoTenant
+		}
 		return &scope{merchant: client.MerchantID, merchants: map[string]bool{client.MerchantID: true}}, nil
 	case client.OrganizationID != "":
+		if acc.Owner != (storage.ResourceOwner{Type: storage.OwnerOrganization, ID: client.OrganizationID}) {
+			return nil, errNoTenant
+		}
 		return h.organizationScope(ctx, client.OrganizationID)
 	case acc.Owner.Type == storage.OwnerMerchant && acc.Owner.ID != "":
 		return &scope{merchant: acc.Owner.ID, merchants: map[string]bool{acc.Owner.ID: true}}, nil

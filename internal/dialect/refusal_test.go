@@ -9,7 +9,8 @@ import (
 )
 
 // TestRefusalsInTheDialectsShape: what the server refuses before a handler
-// runs (a method other than POST, a compressed body) is answered on a
+// runs (a method other than POST, a compressed body, a body declared over
+// the server's 1 MiB cap) is answered on a
 // dialect's endpoint in that dialect's error shape, and on the standard
 // endpoint in RFC 6749's.
 func TestRefusalsInTheDialectsShape(t *testing.T) {
@@ -40,9 +41,14 @@ func TestRefusalsInTheDialectsShape(t *testing.T) {
 			{"GET", http.MethodGet, "", http.StatusMethodNotAllowed},
 			{"PUT", http.MethodPut, "", http.StatusMethodNotAllowed},
 			{"gzip body", http.MethodPost, "gzip", http.StatusUnsupportedMediaType},
+			{"oversized body", http.MethodPost, "", http.StatusRequestEntityTooLarge},
 		} {
 			what := tc.name + ", " + r.what
-			req, _ := http.NewRequest(r.method, base+tc.path, strings.NewReader("grant_type=client_credentials"))
+			body := "grant_type=client_credentials"
+			if r.status == http.StatusRequestEntityTooLarge {
+				body += "&pad=" + strings.Repeat("x", 1<<20)
+			}
+			req, _ := http.NewRequest(r.method, base+tc.path, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			if r.encoding != "" {
 				req.Header.Set("Content-Encoding", r.encoding)

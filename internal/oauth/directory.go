@@ -294,11 +294,11 @@ func (d *Directory) ListOrganizations(ctx context.Context) ([]storage.Organizati
 	return d.store.ListOrganizations(ctx)
 }
 
-// DeleteOrganization deletes an organization that no merchant or membership refers to.
+// DeleteOrganization deletes an organization that no merchant, membership or bound client refers to.
 func (d *Directory) DeleteOrganization(ctx context.Context, id string) error {
 	err := d.store.DeleteOrganization(ctx, id)
 	if errors.Is(err, storage.ErrInUse) {
-		return restate(err, "organization %q still has merchants or staff members; delete them first", id)
+		return restate(err, "organization %q still has merchants, staff members or clients bound to it; delete them first", id)
 	}
 	if err == nil {
 		d.audit(ctx, storage.AuditEvent{Type: AuditOrganizationDeleted, Subject: subject("organization", id), OrganizationID: id})
@@ -798,7 +798,8 @@ func (d *Directory) DeleteClient(ctx context.Context, id string) error {
 
 // clientEvent is an event of type typ about client c.
 func clientEvent(typ string, c storage.Client, detail map[string]string) storage.AuditEvent {
-	return storage.AuditEvent{Type: typ, Subject: subject("client", c.ID), ClientID: c.ID, MerchantID: c.MerchantID, Detail: detail}
+	return storage.AuditEvent{Type: typ, Subject: subject("client", c.ID), ClientID: c.ID, MerchantID: c.MerchantID,
+		OrganizationID: c.OrganizationID, Detail: detail}
 }
 
 // RotateClientSecret gives confidential client id a new secret, returned

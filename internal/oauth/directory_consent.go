@@ -38,8 +38,10 @@ func (d *Directory) Consents(ctx context.Context, id string) ([]storage.Consent,
 // account (storage.Revocations.RevokeGrantTokens): a person who takes
 // back an app's access expects the app to lose it now, not when its
 // refresh token expires. It returns how many consents went. The tokens go
-// first: if forgetting the consents then fails, withdrawing again finishes
-// it. JWT access tokens read as revoked to introspection; a resource server
+// first, so that if forgetting the consents then fails, withdrawing again
+// finishes it, and again after the consents are gone, for what an
+// authorization that read a consent before it went was issued meanwhile.
+// JWT access tokens read as revoked to introspection; a resource server
 // that only checks their signature accepts them until they expire.
 func (d *Directory) WithdrawConsent(ctx context.Context, id, clientID string) (int, error) {
 	cs, err := d.Consents(ctx, id)
@@ -49,10 +51,29 @@ func (d *Directory) WithdrawConsent(ctx context.Context, id, clientID string) (i
 	if !slices.ContainsFunc(cs, func(c storage.Consent) bool { return c.ClientID == clientID }) {
 		return 0, restate(storage.ErrNotFound, "account %q has given client %q no consent", id, clientID)
 	}
-	revoked, err := d.store.RevokeGrantTokens(ctx, id, clientID, d.now())
-	if err != nil {
-		return 0, fmt.Errorf("revoke the tokens of client %q for account %q: %w", clientID, id, err)
+	revoke := func() (int64, error) {
+		n, err := d.store.RevokeGrantTokens(ctx, id, clientID, d.now())
+		if err != nil {
+			return 0, fmt.Errorf("revoke the tokens of client %q for account %q: %w", clientID, id, err)
+		}
+		return n, nil
 	}
+	revoked, err := revoke()
+	if err != nil {
+		return 0, err
+	}
+	// The events of the consents that went, recorded however this ends; the
+	// grant's revocation count goes on the first (they are per owner).
+	var events []storage.AuditEvent
+	var late int64
+	defer func() {
+		for i, ev := range events {
+			if i == 0 {
+				ev.Detail["tokens_revoked"] = strconv.FormatInt(revoked+late, 10)
+			}
+			d.audit(ctx, ev)
+		}
+	}()
 	n := 0
 	for _, c := range cs {
 		if c.ClientID != clientID {
@@ -66,9 +87,12 @@ func (d *Directory) WithdrawConsent(ctx context.Context, id, clientID string) (i
 		if c.Owner.Type == storage.OwnerMerchant {
 			merchant = c.Owner.ID
 		}
-		d.audit(ctx, storage.AuditEvent{Type: AuditConsentWithdrawn, Subject: subject("account", id), ClientID: clientID,
+		events = append(events, storage.AuditEvent{Type: AuditConsentWithdrawn, Subject: subject("account", id), ClientID: clientID,
 			MerchantID: merchant, Detail: map[string]string{"owner": string(c.Owner.Type) + ":" + c.Owner.ID,
-				"scope": strings.Join(c.Scopes, " "), "tokens_revoked": strconv.FormatInt(revoked, 10)}})
+				"scope": strings.Join(c.Scopes, " ")}})
+	}
+	if late, err = revoke(); err != nil {
+		return n, err
 	}
 	return n, nil
 }

@@ -575,7 +575,7 @@ func TestDirectoryMerchantsAndOrganizations(t *testing.T) {
 		wantErr(t, err, "--name must be", ErrRejected)
 
 		wantErr(t, e.dir.DeleteMerchant(ctx, "777777"), `merchant "777777" still has guest accounts, clients or staff members; delete them first`, storage.ErrInUse)
-		wantErr(t, e.dir.DeleteOrganization(ctx, "o-1"), `organization "o-1" still has merchants or staff members; delete them first`, storage.ErrInUse)
+		wantErr(t, e.dir.DeleteOrganization(ctx, "o-1"), `organization "o-1" still has merchants, staff members or clients bound to it; delete them first`, storage.ErrInUse)
 		wantErr(t, e.dir.DeleteMerchant(ctx, "nope"), `merchant "nope" not found`, storage.ErrNotFound)
 		wantErr(t, e.dir.DeleteOrganization(ctx, "nope"), `organization "nope" not found`, storage.ErrNotFound)
 		_, err = e.dir.Merchant(ctx, "nope")

@@ -9,8 +9,9 @@ import (
 )
 
 // refuseUnreadable answers, in JSON as the endpoints do, the requests no
-// handler can read: a body in a content coding latchkey does not decode,
-// and a method a JSON endpoint does not take. A dialect's endpoint answers
+// handler can read: a body declared larger than MaxRequestBody, a body in
+// a content coding latchkey does not decode, and a method a JSON endpoint
+// does not take. A dialect's endpoint answers
 // them in its dialect's shape (shapes, by the route's pattern).
 func refuseUnreadable(mux *http.ServeMux, shapes dialect.Shapes) http.Handler {
 	refuse := func(w http.ResponseWriter, r *http.Request, pattern string, e *oauth.Error) {
@@ -21,6 +22,11 @@ func refuseUnreadable(mux *http.ServeMux, shapes dialect.Shapes) http.Handler {
 		oauth.WriteError(w, e)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxRequestBody {
+			_, pattern := mux.Handler(r)
+			refuse(w, r, pattern, oauth.Errorf(http.StatusRequestEntityTooLarge, oauth.ErrInvalidRequest, "the request body is too large"))
+			return
+		}
 		if r.ContentLength != 0 && !identityEncoded(r.Header.Values("Content-Encoding")) {
 			// Read as a form, a compressed body would have no parameters and
 			// the client would be blamed for a missing grant_type instead.

@@ -43,13 +43,11 @@ func securityHeaders(next http.Handler) http.Handler {
 // *http.MaxBytesError, and the connection is closed after the answer.
 const MaxRequestBody = 1 << 20
 
-// limitBody caps the request body at MaxRequestBody.
+// limitBody caps the request body at MaxRequestBody while it is read; a
+// declared length over it is refused by refuseUnreadable, in the shape of
+// the endpoint's dialect.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxRequestBody {
-			oauth.WriteError(w, oauth.Errorf(http.StatusRequestEntityTooLarge, oauth.ErrInvalidRequest, "the request body is too large"))
-			return
-		}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
 		}
