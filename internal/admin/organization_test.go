@@ -63,6 +63,26 @@ func organizationBoundAdmin(t *testing.T, e *env) {
 	e.must(t, 201, e.call(t, org, "POST", "/admin/v1/clients", map[string]any{"client_name": "Cafe till",
 		"grant_types": []string{"client_credentials"}, "account_kind": "staff", "merchant_id": "m-1002"}))
 
+	// Its audit trail: the events of its merchants and those that name the
+	// organization (its own clients'), each once, in order, in pages of 2;
+	// none of another tenant's.
+	evs, _ := e.events(t, org, "", 2)
+	seen := map[string]int{}
+	for _, ev := range evs {
+		seen[ev.Type+" "+ev.Subject]++
+		if ev.MerchantID != "m-1001" && ev.MerchantID != "m-1002" && ev.OrganizationID != "o-2001" {
+			t.Errorf("the organization's admin lists an event of another tenant: %+v", ev)
+		}
+	}
+	for _, want := range []string{"client.created client:" + mine["client_id"].(string), "client.created client:" + id} {
+		if seen[want] != 1 {
+			t.Errorf("event %q listed %d times for the organization's admin, want once (%v)", want, seen[want], seen)
+		}
+	}
+	if seen["token.issued "] == 0 {
+		t.Errorf("the organization's client_credentials token.issued event is not listed: %v", seen)
+	}
+
 	// Outside: 403 for every resource.
 	e.call(t, org, "GET", "/admin/v1/merchants/777777", nil).problem(t, 403, "")
 	e.call(t, org, "GET", "/admin/v1/accounts/acc_demo_johndoe", nil).problem(t, 403, "")

@@ -660,7 +660,8 @@ func (h *Handler) revokeTokens(w http.ResponseWriter, r *http.Request, c *call) 
 // sees (tenant.go, auditMerchants), oldest first (by id, which sorts by
 // time), paged in the database: a page is the events after the page
 // token's id, one more read than asked to know whether another follows.
-// An organization's admin gets one query per merchant, merged.
+// An organization's admin gets one query per merchant and one for the
+// events that name the organization, merged.
 func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, c *call) {
 	q := r.URL.Query()
 	size, ok := pageSize(w, q)
@@ -697,9 +698,17 @@ func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, c *cal
 		problem(w, http.StatusForbidden, "Forbidden", "merchant "+q.Get("merchant_id")+" is outside "+c.tenant.String(), "merchant_id")
 		return
 	}
-	var evs []storage.AuditEvent
+	filters := make([]storage.AuditFilter, 0, len(merchants)+1)
 	for _, m := range merchants {
 		f.MerchantID = m
+		filters = append(filters, f)
+	}
+	if c.tenant.organization != "" && q.Get("merchant_id") == "" {
+		f.MerchantID, f.OrganizationID = "", c.tenant.organization
+		filters = append(filters, f)
+	}
+	var evs []storage.AuditEvent
+	for _, f := range filters {
 		got, err := h.store.ListAuditEvents(r.Context(), f)
 		if err != nil {
 			h.fail(w, r, "list audit events", err)
@@ -707,8 +716,10 @@ func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		evs = append(evs, got...)
 	}
-	if len(merchants) > 1 {
+	if len(filters) > 1 {
+		// An event of a merchant that also names its organization comes twice.
 		slices.SortFunc(evs, func(a, b storage.AuditEvent) int { return strings.Compare(a.ID, b.ID) })
+		evs = slices.CompactFunc(evs, func(a, b storage.AuditEvent) bool { return a.ID == b.ID })
 	}
 	respond.JSON(w, http.StatusOK, pageOf(evs, size, func(e storage.AuditEvent) string { return e.ID }, oauth.AuditEventAsJSON))
 }

@@ -185,9 +185,10 @@ var errOutside = errors.New("outside the tenant")
 // one query each, "" meaning no filter. The platform lists every event
 // (or the merchant it asked for); a merchant tenant only the events of
 // its merchant; an organization tenant the events of each of its
-// merchants (none when it has none). Events that name no merchant (a
-// staff account's, a signing key's) are the platform's. Asking for a
-// merchant outside the tenant is errOutside (403).
+// merchants (none when it has none), and those that name the organization
+// (listAuditEvents). Other events that name no merchant (a staff account's,
+// a signing key's) are the platform's. Asking for a merchant outside the
+// tenant is errOutside (403).
 func (s *scope) auditMerchants(asked string) ([]string, error) {
 	switch {
 	case asked != "" && !s.hasMerchant(asked):

@@ -335,9 +335,11 @@ type AuditFilter struct {
 	Actor        string
 	Subject      string
 	MerchantID   string
-	ClientID     string
-	After        string // cursor: only events whose ID sorts after it
-	Limit        int    // DefaultAuditLimit when 0; at most MaxAuditLimit
+	// OrganizationID selects the events that name the organization.
+	OrganizationID string
+	ClientID       string
+	After          string // cursor: only events whose ID sorts after it
+	Limit          int    // DefaultAuditLimit when 0; at most MaxAuditLimit
 }
 
 // Bounds of AuditFilter.Limit.

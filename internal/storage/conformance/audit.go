@@ -41,7 +41,7 @@ func testAuditRoundTripAndFilters(t *testing.T, s storage.Storage) {
 	b := auditEvent("ev_b", "login.failed", time.Minute)
 	b.Actor, b.Subject, b.MerchantID, b.ClientID, b.Detail = "", "account:acc_1", "888888", "other", nil
 	cc := auditEvent("ev_c", "client.created", 2*time.Minute)
-	cc.Actor, cc.Subject = "client:admin", "client:c2"
+	cc.Actor, cc.Subject, cc.OrganizationID = "client:admin", "client:c2", "o-1"
 	must(t, s.AppendAuditEvents(c, b, a), "append two in one call")
 	must(t, s.AppendAuditEvents(c, cc), "append one")
 	must(t, s.AppendAuditEvents(c), "append nothing")
@@ -56,6 +56,8 @@ func testAuditRoundTripAndFilters(t *testing.T, s storage.Storage) {
 	equal(t, list(storage.AuditFilter{Subject: "account:acc_1"}), []string{"ev_b"}, "by subject")
 	equal(t, list(storage.AuditFilter{MerchantID: "777777"}), []string{"ev_a", "ev_c"}, "by merchant")
 	equal(t, list(storage.AuditFilter{ClientID: "other"}), []string{"ev_b"}, "by client")
+	equal(t, list(storage.AuditFilter{OrganizationID: "o-1"}), []string{"ev_c"}, "by organization")
+	equal(t, list(storage.AuditFilter{OrganizationID: "o-1", Type: "login.failed"}), []string{}, "by organization and type")
 	equal(t, list(storage.AuditFilter{Since: now.Add(time.Minute)}), []string{"ev_b", "ev_c"}, "since is inclusive")
 	equal(t, list(storage.AuditFilter{Until: now.Add(2 * time.Minute)}), []string{"ev_a", "ev_b"}, "until is exclusive")
 	equal(t, list(storage.AuditFilter{Since: now.Add(time.Second), Until: now.Add(3 * time.Minute), Type: "client.created"}),
