@@ -304,6 +304,8 @@ func (im *run) clients(ctx context.Context, opts storage.ImportOptions) error {
 			return im.cfg.Store.ImportClients(ctx, recs, opts)
 		}, func(c storage.Client, err error) error {
 			switch {
+			case errors.Is(err, storage.ErrKindChange):
+				return refuse("", "%v (register a new client instead)", err)
 			case errors.Is(err, storage.ErrNotFound) && c.OrganizationID != "" && c.MerchantID == "":
 				return refuse("organization_id", "organization %q does not exist", c.OrganizationID)
 			case errors.Is(err, storage.ErrNotFound):

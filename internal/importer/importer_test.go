@@ -436,5 +436,24 @@ func TestClientsBoundToOrganizations(t *testing.T) {
 		if err != nil || c.OrganizationID != "o-1" || c.MerchantID != "" {
 			t.Fatalf("imported client: %+v, %v", c, err)
 		}
+		// --update replaces a client's settings but never what it is bound
+		// to nor whom it logs in: that would hand its tokens to another tenant.
+		update := func(c *importer.Config) { c.Update = true }
+		again := `{"client_id":"org-app","client_secret":"org-app-secret-1","client_name":"Group app, renamed","grant_types":["client_credentials"],"account_kind":"staff","organization_id":"o-1"}
+{"client_id":"org-app","client_secret":"org-app-secret-1","client_name":"Moved","grant_types":["client_credentials"],"account_kind":"staff","merchant_id":"m-1"}
+`
+		sum, errs = run(t, st, importer.Clients, importer.JSONLines, again, update)
+		if sum.Updated != 1 || len(errs) != 1 || errs[0].Line != 2 || !strings.Contains(errs[0].Reason, "register a new client") {
+			t.Fatalf("update: %v %+v", sum, errs)
+		}
+		c, err = st.GetClient(context.Background(), "org-app")
+		if err != nil || c.OrganizationID != "o-1" || c.MerchantID != "" || c.Name != "Group app, renamed" {
+			t.Fatalf("client after the updates: %+v, %v", c, err)
+		}
+		sum, errs = run(t, st, importer.Clients, importer.JSONLines,
+			`{"client_id":"org-app","client_secret":"org-app-secret-1","client_name":"Guests","grant_types":["client_credentials"],"account_kind":"guest","organization_id":"o-1"}`+"\n", update)
+		if sum.Updated != 0 || len(errs) != 1 {
+			t.Fatalf("an account kind change: %v %+v", sum, errs)
+		}
 	})
 }

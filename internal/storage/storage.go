@@ -19,8 +19,9 @@ var (
 	// ErrInUse means the row is still referenced by others and cannot be deleted,
 	// or a row it references does not exist.
 	ErrInUse = errors.New("referenced by other records")
-	// ErrKindChange means an update would turn a guest account into staff or back.
-	ErrKindChange = errors.New("an account's kind cannot change")
+	// ErrKindChange means an update would turn a guest account into staff
+	// or back, or change what a client is bound to or whom it logs in.
+	ErrKindChange = errors.New("an account's kind or a client's binding cannot change")
 	// ErrAlreadyUsed means a single-use grant (code, device code) was redeemed before.
 	ErrAlreadyUsed = errors.New("already used")
 	// ErrExpired means the grant or token is past its expiry time.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -379,7 +380,35 @@ func (s *Store) ImportClients(ctx context.Context, cs []storage.Client, o storag
 					refs.check(ctx, tx, res, i, "organizations", c.OrganizationID)
 				}
 			}
-			return refs.err
+			if refs.err != nil || len(existing) == 0 {
+				return refs.err
+			}
+			// What a client is bound to and whom it logs in stay, as the
+			// admin API's PATCH keeps them: a new binding is a new client.
+			type binding struct{ merchant, organization, kind string }
+			olds := map[string]binding{}
+			err := chunkedQuery(ctx, tx, func(k int) string {
+				return inQuery("id, merchant_id, organization_id, account_kind", "clients", "id", k)
+			}, slices.Collect(maps.Keys(existing)), func(r *sql.Rows) error {
+				var id string
+				var m, org nullString
+				var b binding
+				err := r.Scan(&id, &m, &org, &b.kind)
+				b.merchant, b.organization = m.String, org.String
+				olds[id] = b
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			for i, c := range cs {
+				prev, ok := olds[c.ID]
+				if ok && prev != (binding{c.MerchantID, c.OrganizationID, string(c.AccountKind)}) {
+					res.Failed[i] = fmt.Errorf("client %q is bound to merchant %q, organization %q for %s accounts: %w",
+						c.ID, prev.merchant, prev.organization, prev.kind, storage.ErrKindChange)
+				}
+			}
+			return nil
 		}}, o)
 }
 
