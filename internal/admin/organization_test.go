@@ -145,6 +145,17 @@ func organizationBoundAdmin(t *testing.T, e *env) {
 	}
 	e.must(t, 200, e.call(t, staff, "GET", "/admin/v1/merchants/m-1002", nil))
 	e.call(t, staff, "GET", "/admin/v1/merchants/123456", nil).problem(t, 403, "")
+
+	// The security events of its app name the organization, so its admin
+	// sees them: the refused and the accepted login.
+	evs, _ = e.events(t, org, "client_id="+appID, 50)
+	logins := map[string]int{}
+	for _, ev := range evs {
+		logins[ev.Type]++
+	}
+	if logins["login.failed"] != 1 || logins["login.succeeded"] != 1 {
+		t.Errorf("the organization's admin sees its app's login events %v, want one failed and one succeeded", logins)
+	}
 }
 
 // TestMerchantAdminLists: a merchant's admin lists only its merchant and

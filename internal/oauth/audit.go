@@ -153,7 +153,7 @@ func (s *Server) auditThrottled(ctx context.Context, oerr *Error, check string, 
 	if !s.throttleAudits.first([3]string{check, c.ID, source}, time.Now()) {
 		return
 	}
-	s.audit(ctx, storage.AuditEvent{Type: AuditThrottleTripped, ClientID: c.ID, MerchantID: c.MerchantID, Source: source,
+	s.audit(ctx, storage.AuditEvent{Type: AuditThrottleTripped, ClientID: c.ID, MerchantID: c.MerchantID, OrganizationID: c.OrganizationID, Source: source,
 		Detail: map[string]string{"check": check, "retry_after_seconds": strconv.FormatInt(secondsCeil(oerr.RetryAfter), 10)}})
 }
 
@@ -206,7 +206,7 @@ func (s *Server) issuedEvent(ctx context.Context, g grant, family string, set st
 	}
 	ev := &storage.AuditEvent{ID: secrets.SortableID(auditEventIDPrefix), Time: now.UTC(), Type: AuditTokenIssued,
 		Actor: ActorFrom(ctx), Source: SourceFrom(ctx), RequestID: reqid.From(ctx), ClientID: g.client.ID,
-		MerchantID: g.client.MerchantID,
+		MerchantID: g.client.MerchantID, OrganizationID: g.client.OrganizationID,
 		Detail: map[string]string{"grant_type": g.typ, "owner": string(g.owner.Type) + ":" + g.owner.ID,
 			"scope": strings.Join(g.scopes, " "), "refresh_token": strconv.FormatBool(set.Refresh != nil)}}
 	switch g.owner.Type {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,16 +84,27 @@ func (d *Directory) WithdrawConsent(ctx context.Context, id, clientID string) (i
 			return n, fmt.Errorf("withdraw consent of account %q to client %q: %w", id, clientID, err)
 		}
 		n++
-		merchant := ""
-		if c.Owner.Type == storage.OwnerMerchant {
+		merchant, org := "", ""
+		switch c.Owner.Type {
+		case storage.OwnerMerchant:
 			merchant = c.Owner.ID
+		case storage.OwnerOrganization:
+			org = c.Owner.ID
 		}
 		events = append(events, storage.AuditEvent{Type: AuditConsentWithdrawn, Subject: subject("account", id), ClientID: clientID,
-			MerchantID: merchant, Detail: map[string]string{"owner": string(c.Owner.Type) + ":" + c.Owner.ID,
+			MerchantID: merchant, OrganizationID: org, Detail: map[string]string{"owner": string(c.Owner.Type) + ":" + c.Owner.ID,
 				"scope": strings.Join(c.Scopes, " ")}})
 	}
 	if late, err = revoke(); err != nil {
-		return n, err
+		// The consents are gone, so withdrawing again would find none:
+		// this is the caller's success, and the failure the operator's.
+		logger := d.audits.logger
+		if logger == nil {
+			logger = slog.Default() // as the auditor logs a Directory's lost events
+		}
+		logger.ErrorContext(ctx, "withdraw consent: revoking what was issued while the consents went failed",
+			"account_id", id, "client_id", clientID, "err", err)
+		return n, nil
 	}
 	return n, nil
 }

@@ -161,7 +161,7 @@ func (s *Server) Revoke(ctx context.Context, c storage.Client, token, hint strin
 		return s.unavailable(ctx, "revoke token", err)
 	}
 	s.log.InfoContext(ctx, "token revoked", "client_id", c.ID, "refresh", ti.refresh)
-	ev := storage.AuditEvent{Type: AuditTokenRevoked, Actor: ActorFrom(ctx), ClientID: c.ID, MerchantID: c.MerchantID,
+	ev := storage.AuditEvent{Type: AuditTokenRevoked, Actor: ActorFrom(ctx), ClientID: c.ID, MerchantID: c.MerchantID, OrganizationID: c.OrganizationID,
 		Detail: map[string]string{"kind": "access_token"}}
 	if ev.Actor == "" {
 		ev.Actor = subject("client", c.ID)

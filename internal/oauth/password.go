@@ -150,7 +150,7 @@ func (s *Server) Login(ctx context.Context, c storage.Client, username, password
 // account when one was found; an unknown user leaves it empty, since what
 // was typed as a username may be a password.
 func (s *Server) auditLogin(ctx context.Context, typ string, c storage.Client, a storage.Account, found, ok bool, source string) {
-	ev := storage.AuditEvent{Type: typ, ClientID: c.ID, MerchantID: c.MerchantID, Source: source}
+	ev := storage.AuditEvent{Type: typ, ClientID: c.ID, MerchantID: c.MerchantID, OrganizationID: c.OrganizationID, Source: source}
 	if found {
 		ev.Subject = subject("account", a.ID)
 	}
@@ -215,6 +215,7 @@ func (s *Server) upgradeHash(ctx context.Context, c storage.Client, a storage.Ac
 	if scheme, _ := secrets.PasswordScheme(verified); scheme != secrets.SchemeArgon2id {
 		// Only the scheme's name: never the hash.
 		s.audit(ctx, storage.AuditEvent{Type: AuditAccountPasswordUpgraded, Subject: subject("account", a.ID),
-			ClientID: c.ID, MerchantID: c.MerchantID, Source: source, Detail: map[string]string{"scheme": scheme}})
+			ClientID: c.ID, MerchantID: c.MerchantID, OrganizationID: c.OrganizationID, Source: source,
+			Detail: map[string]string{"scheme": scheme}})
 	}
 }

@@ -219,7 +219,7 @@ func (s *Server) replayedCode(ctx context.Context, c storage.Client, code storag
 		s.noteFailure(ctx, "revoke tokens of replayed code", err)
 	}
 	s.audit(ctx, storage.AuditEvent{Type: AuditCodeReplayed, Subject: subject("account", code.AccountID), ClientID: c.ID,
-		MerchantID: c.MerchantID, Detail: map[string]string{"family": familyLabel(code.ID)}})
+		MerchantID: c.MerchantID, OrganizationID: c.OrganizationID, Detail: map[string]string{"family": familyLabel(code.ID)}})
 }
 
 // familyMargin is kept beyond a family's computed end, for a client whose
@@ -422,7 +422,7 @@ func (s *Server) rotate(ctx context.Context, g grant, old storage.RefreshToken, 
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
 		s.log.WarnContext(ctx, "refresh token reused; token family revoked", "client_id", c.ID, "family", familyLabel(old.FamilyID))
-		ev := storage.AuditEvent{Type: AuditRefreshReused, ClientID: c.ID, MerchantID: c.MerchantID,
+		ev := storage.AuditEvent{Type: AuditRefreshReused, ClientID: c.ID, MerchantID: c.MerchantID, OrganizationID: c.OrganizationID,
 			Detail: map[string]string{"family": familyLabel(old.FamilyID)}}
 		if old.AccountID != "" {
 			ev.Subject = subject("account", old.AccountID)

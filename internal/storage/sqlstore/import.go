@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -403,7 +404,9 @@ func (s *Store) ImportClients(ctx context.Context, cs []storage.Client, o storag
 			}
 			for i, c := range cs {
 				prev, ok := olds[c.ID]
-				if ok && prev != (binding{c.MerchantID, c.OrganizationID, string(c.AccountKind)}) {
+				// An account kind stored empty is guest, as a new client's is.
+				prev.kind = cmp.Or(prev.kind, string(storage.Guest))
+				if ok && prev != (binding{c.MerchantID, c.OrganizationID, cmp.Or(string(c.AccountKind), string(storage.Guest))}) {
 					res.Failed[i] = fmt.Errorf("client %q is bound to merchant %q, organization %q for %s accounts: %w",
 						c.ID, prev.merchant, prev.organization, prev.kind, storage.ErrKindChange)
 				}
