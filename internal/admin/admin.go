@@ -272,6 +272,14 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 }
 
+// WriteError writes e, a refusal the server makes before the API's
+// handlers run (a body too large or compressed), as the API answers: an
+// RFC 9457 problem with e's status and description.
+func WriteError(w http.ResponseWriter, _ *http.Request, e *oauth.Error) {
+	oauth.SetErrorHeaders(w, e)
+	problem(w, e.Status, http.StatusText(e.Status), e.Description, "")
+}
+
 // problem writes an RFC 9457 problem.
 func problem(w http.ResponseWriter, status int, title, detail, field string) {
 	respond.Problem(w, status, Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Field: field})

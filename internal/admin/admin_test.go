@@ -632,9 +632,15 @@ func TestKeys(t *testing.T) {
 	if strings.Contains(string(r.body), "private") || strings.Contains(string(r.body), `"d"`) {
 		t.Fatalf("key list shows private material: %s", r.body)
 	}
-	// A body that is not JSON is 415, as the document says.
+	// A body that is not JSON, or is compressed, is 415, and one over the
+	// server's 1 MiB is 413: problems, as the document says, though the
+	// server refuses the last two before the API's handlers run.
 	e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", "algorithms=ES256",
 		opts{invalid: true, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}).problem(t, 415, "")
+	e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", `{"algorithms":["ES256"]}`,
+		opts{header: map[string]string{"Content-Encoding": "gzip"}}).problem(t, 415, "") // the validator reads no coding
+	e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", `{"algorithms":["ES256"],"pad":"`+strings.Repeat("x", 1<<20)+`"}`,
+		opts{invalid: true}).problem(t, 413, "")
 	// The Directory's rule, in the API's words; nothing is rotated.
 	e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", map[string]any{"algorithms": []string{"PS256"}},
 		opts{invalid: true}).problem(t, 422, "algorithms")

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/latchkey-dev/latchkey/internal/admin"
 	"github.com/latchkey-dev/latchkey/internal/dialect"
 	"github.com/latchkey-dev/latchkey/internal/oauth"
 )
@@ -12,11 +13,16 @@ import (
 // handler can read: a body declared larger than MaxRequestBody, a body in
 // a content coding latchkey does not decode, and a method a JSON endpoint
 // does not take. A dialect's endpoint answers
-// them in its dialect's shape (shapes, by the route's pattern).
+// them in its dialect's shape (shapes, by the route's pattern), and the
+// admin API as RFC 9457 problems.
 func refuseUnreadable(mux *http.ServeMux, shapes dialect.Shapes) http.Handler {
 	refuse := func(w http.ResponseWriter, r *http.Request, pattern string, e *oauth.Error) {
 		if write, ok := shapes[pattern]; ok {
 			write(w, r, e)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, admin.Prefix+"/") {
+			admin.WriteError(w, r, e)
 			return
 		}
 		oauth.WriteError(w, e)
