@@ -258,7 +258,11 @@ func drain[T any](ch <-chan T, batch []T, limit int) []T {
 
 // run commits a batch in one transaction. If any write in it fails, the
 // transaction is rolled back and each write is retried in a transaction of
-// its own, so one bad write never fails its neighbours. On a networked
+// its own, so one bad write never fails its neighbours. A failure of the
+// COMMIT itself that is not the database's refusal (a connection lost, a
+// deadline passed) may have come after the COMMIT took effect
+// (errMaybeCommitted), so it is every write's answer, never run again: a
+// rotation run again would find its own rotation and take it for a replay. On a networked
 // database all of it, retries included, runs under the earliest deadline of
 // its writes, so no writer waits past its own (give or take a tick); after
 // a timeout the retries fail at once.
@@ -306,8 +310,10 @@ func (c *committer) run(batch []*writeReq) {
 		}
 		return
 	}
-	if len(live) == 1 {
-		live[0].done <- err
+	if len(live) == 1 || errors.Is(err, errMaybeCommitted) && !c.refused(err) {
+		for _, r := range live {
+			r.done <- err
+		}
 		return
 	}
 	for _, r := range live {
@@ -499,10 +505,14 @@ func (c *committer) tryTx(ctx context.Context, reqs []*writeReq) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w: %w", errMaybeCommitted, err)
 	}
 	return nil
 }
+
+// errMaybeCommitted marks a failure that may have come after the batch was
+// stored: of a COMMIT, or of a batch that is one statement.
+var errMaybeCommitted = errors.New("the batch may have been stored")
 
 // onlyTokens reports whether every write of reqs is a token set (doTokens).
 func onlyTokens(reqs []*writeReq) bool {
@@ -531,8 +541,10 @@ func (c *committer) storeTokens(ctx context.Context, reqs []*writeReq) error {
 	if err != nil {
 		return fmt.Errorf("prepare token insert: %w", err)
 	}
-	_, err = st.ExecContext(ctx, args...)
-	return err
+	if _, err = st.ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("%w: %w", errMaybeCommitted, err)
+	}
+	return nil
 }
 
 // rollback ends a failed transaction. The failure itself goes to the
