@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -317,5 +318,46 @@ func patchIfMatchRace(t *testing.T, e *env) {
 	winner := <-names
 	if got := e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/clients/awesomesite", nil)).object(t); got["client_name"] != winner {
 		t.Fatalf("client_name %v after the race; want the winner's %q", got["client_name"], winner)
+	}
+}
+
+// TestGuestConsentWithdrawnOnce: a guest's own consent (owner guest:…)
+// withdrawn by two calls at once goes once: one 204, one event, and that
+// event names the guest's merchant, so the merchant's admin sees it.
+func TestGuestConsentWithdrawnOnce(t *testing.T) {
+	e := start(t)
+	err := e.site.Store.SaveConsent(context.Background(), storage.Consent{AccountID: "acc_demo_johndoe", ClientID: demo.SPAClientID,
+		Owner: storage.ResourceOwner{Type: storage.OwnerGuest, ID: "acc_demo_johndoe"}, Scopes: []string{"user_read"},
+		GrantedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/admin/v1/accounts/acc_demo_johndoe/consents/" + demo.SPAClientID
+	start := make(chan struct{})
+	statuses := make(chan int, 2)
+	for range 2 {
+		go func() {
+			<-start
+			req, _ := http.NewRequest("DELETE", e.site.URL+path, nil)
+			req.Header.Set("Authorization", "Bearer "+e.m777)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		}()
+	}
+	close(start)
+	got := []int{<-statuses, <-statuses}
+	slices.Sort(got)
+	if got[0] != http.StatusNoContent || got[1] != http.StatusNotFound {
+		t.Fatalf("two withdrawals at once answered %v, want one 204 and one 404", got)
+	}
+	var page struct{ Items []map[string]any }
+	e.must(t, 200, e.call(t, e.m777, "GET", "/admin/v1/audit-events?type=consent.withdrawn", nil)).decode(t, &page)
+	if len(page.Items) != 1 || page.Items[0]["client_id"] != demo.SPAClientID || page.Items[0]["merchant_id"] != "777777" {
+		t.Fatalf("consent.withdrawn events merchant 777777's admin sees: %v, want one naming the merchant", page.Items)
 	}
 }

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -168,6 +169,22 @@ func (d *Directory) Record(ctx context.Context, ev storage.AuditEvent) { d.audit
 
 func subject(kind, id string) string { return kind + ":" + id }
 
+// ownerTenant names in ev the tenant owner belongs to, over what ev names
+// already (the client's binding): a merchant or an organization itself, or
+// the merchant of a guest (guestMerchant, the guest account's). Every event
+// about whom a token or a consent acts for names it so, for the tenant's
+// admins to see it.
+func ownerTenant(ev *storage.AuditEvent, owner storage.ResourceOwner, guestMerchant string) {
+	switch owner.Type {
+	case storage.OwnerMerchant:
+		ev.MerchantID = owner.ID
+	case storage.OwnerOrganization:
+		ev.OrganizationID = owner.ID
+	case storage.OwnerGuest:
+		ev.MerchantID = cmp.Or(guestMerchant, ev.MerchantID)
+	}
+}
+
 // AuditEventJSON is an audit event as latchkey shows it outside the
 // database: the admin API's audit-events and `latchkey audit export`. It
 // names ids only, never a secret.
@@ -209,18 +226,12 @@ func (s *Server) issuedEvent(ctx context.Context, g grant, family string, set st
 		MerchantID: g.client.MerchantID, OrganizationID: g.client.OrganizationID,
 		Detail: map[string]string{"grant_type": g.typ, "owner": string(g.owner.Type) + ":" + g.owner.ID,
 			"scope": strings.Join(g.scopes, " "), "refresh_token": strconv.FormatBool(set.Refresh != nil)}}
-	switch g.owner.Type {
-	case storage.OwnerMerchant:
-		ev.MerchantID = g.owner.ID
-	case storage.OwnerOrganization:
-		ev.OrganizationID = g.owner.ID
-	}
+	guestMerchant := ""
 	if g.account != nil {
 		ev.Subject = subject("account", g.account.ID)
-		if ev.MerchantID == "" {
-			ev.MerchantID = g.account.MerchantID // a guest's merchant
-		}
+		guestMerchant = g.account.MerchantID
 	}
+	ownerTenant(ev, g.owner, guestMerchant)
 	if family != "" {
 		ev.Detail["family"] = familyLabel(family)
 	}

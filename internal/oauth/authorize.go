@@ -342,16 +342,11 @@ func (s *Server) RememberConsent(ctx context.Context, req AuthorizeRequest, a st
 	if err := s.store.SaveConsent(ctx, storage.Consent{AccountID: a.ID, ClientID: req.Client.ID, Owner: owner, Scopes: scopes, GrantedAt: s.now()}); err != nil {
 		return err
 	}
-	merchant, org := req.Client.MerchantID, req.Client.OrganizationID
-	switch owner.Type {
-	case storage.OwnerMerchant:
-		merchant = owner.ID
-	case storage.OwnerOrganization:
-		org = owner.ID
-	}
-	s.audit(ctx, storage.AuditEvent{Type: AuditConsentGiven, Actor: subject("account", a.ID), Subject: subject("account", a.ID),
-		ClientID: req.Client.ID, MerchantID: merchant, OrganizationID: org,
-		Detail: map[string]string{"owner": string(owner.Type) + ":" + owner.ID, "scope": strings.Join(scopes, " ")}})
+	ev := storage.AuditEvent{Type: AuditConsentGiven, Actor: subject("account", a.ID), Subject: subject("account", a.ID),
+		ClientID: req.Client.ID, MerchantID: req.Client.MerchantID, OrganizationID: req.Client.OrganizationID,
+		Detail: map[string]string{"owner": string(owner.Type) + ":" + owner.ID, "scope": strings.Join(scopes, " ")}}
+	ownerTenant(&ev, owner, a.MerchantID)
+	s.audit(ctx, ev)
 	return nil
 }
 

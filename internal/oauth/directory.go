@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
@@ -136,7 +137,7 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 		}
 		return secrets.HashPassword(password, params)
 	}
-	d.audits.log = cfg.Audit
+	d.audits.log, d.audits.logger = cfg.Audit, slog.Default() // the CLI's and the admin API's log
 	if al, ok := cfg.Store.(storage.AuditLog); ok && d.audits.log == nil {
 		d.audits.log = al
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,20 +16,27 @@ var errNoConsents = errors.New("oauth: directory: this store keeps no consents")
 
 // Consents returns the approvals account id has given, by client.
 func (d *Directory) Consents(ctx context.Context, id string) ([]storage.Consent, error) {
+	_, cs, err := d.accountConsents(ctx, id)
+	return cs, err
+}
+
+// accountConsents is Consents with the account.
+func (d *Directory) accountConsents(ctx context.Context, id string) (storage.Account, []storage.Consent, error) {
 	if d.consents == nil {
-		return nil, errNoConsents
+		return storage.Account{}, nil, errNoConsents
 	}
-	if _, err := d.store.GetAccount(ctx, id); err != nil {
-		return nil, notFound(err, "account", id)
+	a, err := d.store.GetAccount(ctx, id)
+	if err != nil {
+		return a, nil, notFound(err, "account", id)
 	}
 	cs, err := d.consents.ListConsents(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("list consents of account %q: %w", id, err)
+		return a, nil, fmt.Errorf("list consents of account %q: %w", id, err)
 	}
 	slices.SortFunc(cs, func(a, b storage.Consent) int {
 		return strings.Compare(a.ClientID+" "+string(a.Owner.Type)+":"+a.Owner.ID, b.ClientID+" "+string(b.Owner.Type)+":"+b.Owner.ID)
 	})
-	return cs, nil
+	return a, cs, nil
 }
 
 // WithdrawConsent forgets every approval account id gave client clientID
@@ -45,66 +51,51 @@ func (d *Directory) Consents(ctx context.Context, id string) ([]storage.Consent,
 // JWT access tokens read as revoked to introspection; a resource server
 // that only checks their signature accepts them until they expire.
 func (d *Directory) WithdrawConsent(ctx context.Context, id, clientID string) (int, error) {
-	cs, err := d.Consents(ctx, id)
+	a, cs, err := d.accountConsents(ctx, id)
 	if err != nil {
 		return 0, err
 	}
-	if !slices.ContainsFunc(cs, func(c storage.Consent) bool { return c.ClientID == clientID }) {
+	cs = slices.DeleteFunc(cs, func(c storage.Consent) bool { return c.ClientID != clientID })
+	if len(cs) == 0 {
 		return 0, restate(storage.ErrNotFound, "account %q has given client %q no consent", id, clientID)
 	}
-	revoke := func() (int64, error) {
-		n, err := d.store.RevokeGrantTokens(ctx, id, clientID, d.now())
-		if err != nil {
-			return 0, fmt.Errorf("revoke the tokens of client %q for account %q: %w", clientID, id, err)
-		}
-		return n, nil
-	}
-	revoked, err := revoke()
+	revoked, err := d.store.RevokeGrantTokens(ctx, id, clientID, d.now())
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("revoke the tokens of client %q for account %q: %w", clientID, id, err)
 	}
-	// The events of the consents that went, recorded however this ends; the
-	// grant's revocation count goes on the first (they are per owner).
-	var events []storage.AuditEvent
-	var late int64
-	defer func() {
-		for i, ev := range events {
-			if i == 0 {
-				ev.Detail["tokens_revoked"] = strconv.FormatInt(revoked+late, 10)
-			}
-			d.audit(ctx, ev)
-		}
-	}()
 	n := 0
 	for _, c := range cs {
-		if c.ClientID != clientID {
-			continue
+		err := d.consents.DeleteConsent(ctx, id, clientID, c.Owner)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // withdrawn meanwhile, by a call that records it
 		}
-		if err := d.consents.DeleteConsent(ctx, id, clientID, c.Owner); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if err != nil {
 			return n, fmt.Errorf("withdraw consent of account %q to client %q: %w", id, clientID, err)
 		}
+		ev := storage.AuditEvent{Type: AuditConsentWithdrawn, Subject: subject("account", id), ClientID: clientID,
+			Detail: map[string]string{"owner": string(c.Owner.Type) + ":" + c.Owner.ID, "scope": strings.Join(c.Scopes, " ")}}
+		ownerTenant(&ev, c.Owner, a.MerchantID)
+		if n == 0 {
+			// The grant's count, once: the events are per owner.
+			ev.Detail["tokens_revoked"] = strconv.FormatInt(revoked, 10)
+		}
+		d.audit(ctx, ev)
 		n++
-		merchant, org := "", ""
-		switch c.Owner.Type {
-		case storage.OwnerMerchant:
-			merchant = c.Owner.ID
-		case storage.OwnerOrganization:
-			org = c.Owner.ID
-		}
-		events = append(events, storage.AuditEvent{Type: AuditConsentWithdrawn, Subject: subject("account", id), ClientID: clientID,
-			MerchantID: merchant, OrganizationID: org, Detail: map[string]string{"owner": string(c.Owner.Type) + ":" + c.Owner.ID,
-				"scope": strings.Join(c.Scopes, " ")}})
 	}
-	if late, err = revoke(); err != nil {
-		// The consents are gone, so withdrawing again would find none:
-		// this is the caller's success, and the failure the operator's.
-		logger := d.audits.logger
-		if logger == nil {
-			logger = slog.Default() // as the auditor logs a Directory's lost events
-		}
-		logger.ErrorContext(ctx, "withdraw consent: revoking what was issued while the consents went failed",
+	if n == 0 {
+		return 0, restate(storage.ErrNotFound, "account %q has given client %q no consent", id, clientID)
+	}
+	// Again, for what an authorization that read a consent before it went
+	// was issued meanwhile. The consents are gone, so withdrawing again would
+	// find none: a failure here is the operator's, not the caller's.
+	if late, err := d.store.RevokeGrantTokens(ctx, id, clientID, d.now()); err != nil {
+		d.audits.logger.ErrorContext(ctx, "withdraw consent: revoking what was issued while the consents went failed",
 			"account_id", id, "client_id", clientID, "err", err)
-		return n, nil
+	} else if late > 0 {
+		ev := storage.AuditEvent{Type: AuditConsentWithdrawn, Subject: subject("account", id), ClientID: clientID,
+			Detail: map[string]string{"tokens_revoked": strconv.FormatInt(late, 10), "late": "true"}}
+		ownerTenant(&ev, cs[0].Owner, a.MerchantID)
+		d.audit(ctx, ev)
 	}
 	return n, nil
 }
