@@ -134,10 +134,19 @@ func TestDialectsAcceptAgreeingBasicAndBody(t *testing.T) {
 			status, _, got = send(t, base+c.path, "application/json", c.body, h)
 			c.wantError(t, status, got)
 			// A client id in the header other than the body's is refused too,
-			// even with the body client's secret.
+			// even with the body client's secret, and for that reason (the
+			// header's client does not exist, so a refusal alone would not
+			// tell).
 			h["Authorization"] = basic("someone-else", c.secret)
 			status, _, got = send(t, base+c.path, "application/json", c.body, h)
 			c.wantError(t, status, got)
+			desc, _ := got["error_description"].(string)
+			if m, ok := got["errorMessage"].(string); ok {
+				desc = m
+			}
+			if !strings.Contains(strings.ToLower(desc), "client_id differs") {
+				t.Errorf("a Basic client id other than the body's refused as %q, want it named as the reason", desc)
+			}
 		})
 	}
 	// The standard endpoint keeps RFC 6749 §2.3's rule: one method only.

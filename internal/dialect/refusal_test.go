@@ -2,8 +2,11 @@ package dialect_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -85,10 +88,40 @@ func TestRefusalsInTheDialectsShape(t *testing.T) {
 	}
 }
 
-func keys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// TestOversizedBodyAnsweredAlike: a body too large for the endpoint (over
+// the core's 64 KiB, read by the endpoint) and one over the server's 1 MiB
+// (refused before the endpoint runs) get the same answer on every dialect.
+func TestOversizedBodyAnsweredAlike(t *testing.T) {
+	t.Parallel()
+	base := newDemo(t)
+	for _, path := range []string{flexitiToken, flexitiLogin, "/oauth/requestGuestToken.json", "/v1/token", "/oauth2/token"} {
+		var answers []string
+		for _, size := range []int{100 << 10, 2 << 20} {
+			req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader("grant_type=client_credentials&pad="+strings.Repeat("x", size)))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("x-reference-id", "ref-big")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var got map[string]any
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Fatalf("%s, %d bytes: body is not a JSON object: %q", path, size, raw)
+			}
+			code := got["error"]
+			if code == nil {
+				code = got["errorCode"]
+			}
+			answers = append(answers, fmt.Sprint(resp.StatusCode, " ", code, " ", keys(got)))
+		}
+		if answers[0] != answers[1] || !strings.HasPrefix(answers[0], "413 invalid_request") {
+			t.Errorf("%s: a body of 100 KiB answered %q, one of 2 MiB %q; want the same 413 invalid_request", path, answers[0], answers[1])
+		}
 	}
-	return out
+}
+
+func keys(m map[string]any) []string {
+	return slices.Sorted(maps.Keys(m))
 }

@@ -37,12 +37,13 @@ var anywhere = []place{atGateway, atToken, atLogin}
 // row is one line of the error table: the core errors it covers and how
 // Flexiti tells them.
 type row struct {
-	code   string   // the core's error code
-	params []string // the parameters at fault it covers; nil covers every error of code
-	at     []place  // where it applies
-	status int      // the answer's status
-	answer string   // the answer's error code
-	fields bool     // list the parameter at fault in field_errors
+	code     string   // the core's error code
+	params   []string // the parameters at fault it covers; nil covers every error of code
+	statuses []int    // the core statuses it covers; nil covers every one
+	at       []place  // where it applies
+	status   int      // the answer's status
+	answer   string   // the answer's error code
+	fields   bool     // list the parameter at fault in field_errors
 }
 
 // table is Flexiti's public error table applied to the core's errors; the
@@ -57,6 +58,11 @@ var table = []row{
 	{code: oauth.ErrUnsupportedGrantType, at: anywhere, status: http.StatusBadRequest, answer: oauth.ErrInvalidRequest},
 	{code: oauth.ErrInvalidRequest, params: []string{"grant_type", paramReference}, at: anywhere,
 		status: http.StatusBadRequest, answer: oauth.ErrInvalidRequest},
+	// A request refused for its method, size or coding is no input of
+	// Flexiti's table: the same answer wherever it is refused (the server
+	// before the endpoint, or the endpoint reading its body), status kept.
+	{code: oauth.ErrInvalidRequest, statuses: []int{http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType}, at: anywhere, answer: oauth.ErrInvalidRequest},
 	// A gateway reads no inputs: its only invalid_request is a bearer token
 	// sent the wrong way (RFC 6750 §3.1), for which Flexiti's table has no row.
 	{code: oauth.ErrInvalidRequest, at: []place{atGateway}, status: http.StatusBadRequest, answer: oauth.ErrInvalidRequest},
@@ -70,16 +76,18 @@ var table = []row{
 // keptStatuses are core statuses no row overrides, because each tells the
 // client what to do next: use another method (405, with Allow), send less
 // (413) or uncompressed (415), slow down (429, with Retry-After), come back
-// later (502 from a gateway, 503 with Retry-After).
+// later (503 with Retry-After). A gateway's 502 is server_error, which no
+// row matches.
 var keptStatuses = []int{http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType,
-	http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable}
+	http.StatusTooManyRequests, http.StatusServiceUnavailable}
 
 // decide is the one mapping from a core error to Flexiti's status, code and
 // field_errors; every answer of the dialect goes through it.
 func decide(at place, e *oauth.Error) (status int, code string, fields []fieldError) {
 	status, code = e.Status, e.Code
 	i := slices.IndexFunc(table, func(r row) bool {
-		return r.code == e.Code && slices.Contains(r.at, at) && (r.params == nil || slices.Contains(r.params, e.Param))
+		return r.code == e.Code && slices.Contains(r.at, at) && (r.params == nil || slices.Contains(r.params, e.Param)) &&
+			(r.statuses == nil || slices.Contains(r.statuses, e.Status))
 	})
 	if i < 0 {
 		return status, code, nil
