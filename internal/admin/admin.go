@@ -407,7 +407,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, fixed map[string]
 		problem(w, http.StatusUnsupportedMediaType, "Unsupported Media Type", "send the body as application/json", "")
 		return false
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err == nil && len(body) > maxBody {
+		problem(w, http.StatusRequestEntityTooLarge, "Content Too Large", fmt.Sprintf("the body is over %d KiB", maxBody>>10), "")
+		return false
+	}
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()

@@ -639,8 +639,10 @@ func TestKeys(t *testing.T) {
 		opts{invalid: true, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}).problem(t, 415, "")
 	e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", `{"algorithms":["ES256"]}`,
 		opts{header: map[string]string{"Content-Encoding": "gzip"}}).problem(t, 415, "") // the validator reads no coding
-	e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", `{"algorithms":["ES256"],"pad":"`+strings.Repeat("x", 1<<20)+`"}`,
-		opts{invalid: true}).problem(t, 413, "")
+	for _, size := range []int{100 << 10, 1 << 20} { // over the API's 64 KiB, over the server's 1 MiB
+		e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", `{"algorithms":["ES256"],"pad":"`+strings.Repeat("x", size)+`"}`,
+			opts{invalid: true}).problem(t, 413, "")
+	}
 	// The Directory's rule, in the API's words; nothing is rotated.
 	e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", map[string]any{"algorithms": []string{"PS256"}},
 		opts{invalid: true}).problem(t, 422, "algorithms")
