@@ -643,7 +643,11 @@ func TestKeys(t *testing.T) {
 		e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", `{"algorithms":["ES256"],"pad":"`+strings.Repeat("x", size)+`"}`,
 			opts{invalid: true}).problem(t, 413, "")
 	}
-	// The Directory's rule, in the API's words; nothing is rotated.
+	// The Directory's rules, in the API's words; nothing is rotated.
+	for _, secs := range []int64{-5, 1 << 62} {
+		e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", map[string]any{"publish_ahead": secs},
+			opts{invalid: secs < 0}).problem(t, 422, "publish_ahead")
+	}
 	e.call(t, e.platform, "POST", "/admin/v1/keys/rotate", map[string]any{"algorithms": []string{"PS256"}},
 		opts{invalid: true}).problem(t, 422, "algorithms")
 	e.must(t, 200, e.call(t, e.platform, "GET", "/admin/v1/keys", nil)).decode(t, &before)

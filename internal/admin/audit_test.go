@@ -314,10 +314,9 @@ func auditPagingAndTime(t *testing.T, e *env) {
 	e.call(t, e.platform, "GET", "/admin/v1/audit-events?page_token=%21%21", nil).problem(t, 400, "page_token")
 }
 
-// TestAuditEventsOfAdminChanges: key rotation, which the Directory does
-// not record, is an event the API appends with its actor; a revocation,
-// which the Directory records, is one event (not one of each), also with
-// the admin as its actor.
+// TestAuditEventsOfAdminChanges: key rotation and a revocation, each
+// recorded by the Directory, are one event each (not one by the API and
+// one by the Directory), with the admin as their actor.
 func TestAuditEventsOfAdminChanges(t *testing.T) {
 	e := start(t)
 	var rotated struct{ Items []map[string]any }

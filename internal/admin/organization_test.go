@@ -174,8 +174,9 @@ func TestMerchantAdminLists(t *testing.T) {
 
 // TestBoundClientTokenMustActForItsBinding: a bound client's token
 // administers its merchant or organization only while it acts for it. A
-// token issued before the client was bound elsewhere (as `latchkey import
-// --update` can rebind one) administers nothing.
+// token issued before the client was bound elsewhere (only the store can
+// rebind one: the API, the CLI and the import refuse to) administers
+// nothing.
 func TestBoundClientTokenMustActForItsBinding(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()

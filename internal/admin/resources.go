@@ -579,11 +579,12 @@ func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	ahead := 10 * time.Minute
 	if in.PublishAhead != nil {
-		if *in.PublishAhead < 0 {
-			problem(w, http.StatusUnprocessableEntity, "Unprocessable Content", "publish_ahead cannot be negative", "publish_ahead")
-			return
+		// The Directory holds the bounds; past them the seconds are one
+		// more than the bound, not a Duration that overflows.
+		ahead = oauth.MaxPublishAhead + time.Second
+		if s := *in.PublishAhead; s <= int64(oauth.MaxPublishAhead/time.Second) {
+			ahead = time.Duration(s) * time.Second
 		}
-		ahead = time.Duration(*in.PublishAhead) * time.Second
 	}
 	ks, err := h.dir.RotateKeys(r.Context(), ahead, in.Algorithms...)
 	if err != nil {

@@ -62,21 +62,18 @@ func (h *Handler) scopeOf(ctx context.Context, acc oauth.Access) (*scope, error)
 	if err != nil {
 		return nil, err
 	}
+	if bound, ok := oauth.BoundOwner(client); ok {
+		// The token must act for what the client is bound to: a guest's
+		// token never administers, nor one from before a binding changed.
+		switch {
+		case acc.Owner != bound:
+			return nil, errNoTenant
+		case bound.Type == storage.OwnerOrganization:
+			return h.organizationScope(ctx, bound.ID)
+		}
+		return &scope{merchant: bound.ID, merchants: map[string]bool{bound.ID: true}}, nil
+	}
 	switch {
-	case client.MerchantID != "":
-		// The token must act for the merchant the client is bound to now:
-		// a guest's token never administers, and a token issued before the
-		// client was bound elsewhere (an import with --update) administers
-		// nothing.
-		if acc.Owner != (storage.ResourceOwner{Type: storage.OwnerMerchant, ID: client.MerchantID}) {
-			return nil, errNoTenant
-		}
-		return &scope{merchant: client.MerchantID, merchants: map[string]bool{client.MerchantID: true}}, nil
-	case client.OrganizationID != "":
-		if acc.Owner != (storage.ResourceOwner{Type: storage.OwnerOrganization, ID: client.OrganizationID}) {
-			return nil, errNoTenant
-		}
-		return h.organizationScope(ctx, client.OrganizationID)
 	case acc.Owner.Type == storage.OwnerMerchant && acc.Owner.ID != "":
 		return &scope{merchant: acc.Owner.ID, merchants: map[string]bool{acc.Owner.ID: true}}, nil
 	case acc.Owner.Type == storage.OwnerOrganization && acc.Owner.ID != "":

@@ -261,10 +261,7 @@ func (s *Server) OwnerChoices(ctx context.Context, req AuthorizeRequest, a stora
 		if len(req.Profile.OwnerTypes) > 0 && !slices.Contains(req.Profile.OwnerTypes, m.Type) {
 			continue
 		}
-		if req.Client.MerchantID != "" && (m.Type != storage.OwnerMerchant || m.ID != req.Client.MerchantID) {
-			continue
-		}
-		if req.Client.OrganizationID != "" && (m.Type != storage.OwnerOrganization || m.ID != req.Client.OrganizationID) {
+		if o, bound := BoundOwner(req.Client); bound && storage.ResourceOwner(m) != o {
 			continue
 		}
 		name := m.ID

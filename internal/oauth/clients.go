@@ -103,3 +103,16 @@ func validRedirectURI(raw string) error {
 	}
 	return nil
 }
+
+// BoundOwner is whom every token of client c that a person or the client
+// gets acts for, when c is bound to a merchant or an organization (its
+// staff must be members of it; its admin tokens administer it).
+func BoundOwner(c storage.Client) (storage.ResourceOwner, bool) {
+	switch {
+	case c.MerchantID != "":
+		return storage.ResourceOwner{Type: storage.OwnerMerchant, ID: c.MerchantID}, true
+	case c.OrganizationID != "":
+		return storage.ResourceOwner{Type: storage.OwnerOrganization, ID: c.OrganizationID}, true
+	}
+	return storage.ResourceOwner{}, false
+}

@@ -15,6 +15,10 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
+// MaxPublishAhead bounds how long a new signing key is published before it
+// signs: resource servers refresh their JWKS within minutes, not months.
+const MaxPublishAhead = 30 * 24 * time.Hour
+
 // AuditKeysRotated is the event type of a signing key rotation (detail:
 // count, the keys published).
 const AuditKeysRotated = "keys.rotated"
@@ -27,8 +31,8 @@ func (d *Directory) RotateKeys(ctx context.Context, ahead time.Duration, names .
 	if d.signingKeys == nil {
 		return nil, errors.New("rotate signing keys: this directory has no signing key store")
 	}
-	if ahead < 0 {
-		return nil, rejectf("--publish-ahead %s cannot be negative", ahead)
+	if ahead < 0 || ahead > MaxPublishAhead {
+		return nil, rejectf("--publish-ahead %s must be 0 to %s", ahead, MaxPublishAhead)
 	}
 	var algs []jose.SignatureAlgorithm
 	for _, n := range names {

@@ -13,13 +13,13 @@ import (
 	"github.com/latchkey-dev/latchkey/internal/storage"
 )
 
-// Routes registers the standard OAuth 2.0 endpoints on mux.
 // Mux is where routes are registered: an *http.ServeMux, or a wrapper that
 // also notes each pattern (the dialect registry's).
 type Mux interface {
 	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
 }
 
+// Routes registers the standard OAuth 2.0 endpoints on mux.
 func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth2/token", s.handleToken)
 	mux.HandleFunc("POST /oauth2/introspect", s.handleIntrospect)

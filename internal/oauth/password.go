@@ -41,11 +41,8 @@ func passwordOwner(c storage.Client, a storage.Account) (storage.ResourceOwner, 
 	if a.Kind == storage.Guest {
 		return storage.ResourceOwner{Type: storage.OwnerGuest, ID: a.ID}, nil
 	}
-	if c.MerchantID != "" {
-		return storage.ResourceOwner{Type: storage.OwnerMerchant, ID: c.MerchantID}, nil
-	}
-	if c.OrganizationID != "" {
-		return storage.ResourceOwner{Type: storage.OwnerOrganization, ID: c.OrganizationID}, nil
+	if o, ok := BoundOwner(c); ok {
+		return o, nil
 	}
 	if len(a.Memberships) == 1 {
 		return storage.ResourceOwner{Type: a.Memberships[0].Type, ID: a.Memberships[0].ID}, nil
@@ -167,22 +164,12 @@ func (s *Server) auditLogin(ctx context.Context, typ string, c storage.Client, a
 	s.audit(ctx, ev)
 }
 
-// memberOf reports whether a staff account belongs to the merchant.
-func memberOf(a storage.Account, merchantID string) bool {
-	return slices.Contains(a.Memberships, storage.Membership{Type: storage.OwnerMerchant, ID: merchantID})
-}
-
 // memberOfBinding reports whether staff account a may log in to client c:
 // a member of the merchant or organization c is bound to, or anyone's
 // staff when c is bound to neither.
 func memberOfBinding(a storage.Account, c storage.Client) bool {
-	switch {
-	case c.MerchantID != "":
-		return memberOf(a, c.MerchantID)
-	case c.OrganizationID != "":
-		return slices.Contains(a.Memberships, storage.Membership{Type: storage.OwnerOrganization, ID: c.OrganizationID})
-	}
-	return true
+	o, ok := BoundOwner(c)
+	return !ok || slices.Contains(a.Memberships, storage.Membership(o))
 }
 
 // errHashChanged aborts an upgrade whose account got another hash meanwhile.

@@ -135,12 +135,9 @@ func (s *Server) clientCredentials(ctx context.Context, c storage.Client, req To
 	if oerr != nil {
 		return TokenResult{}, oerr
 	}
-	owner := storage.ResourceOwner{Type: storage.OwnerClient, ID: c.ID}
-	switch {
-	case c.MerchantID != "":
-		owner = storage.ResourceOwner{Type: storage.OwnerMerchant, ID: c.MerchantID}
-	case c.OrganizationID != "":
-		owner = storage.ResourceOwner{Type: storage.OwnerOrganization, ID: c.OrganizationID}
+	owner, bound := BoundOwner(c)
+	if !bound {
+		owner = storage.ResourceOwner{Type: storage.OwnerClient, ID: c.ID}
 	}
 	// RFC 6749 §4.4.3: no refresh token, unless the client is registered for one.
 	withRefresh := c.ClientCredentialsRefresh && c.AllowsGrant(GrantRefreshToken)
