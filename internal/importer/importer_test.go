@@ -455,5 +455,16 @@ func TestClientsBoundToOrganizations(t *testing.T) {
 		if sum.Updated != 0 || len(errs) != 1 {
 			t.Fatalf("an account kind change: %v %+v", sum, errs)
 		}
+		// A client stored with no account kind logs in guests: a row
+		// naming guest (or nothing) changes no binding.
+		if err := st.CreateClient(context.Background(), storage.Client{ID: "old-app", Name: "Old", GrantTypes: []string{"client_credentials"},
+			SecretHash: "x", MerchantID: "m-1", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		sum, errs = run(t, st, importer.Clients, importer.JSONLines,
+			`{"client_id":"old-app","client_secret":"old-app-secret-1","client_name":"Old, renamed","grant_types":["client_credentials"],"account_kind":"guest","merchant_id":"m-1"}`+"\n", update)
+		if sum.Updated != 1 || len(errs) != 0 {
+			t.Fatalf("a guest row over a client stored with no kind: %v %+v", sum, errs)
+		}
 	})
 }

@@ -77,7 +77,7 @@ const liveToken = `revoked_at = 0 AND (expires_at = 0 OR expires_at > $1)
 
 // revokeWhere revokes, in one write, the live tokens and the unused codes
 // that scope selects; scope is a condition on the columns every token and
-// code table has (client_id, owner_type, owner_id), with args as $2 on ($1
+// code table has (client_id, account_id, owner_type, owner_id), with args as $2 on ($1
 // is now). The key must exist in table. It returns the number of tokens
 // revoked. The tables have no index on these columns: each statement scans
 // its table: 60-95 ms on SQLite with 200,000 token rows of other clients,
