@@ -23,6 +23,18 @@ type faultStore struct {
 	storage.Storage
 	mu    sync.Mutex
 	armed map[string]bool // method name -> fail after the real call
+	skip  map[string]int  // method name -> calls to let through before an armed one fails
+}
+
+// armLater arms method to fail its call after the next skip calls.
+func (f *faultStore) armLater(method string, skip int) {
+	f.arm(method, false)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.skip == nil {
+		f.skip = map[string]int{}
+	}
+	f.skip[method] = skip
 }
 
 func (f *faultStore) arm(method string, after bool) {
@@ -38,6 +50,10 @@ func (f *faultStore) arm(method string, after bool) {
 func (f *faultStore) trip(method string) (armed, after bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.skip[method] > 0 {
+		f.skip[method]--
+		return false, false
+	}
 	after, armed = f.armed[method]
 	delete(f.armed, method)
 	return armed, after
@@ -96,6 +112,17 @@ func (f *faultStore) RotateRefreshToken(ctx context.Context, r storage.Rotation)
 
 func (f *faultStore) CreateTokens(ctx context.Context, ts storage.TokenSet) error {
 	_, err := faulty(f, "CreateTokens", func() (struct{}, error) { return struct{}{}, f.Storage.CreateTokens(ctx, ts) })
+	return err
+}
+
+func (f *faultStore) RevokeGrantTokens(ctx context.Context, accountID, clientID string, now time.Time) (int64, error) {
+	return faulty(f, "RevokeGrantTokens", func() (int64, error) { return f.Storage.RevokeGrantTokens(ctx, accountID, clientID, now) })
+}
+
+func (f *faultStore) DeleteConsent(ctx context.Context, accountID, clientID string, owner storage.ResourceOwner) error {
+	_, err := faulty(f, "DeleteConsent", func() (struct{}, error) {
+		return struct{}{}, f.Storage.DeleteConsent(ctx, accountID, clientID, owner)
+	})
 	return err
 }
 
@@ -227,4 +254,58 @@ func eachFaultyBackend(t *testing.T, fn func(t *testing.T, e *env, f *faultStore
 		f := &faultStore{Storage: st}
 		fn(t, newEnv(t, f, oauth.Config{}), f)
 	})
+}
+
+// TestConsentWithdrawalStorageFailures: a database failure at each step of
+// a withdrawal. Before the consent goes (the revocation or the deletion
+// fails) the caller gets the error and withdrawing again finishes it, the
+// token revoked; once the consent is gone, a failure of the second
+// revocation is logged and the withdrawal stands.
+func TestConsentWithdrawalStorageFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name, method string
+		skip         int
+		failed       bool // the first withdrawal answers the error
+	}{
+		{"first revocation", "RevokeGrantTokens", 0, true},
+		{"deletion", "DeleteConsent", 0, true},
+		{"second revocation", "RevokeGrantTokens", 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachFaultyBackend(t, func(t *testing.T, e *env, f *faultStore) {
+				ctx := context.Background()
+				access, _ := e.login(guestApp, guestSec)
+				err := e.store.SaveConsent(ctx, storage.Consent{AccountID: "acc-john", ClientID: guestApp,
+					Owner: storage.ResourceOwner{Type: storage.OwnerGuest, ID: "acc-john"}, Scopes: []string{"user_read"}, GrantedAt: time.Now()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				dir, err := oauth.NewDirectory(oauth.DirectoryConfig{Store: f, Keys: e.keys, Argon2: fastArgon2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.armLater(tc.method, tc.skip)
+				n, err := dir.WithdrawConsent(ctx, "acc-john", guestApp)
+				if tc.failed {
+					if err == nil || errors.Is(err, storage.ErrNotFound) || errors.Is(err, oauth.ErrRejected) {
+						t.Fatalf("withdrawal during the failure: %d, %v; want the database's error", n, err)
+					}
+					if n, err = dir.WithdrawConsent(ctx, "acc-john", guestApp); err != nil || n != 1 {
+						t.Fatalf("withdrawing again: %d, %v; want the consent withdrawn", n, err)
+					}
+				} else if err != nil || n != 1 {
+					t.Fatalf("withdrawal whose second revocation failed: %d, %v; want it done", n, err)
+				}
+				if e.active(access) {
+					t.Error("the client's token for the account is still active after the withdrawal")
+				}
+				if cs, err := dir.Consents(ctx, "acc-john"); err != nil || len(cs) != 0 {
+					t.Errorf("consents after the withdrawal: %v, %v", cs, err)
+				}
+				if armed, _ := f.trip(tc.method); armed {
+					t.Errorf("%s never failed: the withdrawal did not call it as often as the case assumes", tc.method)
+				}
+			})
+		})
+	}
 }
